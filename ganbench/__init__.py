@@ -1,0 +1,17 @@
+"""ganbench: a plugin-based benchmark harness for GAN ablation studies."""
+from importlib.metadata import PackageNotFoundError, version
+
+from .data import Batch, ImageSet, to_resolution
+from .errors import GanbenchError
+from .hookspecs import hookimpl
+from .network import Staged, count_parameters
+from .options import Option
+from .parts import Parts
+
+try:
+    __version__ = version("ganbench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = ["Batch", "GanbenchError", "ImageSet", "Option", "Parts", "Staged",
+           "count_parameters", "hookimpl", "to_resolution"]

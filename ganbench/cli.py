@@ -1,0 +1,109 @@
+"""The `ganbench` command: thin click commands over importable functions."""
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .errors import GanbenchError
+from .launch import resume_run, start_run
+from .plugins import registry
+from .report import FORMATS, group_table, load_frames, render
+from .store import DEFAULT_DB, Store
+
+EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
+
+
+class Cli(click.Group):
+    """Turns GanbenchError into one line and exit 2, other errors into one line and exit 1;
+    `--debug` shows the traceback instead."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GanbenchError as e:
+            self._fail(ctx, e, f"Error: {e}", 2)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            self._fail(ctx, e, f"Error: {type(e).__name__}: {e} (--debug shows the traceback)", 1)
+
+    @staticmethod
+    def _fail(ctx, error, line, code):
+        if ctx.params.get("debug"):
+            raise error
+        click.echo(line, err=True)
+        ctx.exit(code)
+
+
+def wide_console():
+    """A terminal's own width; piped output is not cut at 80 columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=250)
+
+
+db_option = click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
+                         help="SQLAlchemy URL of the results database (env GANBENCH_DB)")
+
+
+@click.group(cls=Cli)
+@click.option("--debug", is_flag=True, help="show tracebacks instead of one-line errors")
+def cli(debug):
+    """ganbench: run GAN ablations from plugins and compare them in tables."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def plugins(as_json):
+    """List installed components, their options and the package each comes from."""
+    components = [c.describe() for c in registry()]
+    if as_json:
+        click.echo(json.dumps(components, indent=2))
+        return
+    table = Table(title="ganbench components")
+    for column in ("kind", "name", "options", "package"):
+        table.add_column(column)
+    for c in components:
+        options = "\n".join(f"{k}: {o['type']} = {o['default']}" for k, o in c["options"].items())
+        table.add_row(c["kind"], c["name"], options, f"{c['package']} {c['version']}")
+    wide_console().print(table)
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("overrides", nargs=-1)
+@click.option("--steps", type=int, help="training steps (overrides steps=)")
+@db_option
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--name", help="group label for the table (default: derived from the config)")
+@click.option("--resume", "resume_id", type=int, help="continue this run id to its target steps")
+def run(overrides, steps, db, device, seed, name, resume_id):
+    """Train one run. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005."""
+    store = Store(db)
+    if resume_id is not None:
+        if overrides or steps is not None or name:
+            raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
+                                "--steps and --name")
+        run_id, status = resume_id, resume_run(store, resume_id, device)
+    else:
+        run_id, status = start_run(store, list(overrides), steps, seed, name, device)
+    click.echo(f"run {run_id}: {status}")
+    sys.exit(EXIT_CODES[status])
+
+
+@cli.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def report(db, fmt):
+    """One row per group of runs with the same config except the seed."""
+    table = group_table(*load_frames(Store(db)))
+    output = render(table, fmt)
+    if fmt == "table":
+        wide_console().print(output)
+    else:
+        click.echo(output)
+
+
+def main():
+    cli()

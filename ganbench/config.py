@@ -1,0 +1,149 @@
+"""From `key=value` overrides to a run's resolved config: components, options, hash, label."""
+import hashlib
+import json
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from .errors import GanbenchError, suggest
+from .options import Option, positive, power_of_two
+from .registry import SINGLE_KINDS
+
+CORE_OPTIONS = {
+    "res": Option(int, 64, "image side in pixels", check=power_of_two),
+    "batch": Option(int, 32, "images per step for D and for G", check=positive),
+    "z_dim": Option(int, 100, "length of the noise vector", check=positive),
+    "g_lr": Option(float, 2e-4, "generator learning rate", check=positive),
+    "d_lr": Option(float, 2e-4, "discriminator learning rate", check=positive),
+    "flip": Option(bool, False, "random horizontal flips of real images (on the device)"),
+    "steps": Option(int, 50000, "training steps to run", check=positive, in_label=False),
+    "log_every": Option(int, 100, "read losses back and record them every N steps",
+                        check=positive, in_label=False),
+    "ckpt_every": Option(int, 1000, "checkpoint every N steps", check=positive, in_label=False),
+}
+
+
+# Settings that change how a run is observed, not what it computes: left out of the hash.
+OPERATIONAL = ("log_every", "ckpt_every")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run's resolved config. `components` maps kind to name (modifiers: names in order)."""
+
+    plugins: tuple
+    components: dict
+    options: dict
+    overrides: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        return {"plugins": list(self.plugins), "components": self.components,
+                "options": self.options, "overrides": self.overrides}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(tuple(d["plugins"]), d["components"], d["options"], d.get("overrides", {}))
+
+    def hash(self):
+        """Same hash, same group: everything that shapes the result except the seed."""
+        options = {k: v for k, v in self.options.items() if k not in OPERATIONAL}
+        body = json.dumps({"components": self.components, "options": options}, sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def label(self, declared):
+        """'dcgan+resnet_tail g_lr=0.0005': the plugins named and non-default settings."""
+        parts = ["+".join(self.plugins) or "defaults"]
+        parts += [f"{k}={v}" for k, v in self.overrides.items()
+                  if declared[k].in_label and v != declared[k].default]
+        return " ".join(parts)
+
+    def label_short(self):
+        return "+".join(self.plugins) or "defaults"
+
+    def settings(self, **extra):
+        """The options as attributes, what components' build functions receive as `cfg`."""
+        return SimpleNamespace(**self.options, **extra)
+
+
+def parse_overrides(items):
+    """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}; one clear error per malformed item."""
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise GanbenchError(f"'{item}' is not key=value; write overrides like g_lr=0.0005")
+        if key in pairs:
+            raise GanbenchError(f"'{key}' is given twice ({key}={pairs[key]} and {item}); keep one")
+        pairs[key] = value.strip()
+    return pairs
+
+
+def choose_components(names, registry, defaults):
+    """Fill each kind from the names in order, then from registry.toml's [defaults]."""
+    chosen, modifiers = {}, []
+    for name in names:
+        for component in registry.named(name):
+            if component.kind == "modifier":
+                modifiers.append(name)
+            elif component.kind in chosen:
+                raise GanbenchError(
+                    f"plugins= names two {component.kind}s, '{chosen[component.kind]}' and "
+                    f"'{name}'; a run takes one {component.kind}, so drop one of them")
+            else:
+                chosen[component.kind] = name
+    for kind in SINGLE_KINDS:
+        if kind not in chosen:
+            chosen[kind] = _default(kind, registry, defaults)
+    chosen["modifier"] = modifiers
+    return chosen
+
+
+def _default(kind, registry, defaults):
+    if kind not in defaults:
+        raise GanbenchError(f"no {kind} chosen: name one in plugins= or set {kind} under "
+                            f"[defaults] in registry.toml")
+    return registry.get(kind, defaults[kind]).name
+
+
+def active(components, registry):
+    """The Component objects a resolved config names, single kinds first, modifiers in order."""
+    out = [registry.get(kind, components[kind]) for kind in SINGLE_KINDS]
+    return out + [registry.get("modifier", name) for name in components["modifier"]]
+
+
+def declared_options(components, registry):
+    """The core options plus every active component's own."""
+    declared = dict(CORE_OPTIONS)
+    for component in active(components, registry):
+        for key, option in component.options.items():
+            if key in declared and declared[key].type is not option.type:
+                raise GanbenchError(f"option '{key}' of {component.kind} '{component.name}' "
+                                    f"clashes with another option of that name; rename one")
+            declared.setdefault(key, option)
+    return declared
+
+
+def _unknown_key(key, declared, registry):
+    owners = [f"{c.kind} '{c.name}'" for c in registry if key in c.options]
+    if owners:
+        return GanbenchError(f"option '{key}' belongs to {' and '.join(owners)}, which this run "
+                             f"does not use; add it to plugins=")
+    return GanbenchError(f"unknown option '{key}'{suggest(key, declared)}; "
+                         f"`ganbench plugins` lists every option")
+
+
+def resolve(overrides, registry, defaults, steps=None):
+    """Overrides (list of 'key=value') to a RunConfig; every error before anything runs."""
+    pairs = parse_overrides(overrides)
+    names = [n.strip() for n in pairs.pop("plugins", "").split(",") if n.strip()]
+    components = choose_components(names, registry, defaults)
+    declared = declared_options(components, registry)
+    values = {key: option.default for key, option in declared.items()}
+    for key, text in pairs.items():
+        if key not in declared:
+            raise _unknown_key(key, declared, registry)
+        values[key] = declared[key].parse(key, text)
+    if steps is not None:
+        values["steps"] = CORE_OPTIONS["steps"].parse("--steps", steps)
+    given = {k: values[k] for k in pairs}
+    return RunConfig(tuple(names), components, values, given)

@@ -1,0 +1,62 @@
+"""Image sets kept as uint8 on the device and batched there, with no host round trip."""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class ImageSet:
+    """What a data set plugin returns: uint8 images (N, C, res, res), optional labels (N,...)."""
+
+    images: torch.Tensor
+    labels: Optional[torch.Tensor] = None
+    description: str = ""
+
+
+@dataclass
+class Batch:
+    """One step's real data: images in [-1, 1], and labels or a second domain when present."""
+
+    real: torch.Tensor
+    labels: Optional[torch.Tensor] = None
+    other: Optional[torch.Tensor] = None
+
+
+class DeviceData:
+    """Holds an ImageSet on the device and draws random batches from it there."""
+
+    def __init__(self, imageset, device, flip=False):
+        self.images = imageset.images.to(device)
+        self.labels = None if imageset.labels is None else imageset.labels.to(device)
+        self.flip = flip
+
+    @property
+    def channels(self):
+        return self.images.shape[1]
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def sample(self, n, generator):
+        idx = torch.randint(len(self), (n,), device=self.images.device, generator=generator)
+        real = self.images[idx].float().div_(127.5).sub_(1.0)
+        if self.flip:
+            mirror = torch.rand(n, 1, 1, 1, device=real.device, generator=generator) < 0.5
+            real = torch.where(mirror, real.flip(3), real)
+        labels = None if self.labels is None else self.labels[idx]
+        return Batch(real, labels)
+
+
+def to_resolution(images, res):
+    """Center-crop uint8 images (N, C, H, W) to a square and resize them to res x res."""
+    h, w = images.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = images[..., top:top + side, left:left + side]
+    if side == res:
+        return square.contiguous()
+    resized = F.interpolate(square.float(), size=(res, res), mode="bilinear",
+                            antialias=side > res, align_corners=False)
+    return resized.round_().clamp_(0, 255).to(torch.uint8)

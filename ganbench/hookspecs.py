@@ -1,0 +1,51 @@
+"""The hooks a ganbench plugin can implement. Every `register` callable takes
+`register(name, build, *, options=None, help="")`; see docs/plugins.md."""
+from pluggy import HookimplMarker, HookspecMarker
+
+hookspec = HookspecMarker("ganbench")
+hookimpl = HookimplMarker("ganbench")
+
+
+@hookspec
+def register_generators(register):
+    """Register generators: `build(cfg)` returns an `nn.Module` mapping noise (N, z_dim)
+    to images (N, cfg.channels, cfg.res, cfg.res) in [-1, 1], preferably a `ganbench.Staged`
+    so modifiers can replace its named stages."""
+
+
+@hookspec
+def register_discriminators(register):
+    """Register discriminators: `build(cfg)` returns an `nn.Module` mapping images to one
+    logit per image, shape (N,)."""
+
+
+@hookspec
+def register_modifiers(register):
+    """Register modifiers: `build(net, cfg)` changes an already built network in place
+    (say, replaces a stage). `register` also takes `target="generator"|"discriminator"`.
+    Modifiers apply in the order the run's `plugins=` lists them."""
+
+
+@hookspec
+def register_losses(register):
+    """Register adversarial losses: `build(cfg)` returns an object with
+    `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)`, each a scalar tensor."""
+
+
+@hookspec
+def register_optimizers(register):
+    """Register optimizers: `build(params, lr, cfg)` returns a `torch.optim.Optimizer`;
+    the core calls it once for G (with `g_lr`) and once for D (with `d_lr`)."""
+
+
+@hookspec
+def register_datasets(register):
+    """Register data sets: `build(cfg)` returns a `ganbench.ImageSet` of uint8 images
+    already brought to `cfg.res`; the core moves them to the device once."""
+
+
+@hookspec
+def register_schemes(register):
+    """Register training schemes: `build(cfg)` returns an object whose
+    `step(parts, batch)` does one training step's work and returns a dict of
+    detached scalar loss tensors (read back only every `log_every` steps)."""

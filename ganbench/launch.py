@@ -1,0 +1,59 @@
+"""Starting a new run and resuming a stopped one: what `ganbench run` calls."""
+import os
+import socket
+
+from . import checkpoint
+from .config import RunConfig, active, resolve
+from .defaults import default_components
+from .environment import pick_device
+from .errors import GanbenchError
+from .plugins import registry
+from .progress import TrainingProgress
+from .runner import build, run_record, train
+
+
+def _cache_dir(store):
+    return store.results_dir / "cache"
+
+
+def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None):
+    """Resolve, build and check everything, record the run, then train it. Returns (id, status)."""
+    reg = registry()
+    config = resolve(overrides, reg, default_components(), steps)
+    dev = pick_device(device)
+    exp = build(config, reg, dev, seed, _cache_dir(store))
+    run_id = store.create_run(**run_record(exp, seed, name, reg))
+    progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
+                                console=console)
+    return run_id, train(store, run_id, exp, progress)
+
+
+def _alive(row):
+    if row["host"] != socket.gethostname() or not row["pid"] or row["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(row["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resume_run(store, run_id, device="auto", console=None):
+    """Continue a stopped run from its last checkpoint to its target steps, same config and seed."""
+    row = store.get_run(run_id)
+    if row["status"] == "completed":
+        raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); "
+                            f"start a new run instead")
+    if row["status"] == "running" and _alive(row):
+        raise GanbenchError(f"run {run_id} is still running (pid {row['pid']}); stop it first")
+    reg = registry()
+    config = RunConfig.from_dict(row["config"])
+    active(config.components, reg)  # a component uninstalled since gives a clear error here
+    exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store))
+    state = checkpoint.load(checkpoint.checkpoint_path(store.results_dir, run_id))
+    store.drop_metrics_after(run_id, state["step"] if state else 0)
+    progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
+                                done=state["step"] if state else 0, console=console)
+    return train(store, run_id, exp, progress, state)

@@ -1,0 +1,28 @@
+"""Networks as an ordered set of named stages, so a plugin can replace one stage."""
+from torch import nn
+
+
+class Staged(nn.Module):
+    """Runs its stages in order. A stage with `conditional = True` also gets `cond`
+    (labels, or the noise for conditional batch norm); the others get only the tensor."""
+
+    def __init__(self, stages, config=None):
+        super().__init__()
+        self.stages = nn.ModuleDict(stages)
+        self.config = config  # the dataclass the network was built from, for modifiers to read
+
+    def forward(self, x, cond=None):
+        for stage in self.stages.values():
+            x = stage(x, cond) if getattr(stage, "conditional", False) else stage(x)
+        return x
+
+    def replace(self, name, stage):
+        """Swap the stage called `name` for another, keeping its place in the order."""
+        if name not in self.stages:
+            raise KeyError(f"no stage '{name}'; stages are {', '.join(self.stages)}")
+        self.stages[name] = stage
+
+
+def count_parameters(module):
+    """Trainable parameters (PyTorch's count; Keras also counts BN running statistics)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

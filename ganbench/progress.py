@@ -1,0 +1,52 @@
+"""Training progress: a rich bar on a terminal, plain log lines otherwise."""
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+
+
+class StepsPerSecond(ProgressColumn):
+    def render(self, task):
+        return Text(f"{task.speed:.1f} steps/s" if task.speed else "-- steps/s")
+
+
+def _losses(losses):
+    return "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
+
+
+class TrainingProgress:
+    """`advance()` every step, `show(step, losses)` when losses are read back."""
+
+    def __init__(self, label, total, done=0, console=None):
+        self.console = console or Console()
+        self.label, self.total, self.done = label, total, done
+        self.bar = None
+        if self.console.is_terminal:
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), StepsPerSecond(), TimeElapsedColumn(),
+                                TextColumn("eta"), TimeRemainingColumn(),
+                                TextColumn("{task.fields[losses]}"), console=self.console)
+            self.task = self.bar.add_task(label, total=total, completed=done, losses="")
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+    def advance(self):
+        self.done += 1
+        if self.bar:
+            self.bar.advance(self.task)
+
+    def show(self, losses, steps_per_s):
+        if self.bar:
+            self.bar.update(self.task, losses=_losses(losses))
+        else:
+            left = (self.total - self.done) / steps_per_s if steps_per_s else float("nan")
+            self.console.print(f"{self.label}  step {self.done}/{self.total}  {_losses(losses)}  "
+                               f"{steps_per_s:.1f} steps/s  eta {left:.0f}s",
+                               highlight=False, soft_wrap=True)

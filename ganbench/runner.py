@@ -1,0 +1,164 @@
+"""The training loop: build a run's parts from its config, then train fixed steps, recording
+losses, parameter counts, wall time and the final status in the store."""
+import math
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from . import checkpoint, environment
+from .config import RunConfig, active, declared_options
+from .data import DeviceData
+from .errors import GanbenchError
+from .network import count_parameters
+from .parts import Parts
+from .store import now
+
+
+class Diverged(Exception):
+    """A recorded loss was NaN or infinite."""
+
+
+@dataclass
+class Experiment:
+    """Everything one run trains with, built and checked before anything is recorded."""
+
+    config: RunConfig
+    components: list
+    data: DeviceData
+    parts: Parts
+    scheme: object
+    device: torch.device
+
+
+def build(config, registry, device, seed, cache_dir):
+    """Build data, networks, modifiers, optimizers, loss and scheme from a resolved config."""
+    chosen = {c.kind: c for c in active(config.components, registry) if c.kind != "modifier"}
+    modifiers = [registry.get("modifier", name) for name in config.components["modifier"]]
+    torch.manual_seed(seed)
+    cfg = config.settings(cache_dir=str(cache_dir), channels=None)
+    data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip)
+    cfg.channels = data.channels
+    g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
+    for modifier in modifiers:
+        modifier.build(g if modifier.target == "generator" else d, cfg)
+    g, d = g.to(device), d.to(device)
+    _check_shapes(g, d, cfg, device)
+    rng = torch.Generator(device).manual_seed(seed)
+    optimizer = chosen["optimizer"].build
+    parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
+                  chosen["loss"].build(cfg), cfg.z_dim, rng)
+    components = list(chosen.values()) + modifiers
+    return Experiment(config, components, data, parts, chosen["scheme"].build(cfg), device)
+
+
+def _check_shapes(g, d, cfg, device):
+    """One tiny forward pass in eval mode (no BN statistics change) to catch mismatches early."""
+    g.eval(), d.eval()
+    with torch.no_grad():
+        z = torch.randn(2, cfg.z_dim, device=device)
+        image = g(z)
+        want = (2, cfg.channels, cfg.res, cfg.res)
+        if tuple(image.shape) != want:
+            raise GanbenchError(f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
+                                f"data set has {want[1:]}; check res and the generator's options")
+        logits = d(image)
+        if tuple(logits.shape) != (2,):
+            raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
+                                f"it must return one logit per image")
+    g.train(), d.train()
+
+
+def run_record(exp, seed, name, registry):
+    """The columns a new run starts with."""
+    declared = declared_options(exp.config.components, registry)
+    return dict(label=name or exp.config.label(declared), plugins=",".join(exp.config.plugins),
+                config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
+                status="queued", target_steps=exp.config.options["steps"],
+                g_params=count_parameters(exp.parts.g), d_params=count_parameters(exp.parts.d),
+                device=str(exp.device), environment=environment.describe(exp.device, exp.components))
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a cluster's scheduler stopping the job) ends the run like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _read_losses(window):
+    """Mean of each loss over the window: one device-to-host copy for the lot."""
+    names = list(window[0])
+    means = torch.stack([torch.stack([w[n].float() for n in names]) for w in window]).mean(0)
+    return dict(zip(names, means.tolist()))
+
+
+def train(store, run_id, exp, progress, state=None):
+    """Train from `state` (a checkpoint, or None for step 0) to the config's target steps."""
+    o = exp.config.options
+    step, train_s = checkpoint.restore(exp.parts, state) if state else (0, 0.0)
+    ckpt = checkpoint.checkpoint_path(store.results_dir, run_id)
+    store.update_run(run_id, status="running", started_at=now(), ended_at=None, error=None,
+                     steps_done=step, host=socket.gethostname(), pid=os.getpid())
+    status, error, window = "completed", None, []
+    started = time.perf_counter() - train_s
+    try:
+        with sigterm_as_interrupt(), progress:
+            while step < o["steps"]:
+                batch = exp.data.sample(o["batch"], exp.parts.generator)
+                window.append(exp.scheme.step(exp.parts, batch))
+                step += 1
+                progress.advance()
+                if step % o["log_every"] == 0 or step == o["steps"]:
+                    losses, window = _record(store, run_id, step, window), []
+                    train_s = time.perf_counter() - started
+                    store.update_run(run_id, steps_done=step, train_s=train_s)
+                    progress.show(losses, step_rate(step, state, train_s))
+                    if not all(math.isfinite(v) for v in losses.values()):
+                        raise Diverged(f"non-finite loss at step {step}: {losses}")
+                if step % o["ckpt_every"] == 0 or step == o["steps"]:
+                    paused = time.perf_counter()
+                    checkpoint.save(ckpt, checkpoint.capture(exp.parts, step, train_s))
+                    started += time.perf_counter() - paused  # saving is not training
+    except Diverged as e:
+        status, error = "diverged", str(e)
+    except KeyboardInterrupt:
+        status, error = "interrupted", f"interrupted at step {step}"
+        _record(store, run_id, step, window)
+    except BaseException as e:
+        status, error = "failed", "".join(traceback.format_exception(e))
+        raise
+    finally:
+        train_s = time.perf_counter() - started
+        store.update_run(run_id, status=status, error=error, steps_done=step,
+                         train_s=train_s, ended_at=now())
+    return status
+
+
+def step_rate(step, state, train_s):
+    first = state["step"] if state else 0
+    return (step - first) / max(train_s - (state["train_s"] if state else 0.0), 1e-9)
+
+
+def _record(store, run_id, step, window):
+    if not window:
+        return {}
+    losses = _read_losses(window)
+    store.add_metrics(run_id, [(step, name, value) for name, value in losses.items()])
+    return losses

@@ -1,0 +1,1 @@
+"""ganbench's built-in plugins, registered through the `ganbench` entry-point group."""

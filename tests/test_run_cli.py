@@ -1,0 +1,92 @@
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import TINY, query
+from ganbench.report import COLUMNS
+
+
+def test_run_records_everything_and_report_prints_every_format(invoke, db, workdir):
+    base = invoke("run", *TINY, "--steps", "4", "--device", "cpu")
+    tail = invoke("run", "plugins=dcgan,resnet_tail", *TINY, "--steps", "4", "--seed", "3")
+    assert base.exit_code == 0, base.output
+    assert tail.exit_code == 0, tail.output
+    assert "run 2: completed" in tail.output
+
+    (run,) = query(db, "select label, plugins, status, steps_done, target_steps, g_params, d_params,"
+                       " train_s, seed, device, config, environment from runs where id = 2")
+    label, plugins, status, done, target, g_params, d_params, train_s, seed, device, config, env = run
+    assert (plugins, status, done, target, seed, device) == ("dcgan,resnet_tail", "completed", 4, 4, 3, "cpu")
+    assert label == "dcgan+resnet_tail res=16 batch=4 filters=0.0625"
+    assert g_params > 0 and d_params > 0 and train_s > 0
+    config, env = json.loads(config), json.loads(env)
+    assert config["components"]["modifier"] == ["resnet_tail"]
+    assert config["options"]["res"] == 16 and config["options"]["z_dim"] == 100
+    assert env["torch"] and env["plugins"]["modifier:resnet_tail"]["package"] == "ganbench"
+    losses = query(db, "select step, name from metrics where run_id = 2 order by step, name")
+    assert losses == [(2, "d_loss"), (2, "g_loss"), (4, "d_loss"), (4, "g_loss")]
+    assert (workdir / "results" / "runs" / "2" / "last.pt").exists()
+
+    as_csv = pd.read_csv(io.StringIO(invoke("report", "--format", "csv").output))
+    as_json = pd.DataFrame(json.loads(invoke("report", "--format", "json").output))
+    for table in (as_csv, as_json):
+        assert list(table.columns) == COLUMNS
+        assert list(table["plugins"].fillna("")) == ["", "dcgan,resnet_tail"]
+        assert list(table["runs"]) == [1, 1]
+        assert table.loc[1, "g_params"] == g_params and table.loc[1, "d_params"] == d_params
+        assert table.loc[1, "steps_per_s"] == pytest.approx(4 / train_s, rel=1e-6)
+        assert table["min_fid"].isna().all()
+    markdown = invoke("report", "--format", "md").output
+    assert markdown.splitlines()[0].startswith("| group")
+    assert f"{g_params}" in markdown and "| dcgan+resnet_tail res=16" in markdown
+    table = invoke("report").output
+    assert "dcgan+resnet_tail res=16 batch=4 filters=0.0625" in table and f"{g_params:,}" in table
+
+
+def test_runs_that_differ_only_by_seed_form_one_group(invoke):
+    for seed in ("1", "2"):
+        assert invoke("run", *TINY, "--steps", "2", "--seed", seed, "--name", "base").exit_code == 0
+    rows = json.loads(invoke("report", "--format", "json").output)
+    assert [(r["group"], r["runs"], r["status"]) for r in rows] == [("base", 2, "completed")]
+
+
+def test_plugins_lists_components_with_options_and_package(invoke):
+    result = invoke("plugins", "--json")
+    components = {(c["kind"], c["name"]): c for c in json.loads(result.output)}
+    dcgan = components[("generator", "dcgan")]
+    assert dcgan["package"] == "ganbench" and dcgan["version"]
+    assert dcgan["options"]["g_kernel"] == {"type": "int", "default": 5, "help": dcgan["options"]["g_kernel"]["help"], "choices": None}
+    for kind, name in [("discriminator", "dcgan"), ("modifier", "resnet_tail"), ("loss", "bce"),
+                       ("optimizer", "adam"), ("optimizer", "rmsprop"), ("optimizer", "sgd"),
+                       ("dataset", "mnist5k"), ("dataset", "folder"), ("scheme", "alternating")]:
+        assert (kind, name) in components
+    assert "resnet_tail" in invoke("plugins").output
+
+
+def test_bad_input_exits_2_with_one_line_and_no_traceback(invoke, db):
+    for args, words in [(["plugins=dcgna"], "did you mean 'dcgan'"),
+                        (["batch=0"], "batch=0: must be greater than 0"),
+                        (["g_lr=abc"], "g_lr=abc: expected float"),
+                        (["res=33"], "res=33: must be a power of two"),
+                        (["plugins=adam,sgd"], "two optimizers, 'adam' and 'sgd'")]:
+        result = invoke("run", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.strip().splitlines() == [f"Error: {result.output.strip()[7:]}"]
+        assert words in result.output and "Traceback" not in result.output
+    assert query(db, "select count(*) from runs") == [(0,)]  # nothing ran
+
+
+def test_debug_shows_the_traceback(invoke):
+    from click.testing import CliRunner
+    from ganbench.cli import cli
+    result = CliRunner().invoke(cli, ["--debug", "run", "plugins=dcgna"])
+    assert result.exit_code != 0
+    assert type(result.exception).__name__ == "GanbenchError"
+
+
+def test_resume_refuses_overrides_and_unknown_runs(invoke):
+    assert "keeps the run's recorded config" in invoke("run", "--resume", "1", "res=16").output
+    result = invoke("run", "--resume", "7")
+    assert result.exit_code == 2 and "no run 7" in result.output

@@ -1,0 +1,106 @@
+"""Failed, interrupted and diverged runs keep what was written and say what happened."""
+import math
+import os
+import signal
+
+from conftest import TINY, query
+from ganbench import hookimpl
+from ganbench_plugins.alternating import Alternating
+from ganbench_plugins.bce import NonSaturatingBCE
+
+
+class Trouble:
+    """A scheme that misbehaves at a chosen step, and a loss that turns NaN."""
+
+    def __init__(self, at, error):
+        self.at, self.error = at, error
+
+    @hookimpl
+    def register_schemes(self, register):
+        register("trouble", lambda cfg: TroubleScheme(self.at, self.error))
+
+    @hookimpl
+    def register_losses(self, register):
+        register("nan_loss", lambda cfg: NanAfter(self.at))
+
+
+class TroubleScheme(Alternating):
+    def __init__(self, at, error):
+        self.at, self.error, self.calls = at, error, 0
+
+    def step(self, parts, batch):
+        self.calls += 1
+        if self.calls == self.at:
+            raise self.error
+        return super().step(parts, batch)
+
+
+class NanAfter(NonSaturatingBCE):
+    def __init__(self, at):
+        self.at, self.calls = at, 0
+
+    def d_loss(self, real, fake):
+        self.calls += 1
+        loss = super().d_loss(real, fake)
+        return loss * math.nan if self.calls >= self.at else loss
+
+
+def _statuses(db, run_id):
+    return query(db, "select status, steps_done, error from runs where id = ?", run_id)[0]
+
+
+def test_a_run_that_raises_is_failed_with_its_error(invoke, db, register_plugin):
+    register_plugin(Trouble(at=4, error=RuntimeError("boom in step 4")))
+    result = invoke("run", "plugins=trouble", *TINY, "--steps", "6")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "Error: RuntimeError: boom in step 4 (--debug shows the traceback)"
+    status, done, error = _statuses(db, 1)
+    assert (status, done) == ("failed", 3)
+    assert "RuntimeError: boom in step 4" in error and "Traceback" in error
+    assert query(db, "select step from metrics where run_id = 1 and name = 'd_loss'") == [(2,)]
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_metrics(invoke, db, register_plugin):
+    register_plugin(Trouble(at=6, error=KeyboardInterrupt()))
+    result = invoke("run", "plugins=trouble", *TINY, "--steps", "10")
+    assert result.exit_code == 130
+    status, done, error = _statuses(db, 1)
+    assert (status, done, error) == ("interrupted", 5, "interrupted at step 5")
+    # logged at 2 and 4, then the partial window (step 5) flushed on the way out
+    assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [(2,), (4,), (5,)]
+
+
+class SelfTerminate(Alternating):
+    """Sends this process SIGTERM during its third step, as a cluster scheduler would."""
+
+    calls = 0
+
+    def step(self, parts, batch):
+        SelfTerminate.calls += 1
+        if SelfTerminate.calls == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().step(parts, batch)
+
+    @staticmethod
+    @hookimpl
+    def register_schemes(register):
+        register("selfterm", lambda cfg: SelfTerminate())
+
+
+def test_sigterm_is_handled_like_ctrl_c(invoke, db, register_plugin):
+    register_plugin(SelfTerminate, name="selfterm")
+    result = invoke("run", "plugins=selfterm", *TINY, "--steps", "10")
+    assert result.exit_code == 130
+    assert _statuses(db, 1)[:2] == ("interrupted", 2)  # step 3 never finished
+
+
+def test_non_finite_losses_mark_the_run_diverged_and_stop_it(invoke, db, register_plugin):
+    register_plugin(Trouble(at=3, error=None))
+    result = invoke("run", "plugins=nan_loss", *TINY, "--steps", "10")
+    assert result.exit_code == 3
+    status, done, error = _statuses(db, 1)
+    assert (status, done) == ("diverged", 4)
+    assert "non-finite loss at step 4" in error
+    rows = query(db, "select step, value from metrics where run_id = 1 and name = 'd_loss' order by step")
+    assert rows[0][0] == 2 and math.isfinite(rows[0][1])
+    assert rows[1][0] == 4 and rows[1][1] == "NaN"  # stored faithfully, not as NULL
