@@ -6,8 +6,9 @@ every file's path, size and modification time and the resolution, so an edit re-
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image
+from PIL import Image
 
 from ganbench import GanbenchError, ImageSet, Option, hookimpl, to_resolution
 
@@ -34,10 +35,11 @@ def _cache_key(files, res):
 
 def _decode(path, res):
     try:
-        image = decode_image(str(path), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError, OSError) as e:
+        with Image.open(path) as image:
+            pixels = np.array(image.convert("RGB"))
+    except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
         raise GanbenchError(f"{path}: cannot decode this image ({e}); remove or replace it") from None
-    return to_resolution(image.unsqueeze(0), res)
+    return to_resolution(torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0), res)
 
 
 def load_folder(root, res, cache_dir):

@@ -7,7 +7,8 @@ from ganbench import plugins
 from ganbench.cli import cli
 
 # 16 px, 4 images a batch, 1/16 of DCGAN's channels: a step takes milliseconds on a CPU.
-TINY = ["res=16", "batch=4", "filters=0.0625", "log_every=2", "ckpt_every=2"]
+TINY_MODEL = ["res=16", "batch=4", "filters=0.0625"]
+TINY = TINY_MODEL + ["log_every=2", "ckpt_every=2"]
 
 
 @pytest.fixture

@@ -1,0 +1,104 @@
+"""Checkpoints and --resume: after Ctrl-C or a hard kill, a run continues to its target."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from conftest import TINY, TINY_MODEL, query
+from ganbench import hookimpl
+from ganbench.store import Store
+from ganbench_plugins.alternating import Alternating
+
+
+class InterruptOnce(Alternating):
+    at = None  # the call on which to raise KeyboardInterrupt, once
+    calls = 0
+
+    def step(self, parts, batch):
+        InterruptOnce.calls += 1
+        if InterruptOnce.calls == InterruptOnce.at:
+            InterruptOnce.at = None
+            raise KeyboardInterrupt
+        return super().step(parts, batch)
+
+    @staticmethod
+    @hookimpl
+    def register_schemes(register):
+        register("interrupt_once", lambda cfg: InterruptOnce())
+
+
+def _checkpoint(workdir, run_id):
+    return torch.load(workdir / "results" / "runs" / str(run_id) / "last.pt")
+
+
+def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, workdir, register_plugin):
+    register_plugin(InterruptOnce, name="interrupt_once")
+    args = ["plugins=interrupt_once", *TINY, "--steps", "6", "--seed", "1"]
+    assert invoke("run", *args).exit_code == 0
+    InterruptOnce.calls, InterruptOnce.at = 0, 5
+    assert invoke("run", *args).exit_code == 130
+    assert query(db, "select status, steps_done from runs where id = 2") == [("interrupted", 4)]
+
+    resumed = invoke("run", "--resume", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert query(db, "select status, steps_done from runs where id = 2") == [("completed", 6)]
+    whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
+    for net in ("g", "d"):
+        for key, tensor in whole[net].items():
+            assert torch.equal(tensor, split[net][key]), (net, key)
+    metrics = "select step, name, value from metrics where run_id = ? order by step, name"
+    assert query(db, metrics, 1) == query(db, metrics, 2)
+
+
+def test_a_completed_run_cannot_be_resumed(invoke):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    result = invoke("run", "--resume", "1")
+    assert result.exit_code == 2 and "already completed" in result.output
+
+
+def test_a_run_still_alive_is_not_resumed_twice(invoke, db):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        Store(db).update_run(1, status="running", pid=sleeper.pid)
+        result = invoke("run", "--resume", "1")
+        assert result.exit_code == 2 and f"still running (pid {sleeper.pid})" in result.output
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def _wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_resume_after_a_hard_kill(invoke, db, workdir):
+    steps, ckpt = 600, workdir / "results" / "runs" / "1" / "last.pt"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ganbench", "run", *TINY_MODEL, "log_every=10", "ckpt_every=20",
+         "--steps", str(steps), "--device", "cpu", "--db", db],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        started = _wait_for(lambda: child.poll() is not None or (
+            ckpt.exists() and query(db, "select steps_done from runs")[0][0] >= 40))
+        assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    (status, done), = query(db, "select status, steps_done from runs")
+    assert status == "running" and done < steps  # killed: nothing had the chance to say otherwise
+
+    result = invoke("run", "--resume", "1")
+    assert result.exit_code == 0, result.output
+    assert query(db, "select status, steps_done from runs") == [("completed", steps)]
+    logged = query(db, "select step from metrics where name = 'd_loss' order by step")
+    assert [s for (s,) in logged] == list(range(10, steps + 1, 10))  # no gap, no duplicate

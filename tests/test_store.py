@@ -1,0 +1,57 @@
+import math
+
+import pytest
+
+from ganbench import GanbenchError
+from ganbench.store import Store
+
+
+def test_nan_and_inf_come_back_as_they_went_in(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    store.add_metrics(1, [(1, "a", math.nan), (2, "a", math.inf), (3, "a", -math.inf), (4, "a", 0.25)])
+    values = [value for _, _, _, value in store.metrics(1)]
+    assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 0.25]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10000
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_untouched(tmp_path, invoke):
+    notes = tmp_path / "notes.db"
+    notes.write_text("my precious notes\n")
+    with pytest.raises(GanbenchError, match="is not a SQLite database"):
+        Store(f"sqlite:///{notes}")
+    result = invoke("run", "res=16", db_url=f"sqlite:///{notes}")
+    assert result.exit_code == 2 and "is not a SQLite database" in result.output
+    assert invoke("report", db_url=f"sqlite:///{notes}").exit_code == 2
+    assert notes.read_text() == "my precious notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("notes")) == ["notes.db"]
+
+
+def test_an_unwritable_database_path_gets_a_clear_error(tmp_path, invoke):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    result = invoke("run", "res=16", db_url=f"sqlite:///{blocker / 'sub' / 'g.db'}")
+    assert result.exit_code == 2
+    assert "cannot create the folder for database" in result.output and "Traceback" not in result.output
+
+
+def test_a_directory_is_not_a_database(tmp_path):
+    with pytest.raises(GanbenchError, match="is a directory"):
+        Store(f"sqlite:///{tmp_path}")
+
+
+def test_a_bad_url_is_one_clear_error():
+    with pytest.raises(GanbenchError, match="cannot open database nosuchdb://x"):
+        Store("nosuchdb://x")
+
+
+def test_existing_runs_survive_a_second_store_on_the_same_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    first = Store(url)
+    run_id = first.create_run(label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1)
+    assert Store(url).get_run(run_id)["label"] == "x"
