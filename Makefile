@@ -9,7 +9,6 @@ DEMO := res=32 filters=0.25 batch=32 log_every=50 ckpt_every=300 --steps 300 --d
 
 $(BIN)/ganbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 

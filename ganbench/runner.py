@@ -42,6 +42,8 @@ def build(config, registry, device, seed, cache_dir):
     chosen = {c.kind: c for c in active(config.components, registry) if c.kind != "modifier"}
     modifiers = [registry.get("modifier", name) for name in config.components["modifier"]]
     torch.manual_seed(seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None)
     data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip)
     cfg.channels = data.channels
