@@ -22,7 +22,7 @@ class TrainingProgress:
         self.label, self.total, self.done = label, total, done
         self.bar = None
         if self.console.is_terminal:
-            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=20),
                                 MofNCompleteColumn(), StepsPerSecond(), TimeElapsedColumn(),
                                 TextColumn("eta"), TimeRemainingColumn(),
                                 TextColumn("{task.fields[losses]}"), console=self.console)

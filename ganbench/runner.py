@@ -80,11 +80,14 @@ def _check_shapes(g, d, cfg, device):
 def run_record(exp, seed, name, registry):
     """The columns a new run starts with."""
     declared = declared_options(exp.config.components, registry)
+    env = environment.describe(exp.device, exp.components)
     return dict(label=name or exp.config.label(declared), plugins=",".join(exp.config.plugins),
                 config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
                 status="queued", target_steps=exp.config.options["steps"],
                 g_params=count_parameters(exp.parts.g), d_params=count_parameters(exp.parts.d),
-                device=str(exp.device), environment=environment.describe(exp.device, exp.components))
+                device=str(exp.device), gpu=env["gpu"], torch_version=env["torch"],
+                cuda_version=env["cuda"], ganbench_version=env["ganbench"], git_sha=env["git_sha"],
+                plugin_versions=env["plugins"], environment=env)
 
 
 @contextmanager

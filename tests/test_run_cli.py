@@ -25,6 +25,12 @@ def test_run_records_everything_and_report_prints_every_format(invoke, db, workd
     assert config["components"]["modifier"] == ["resnet_tail"]
     assert config["options"]["res"] == 16 and config["options"]["z_dim"] == 100
     assert env["torch"] and env["plugins"]["modifier:resnet_tail"]["package"] == "ganbench"
+    (torch_version, ganbench_version, versions), = query(
+        db, "select torch_version, ganbench_version, plugin_versions from runs where id = 2")
+    import ganbench
+    import torch
+    assert (torch_version, ganbench_version) == (torch.__version__, ganbench.__version__)
+    assert json.loads(versions)["generator:dcgan"]["version"] == ganbench.__version__
     losses = query(db, "select step, name from metrics where run_id = 2 order by step, name")
     assert losses == [(2, "d_loss"), (2, "g_loss"), (4, "d_loss"), (4, "g_loss")]
     assert (workdir / "results" / "runs" / "2" / "last.pt").exists()
