@@ -22,9 +22,9 @@ def load(path):
     return torch.load(path, map_location="cpu") if path.exists() else None
 
 
-def capture(parts, step, train_s):
+def capture(parts, step, clock):
     return {
-        "step": step, "train_s": train_s,
+        "step": step, "train_s": clock.train_s(), "eval_s": clock.eval_s,
         "g": parts.g.state_dict(), "d": parts.d.state_dict(),
         "g_opt": parts.g_opt.state_dict(), "d_opt": parts.d_opt.state_dict(),
         "rng": {"torch": torch.get_rng_state(), "run": parts.generator.get_state(),
@@ -33,7 +33,7 @@ def capture(parts, step, train_s):
 
 
 def restore(parts, state):
-    """Put a captured state back; returns (step, train_s)."""
+    """Put a captured state back; returns the step it was taken at."""
     parts.g.load_state_dict(state["g"])
     parts.d.load_state_dict(state["d"])
     parts.g_opt.load_state_dict(state["g_opt"])
@@ -42,4 +42,4 @@ def restore(parts, state):
     parts.generator.set_state(state["rng"]["run"])
     if state["rng"]["cuda"]:
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return state["step"], state["train_s"]
+    return state["step"]

@@ -9,7 +9,7 @@ from rich.table import Table
 from .errors import GanbenchError
 from .launch import resume_run, start_run
 from .plugins import registry
-from .report import FORMATS, group_table, load_frames, render
+from .report import FORMATS, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
 
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
@@ -78,16 +78,20 @@ def plugins(as_json):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--name", help="group label for the table (default: derived from the config)")
 @click.option("--resume", "resume_id", type=int, help="continue this run id to its target steps")
-def run(overrides, steps, db, device, seed, name, resume_id):
+@click.option("--inception-weights", envvar="GANBENCH_INCEPTION_WEIGHTS",
+              type=click.Path(dir_okay=False), default=None,
+              help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
+def run(overrides, steps, db, device, seed, name, resume_id, inception_weights):
     """Train one run. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005."""
     store = Store(db)
+    extras = {"inception_weights": inception_weights}
     if resume_id is not None:
         if overrides or steps is not None or name:
             raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
                                 "--steps and --name")
-        run_id, status = resume_id, resume_run(store, resume_id, device)
+        run_id, status = resume_id, resume_run(store, resume_id, device, extras=extras)
     else:
-        run_id, status = start_run(store, list(overrides), steps, seed, name, device)
+        run_id, status = start_run(store, list(overrides), steps, seed, name, device, extras=extras)
     click.echo(f"run {run_id}: {status}")
     sys.exit(EXIT_CODES[status])
 
@@ -97,10 +101,15 @@ def run(overrides, steps, db, device, seed, name, resume_id):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def report(db, fmt):
     """One row per group of runs with the same config except the seed."""
-    table = group_table(*load_frames(Store(db)))
-    output = render(table, fmt)
+    store = Store(db)
+    table = group_table(*load_frames(store))
+    protocols = store.protocols()
+    output = render(table, fmt, protocols)
     if fmt == "table":
-        wide_console().print(output)
+        console = wide_console()
+        console.print(output)
+        if footnote(table, protocols):
+            console.print(footnote(table, protocols), highlight=False)
     else:
         click.echo(output)
 

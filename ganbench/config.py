@@ -19,11 +19,20 @@ CORE_OPTIONS = {
     "log_every": Option(int, 100, "read losses back and record them every N steps",
                         check=positive, in_label=False),
     "ckpt_every": Option(int, 1000, "checkpoint every N steps", check=positive, in_label=False),
+    "eval_every": Option(int, 1000, "evaluate the metrics every N steps (and at the last step)",
+                         check=positive, in_label=False),
+    "eval_real": Option(int, 10000, "real images in the metrics' reference set", check=positive,
+                        in_label=False),
+    "eval_fake": Option(int, 10000, "generated images per evaluation", check=positive,
+                        in_label=False),
+    "eval_batch": Option(int, 100, "images per batch when generating and extracting features",
+                         check=positive, in_label=False),
 }
 
 
-# Settings that change how a run is observed, not what it computes: left out of the hash.
-OPERATIONAL = ("log_every", "ckpt_every")
+# Settings that change how a run is observed, not what it trains: left out of the hash.
+# Scores from different evaluation settings are told apart by their protocol fingerprint.
+OPERATIONAL = ("log_every", "ckpt_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class RunConfig:
     def hash(self):
         """Same hash, same group: everything that shapes the result except the seed."""
         options = {k: v for k, v in self.options.items() if k not in OPERATIONAL}
-        body = json.dumps({"components": self.components, "options": options}, sort_keys=True)
+        components = {k: v for k, v in self.components.items() if k != "metric"}
+        body = json.dumps({"components": components, "options": options}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     def label(self, declared):
@@ -78,11 +88,23 @@ def parse_overrides(items):
     return pairs
 
 
+def _names(text):
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def choose_metrics(text, registry, defaults):
+    """metrics=a,b (an empty value for none), else registry.toml's [defaults] metrics."""
+    names = _names(text) if text is not None else _names(defaults.get("metrics", ""))
+    return [registry.get("metric", name).name for name in names]
+
+
 def choose_components(names, registry, defaults):
     """Fill each kind from the names in order, then from registry.toml's [defaults]."""
     chosen, modifiers = {}, []
     for name in names:
         for component in registry.named(name):
+            if component.kind == "metric":
+                raise GanbenchError(f"'{name}' is a metric; choose metrics with metrics={name}")
             if component.kind == "modifier":
                 modifiers.append(name)
             elif component.kind in chosen:
@@ -108,7 +130,8 @@ def _default(kind, registry, defaults):
 def active(components, registry):
     """The Component objects a resolved config names, single kinds first, modifiers in order."""
     out = [registry.get(kind, components[kind]) for kind in SINGLE_KINDS]
-    return out + [registry.get("modifier", name) for name in components["modifier"]]
+    out += [registry.get("modifier", name) for name in components["modifier"]]
+    return out + [registry.get("metric", name) for name in components.get("metric", [])]
 
 
 def declared_options(components, registry):
@@ -135,8 +158,9 @@ def _unknown_key(key, declared, registry):
 def resolve(overrides, registry, defaults, steps=None):
     """Overrides (list of 'key=value') to a RunConfig; every error before anything runs."""
     pairs = parse_overrides(overrides)
-    names = [n.strip() for n in pairs.pop("plugins", "").split(",") if n.strip()]
+    names = _names(pairs.pop("plugins", ""))
     components = choose_components(names, registry, defaults)
+    components["metric"] = choose_metrics(pairs.pop("metrics", None), registry, defaults)
     declared = declared_options(components, registry)
     values = {key: option.default for key, option in declared.items()}
     for key, text in pairs.items():

@@ -49,3 +49,11 @@ def register_schemes(register):
     """Register training schemes: `build(cfg)` returns an object whose
     `step(parts, batch)` does one training step's work and returns a dict of
     detached scalar loss tensors (read back only every `log_every` steps)."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register metrics: `build(cfg)` returns an object with `space` (a feature space:
+    `key`, `name`, `resize`, `prepare(device)`, `weights_sha256()`, `extract(uint8_images)`),
+    `needs_real`, `report` ({name: "min" | "max"}) and `score(real, fake)`, which maps the
+    feature dicts of the reference and the generated images to {name: float}."""

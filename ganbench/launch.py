@@ -16,12 +16,14 @@ def _cache_dir(store):
     return store.results_dir / "cache"
 
 
-def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None):
-    """Resolve, build and check everything, record the run, then train it. Returns (id, status)."""
+def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None,
+              extras=None):
+    """Resolve, build and check everything, record the run, then train it. Returns (id, status).
+    `extras`: settings outside the config, such as {'inception_weights': path}."""
     reg = registry()
     config = resolve(overrides, reg, default_components(), steps)
     dev = pick_device(device)
-    exp = build(config, reg, dev, seed, _cache_dir(store))
+    exp = build(config, reg, dev, seed, _cache_dir(store), extras)
     run_id = store.create_run(**run_record(exp, seed, name, reg))
     progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                 console=console)
@@ -40,7 +42,7 @@ def _alive(row):
     return True
 
 
-def resume_run(store, run_id, device="auto", console=None):
+def resume_run(store, run_id, device="auto", console=None, extras=None):
     """Continue a stopped run from its last checkpoint to its target steps, same config and seed."""
     row = store.get_run(run_id)
     if row["status"] == "completed":
@@ -51,7 +53,7 @@ def resume_run(store, run_id, device="auto", console=None):
     reg = registry()
     config = RunConfig.from_dict(row["config"])
     active(config.components, reg)  # a component uninstalled since gives a clear error here
-    exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store))
+    exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
     state = checkpoint.load(checkpoint.checkpoint_path(store.results_dir, run_id))
     store.drop_metrics_after(run_id, state["step"] if state else 0)
     progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],

@@ -14,6 +14,7 @@ HOOKS = {
     "optimizer": "register_optimizers",
     "dataset": "register_datasets",
     "scheme": "register_schemes",
+    "metric": "register_metrics",
 }
 
 pm = pluggy.PluginManager("ganbench")

@@ -20,7 +20,7 @@ class TrainingProgress:
     def __init__(self, label, total, done=0, console=None):
         self.console = console or Console()
         self.label, self.total, self.done = label, total, done
-        self.bar = None
+        self.bar, self.latest = None, {}
         if self.console.is_terminal:
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=20),
                                 MofNCompleteColumn(), StepsPerSecond(), TimeElapsedColumn(),
@@ -42,11 +42,13 @@ class TrainingProgress:
         if self.bar:
             self.bar.advance(self.task)
 
-    def show(self, losses, steps_per_s):
+    def show(self, values, steps_per_s=None):
+        """Latest losses (with the training speed) or scores (without)."""
+        self.latest.update(values)
         if self.bar:
-            self.bar.update(self.task, losses=_losses(losses))
-        else:
-            left = (self.total - self.done) / steps_per_s if steps_per_s else float("nan")
-            self.console.print(f"{self.label}  step {self.done}/{self.total}  {_losses(losses)}  "
-                               f"{steps_per_s:.1f} steps/s  eta {left:.0f}s",
-                               highlight=False, soft_wrap=True)
+            self.bar.update(self.task, losses=_losses(self.latest))
+            return
+        line = f"{self.label}  step {self.done}/{self.total}  {_losses(values)}"
+        if steps_per_s:
+            line += f"  {steps_per_s:.1f} steps/s  eta {(self.total - self.done) / steps_per_s:.0f}s"
+        self.console.print(line, highlight=False, soft_wrap=True)

@@ -9,13 +9,16 @@ import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
 from . import checkpoint, environment
 from .config import RunConfig, active, declared_options
+from .registry import SINGLE_KINDS
 from .data import DeviceData
 from .errors import GanbenchError
+from .evaluation import Evaluator
 from .network import count_parameters
 from .parts import Parts
 from .store import now
@@ -35,16 +38,20 @@ class Experiment:
     parts: Parts
     scheme: object
     device: torch.device
+    evaluator: Optional[Evaluator] = None
 
 
-def build(config, registry, device, seed, cache_dir):
-    """Build data, networks, modifiers, optimizers, loss and scheme from a resolved config."""
-    chosen = {c.kind: c for c in active(config.components, registry) if c.kind != "modifier"}
-    modifiers = [registry.get("modifier", name) for name in config.components["modifier"]]
+def build(config, registry, device, seed, cache_dir, extras=None):
+    """Build data, networks, modifiers, optimizers, loss, scheme and metrics from a config.
+    `extras` are settings that are not part of the config (say, a weights file's path)."""
+    components = active(config.components, registry)
+    chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
+    modifiers = [c for c in components if c.kind == "modifier"]
+    metrics = [c for c in components if c.kind == "metric"]
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
-    cfg = config.settings(cache_dir=str(cache_dir), channels=None)
+    cfg = config.settings(cache_dir=str(cache_dir), channels=None, **(extras or {}))
     data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip)
     cfg.channels = data.channels
     g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
@@ -56,8 +63,11 @@ def build(config, registry, device, seed, cache_dir):
     optimizer = chosen["optimizer"].build
     parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
                   chosen["loss"].build(cfg), cfg.z_dim, rng)
-    components = list(chosen.values()) + modifiers
-    return Experiment(config, components, data, parts, chosen["scheme"].build(cfg), device)
+    evaluator = None
+    if metrics:
+        built = {m.name: m.build(cfg) for m in metrics}
+        evaluator = Evaluator(built, data, cfg, device, seed, cache_dir)
+    return Experiment(config, components, data, parts, chosen["scheme"].build(cfg), device, evaluator)
 
 
 def _check_shapes(g, d, cfg, device):
@@ -87,7 +97,8 @@ def run_record(exp, seed, name, registry):
                 g_params=count_parameters(exp.parts.g), d_params=count_parameters(exp.parts.d),
                 device=str(exp.device), gpu=env["gpu"], torch_version=env["torch"],
                 cuda_version=env["cuda"], ganbench_version=env["ganbench"], git_sha=env["git_sha"],
-                plugin_versions=env["plugins"], environment=env)
+                plugin_versions=env["plugins"], environment=env,
+                score_directions=exp.evaluator.directions() if exp.evaluator else {})
 
 
 @contextmanager
@@ -117,12 +128,16 @@ def _read_losses(window):
 def train(store, run_id, exp, progress, state=None):
     """Train from `state` (a checkpoint, or None for step 0) to the config's target steps."""
     o = exp.config.options
-    step, train_s = checkpoint.restore(exp.parts, state) if state else (0, 0.0)
+    step, clock = 0, Clock()
+    if state:
+        step = checkpoint.restore(exp.parts, state)
+        clock = Clock(state["train_s"], state["eval_s"])
     ckpt = checkpoint.checkpoint_path(store.results_dir, run_id)
+    if exp.evaluator:
+        store.add_protocols(exp.evaluator.protocol_details())
     store.update_run(run_id, status="running", started_at=now(), ended_at=None, error=None,
                      steps_done=step, host=socket.gethostname(), pid=os.getpid())
-    status, error, window = "completed", None, []
-    started = time.perf_counter() - train_s
+    status, error, window, first = "completed", None, [], step
     try:
         with sigterm_as_interrupt(), progress:
             while step < o["steps"]:
@@ -130,17 +145,22 @@ def train(store, run_id, exp, progress, state=None):
                 window.append(exp.scheme.step(exp.parts, batch))
                 step += 1
                 progress.advance()
-                if step % o["log_every"] == 0 or step == o["steps"]:
+                last = step == o["steps"]
+                if step % o["log_every"] == 0 or last:
                     losses, window = _record(store, run_id, step, window), []
-                    train_s = time.perf_counter() - started
-                    store.update_run(run_id, steps_done=step, train_s=train_s)
-                    progress.show(losses, step_rate(step, state, train_s))
+                    store.update_run(run_id, steps_done=step, train_s=clock.train_s())
+                    progress.show(losses, (step - first) / clock.train_s(since=state))
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise Diverged(f"non-finite loss at step {step}: {losses}")
-                if step % o["ckpt_every"] == 0 or step == o["steps"]:
-                    paused = time.perf_counter()
-                    checkpoint.save(ckpt, checkpoint.capture(exp.parts, step, train_s))
-                    started += time.perf_counter() - paused  # saving is not training
+                if exp.evaluator and (step % o["eval_every"] == 0 or last):
+                    with clock.evaluating():
+                        scores = exp.evaluator.evaluate(exp.parts.g)
+                    store.add_metrics(run_id, [(step, *row) for row in scores])
+                    store.update_run(run_id, eval_s=clock.eval_s)
+                    progress.show({name: value for name, value, _ in scores}, None)
+                if step % o["ckpt_every"] == 0 or last:
+                    with clock.paused():
+                        checkpoint.save(ckpt, checkpoint.capture(exp.parts, step, clock))
     except Diverged as e:
         status, error = "diverged", str(e)
     except KeyboardInterrupt:
@@ -150,15 +170,36 @@ def train(store, run_id, exp, progress, state=None):
         status, error = "failed", "".join(traceback.format_exception(e))
         raise
     finally:
-        train_s = time.perf_counter() - started
         store.update_run(run_id, status=status, error=error, steps_done=step,
-                         train_s=train_s, ended_at=now())
+                         train_s=clock.train_s(), eval_s=clock.eval_s, ended_at=now())
     return status
 
 
-def step_rate(step, state, train_s):
-    first = state["step"] if state else 0
-    return (step - first) / max(train_s - (state["train_s"] if state else 0.0), 1e-9)
+class Clock:
+    """Wall time split into training and evaluation; checkpoint writes count as neither."""
+
+    def __init__(self, train_s=0.0, eval_s=0.0):
+        self.origin = time.perf_counter() - train_s
+        self.eval_s = eval_s
+
+    def train_s(self, since=None):
+        spent = time.perf_counter() - self.origin
+        return max(spent - (since["train_s"] if since else 0.0), 1e-9)
+
+    @contextmanager
+    def paused(self):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.origin += time.perf_counter() - began
+
+    @contextmanager
+    def evaluating(self):
+        began = time.perf_counter()
+        with self.paused():
+            yield
+        self.eval_s += time.perf_counter() - began
 
 
 def _record(store, run_id, step, window):

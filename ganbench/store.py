@@ -82,6 +82,7 @@ class Run(Base):
     ganbench_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
     git_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
     plugin_versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    score_directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     environment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     host: Mapped[str | None] = mapped_column(String(200), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -94,6 +95,15 @@ class Metric(Base):
     step: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     value: Mapped[float | None] = mapped_column(FaithfulFloat, nullable=True)
+    protocol: Mapped[str | None] = mapped_column(ForeignKey("protocols.id"), nullable=True)
+
+
+class Protocol(Base):
+    """How a score was made: extractor, weights hash, image counts, reference split, resize."""
+
+    __tablename__ = "protocols"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    details: Mapped[dict] = mapped_column(JSON)
 
 
 def _sqlite_file(url):
@@ -179,11 +189,24 @@ class Store:
             return {c.name: getattr(run, c.name) for c in Run.__table__.columns}
 
     def add_metrics(self, run_id, rows):
-        """Write (step, name, value) rows in one transaction."""
+        """Write (step, name, value) or (step, name, value, protocol) rows in one transaction."""
         if rows:
             with self.engine.begin() as c:
-                c.execute(insert(Metric), [{"run_id": run_id, "step": step, "name": name,
-                                            "value": value} for step, name, value in rows])
+                c.execute(insert(Metric), [
+                    {"run_id": run_id, "step": row[0], "name": row[1], "value": row[2],
+                     "protocol": row[3] if len(row) > 3 else None} for row in rows])
+
+    def add_protocols(self, protocols):
+        """Record {id: details} for the fingerprints not recorded yet."""
+        with self.engine.begin() as c:
+            known = set(c.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
+            new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
+            if new:
+                c.execute(insert(Protocol), new)
+
+    def protocols(self):
+        with self.engine.connect() as c:
+            return {row.id: row.details for row in c.execute(select(Protocol))}
 
     def drop_metrics_after(self, run_id, step):
         """Forget metrics past a checkpoint, before a resumed run writes them again."""
@@ -196,7 +219,8 @@ class Store:
             return [{c.name: getattr(r, c.name) for c in Run.__table__.columns} for r in rows]
 
     def metrics(self, run_id=None):
-        query = select(Metric.run_id, Metric.step, Metric.name, Metric.value).order_by(Metric.id)
+        query = select(Metric.run_id, Metric.step, Metric.name, Metric.value,
+                       Metric.protocol).order_by(Metric.id)
         if run_id is not None:
             query = query.where(Metric.run_id == run_id)
         with self.engine.connect() as c:

@@ -7,8 +7,18 @@ from ganbench import plugins
 from ganbench.cli import cli
 
 # 16 px, 4 images a batch, 1/16 of DCGAN's channels: a step takes milliseconds on a CPU.
-TINY_MODEL = ["res=16", "batch=4", "filters=0.0625"]
-TINY = TINY_MODEL + ["log_every=2", "ckpt_every=2"]
+# No metrics unless a test asks: registry.toml's default (fid, is) needs Inception weights.
+TINY_MODEL = ["res=16", "batch=4", "filters=0.0625", "metrics="]
+SMALL = ["res=16", "batch=4", "filters=0.0625", "log_every=2", "ckpt_every=2"]
+TINY = SMALL + ["metrics="]
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path_factory, monkeypatch):
+    """Nothing a test runs may download: no Inception weights from the torch hub cache either."""
+    monkeypatch.setenv("GANBENCH_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
+    monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
 
 
 @pytest.fixture

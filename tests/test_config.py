@@ -16,8 +16,19 @@ def test_defaults_fill_every_kind_from_registry_toml():
     config = _resolve()
     assert config.components == {"generator": "dcgan", "discriminator": "dcgan", "loss": "bce",
                                  "optimizer": "adam", "dataset": "mnist5k",
-                                 "scheme": "alternating", "modifier": []}
+                                 "scheme": "alternating", "modifier": [], "metric": ["fid", "is"]}
     assert config.options["res"] == CORE_OPTIONS["res"].default
+
+
+def test_metrics_replace_the_default_list_and_stay_out_of_plugins():
+    assert _resolve("metrics=mnist_fd,kid").components["metric"] == ["mnist_fd", "kid"]
+    assert _resolve("metrics=").components["metric"] == []
+    with pytest.raises(GanbenchError, match="'fid' is a metric; choose metrics with metrics=fid"):
+        _resolve("plugins=dcgan,fid")
+    with pytest.raises(GanbenchError, match="unknown metric 'fdi'"):
+        _resolve("metrics=fdi")
+    # the metrics chosen and their settings do not change what is trained
+    assert _resolve("metrics=fid", "eval_fake=50").hash() == _resolve("metrics=").hash()
 
 
 def test_one_name_fills_every_kind_it_registers_and_others_override_defaults():
@@ -48,14 +59,14 @@ def _build(config, tmp_path):
 @pytest.mark.parametrize("order", [["mark_a", "mark_b"], ["mark_b", "mark_a"]])
 def test_modifiers_apply_in_the_order_plugins_lists_them(order, register_plugin, tmp_path):
     register_plugin(Marker())
-    config = _resolve(f"plugins=dcgan,{','.join(order)}", "res=16", "filters=0.0625")
+    config = _resolve(f"plugins=dcgan,{','.join(order)}", "res=16", "filters=0.0625", "metrics=")
     assert config.components["modifier"] == order
     assert _build(config, tmp_path).parts.g.applied == order
 
 
 def test_resnet_tail_replaces_the_generators_last_stage(tmp_path):
-    plain = _build(_resolve("res=16", "filters=0.0625"), tmp_path).parts.g
-    tailed = _build(_resolve("plugins=dcgan,resnet_tail", "res=16", "filters=0.0625"), tmp_path).parts.g
+    plain = _build(_resolve("res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
+    tailed = _build(_resolve("plugins=dcgan,resnet_tail", "res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
     assert list(plain.stages) == list(tailed.stages)  # same stage names, same order
     assert type(tailed.stages["to_rgb"]).__name__ == "ResidualTail"
     assert type(plain.stages["to_rgb"]).__name__ == "Up"

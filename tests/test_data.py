@@ -94,5 +94,5 @@ def test_folder_without_data_dir_says_how_to_give_one(invoke):
 
 def test_a_run_trains_on_a_folder(invoke, image_dir):
     result = invoke("run", "plugins=folder", f"data_dir={image_dir}", "res=16", "batch=2",
-                    "filters=0.0625", "--steps", "2", "log_every=1")
+                    "filters=0.0625", "metrics=", "--steps", "2", "log_every=1")
     assert result.exit_code == 0, result.output

@@ -86,7 +86,7 @@ class Everything:
 def test_a_plugin_can_replace_every_kind(register_plugin, invoke, db):
     register_plugin(Everything(), name="everything")
     result = invoke("run", "plugins=mlp,adagrad,stripes", "res=8", "batch=4", "g_lr=0.01",
-                    "d_lr=0.02", "--steps", "3", "log_every=1")
+                    "d_lr=0.02", "metrics=", "--steps", "3", "log_every=1")
     assert result.exit_code == 0, result.output
     assert Everything.built == [0.01, 0.02]
     (g_params, d_params, config), = query(db, "select g_params, d_params, config from runs")
@@ -96,7 +96,7 @@ def test_a_plugin_can_replace_every_kind(register_plugin, invoke, db):
 
 def test_a_modifier_that_needs_stages_refuses_other_generators(register_plugin, invoke):
     register_plugin(Everything(), name="everything")
-    result = invoke("run", "plugins=mlp,resnet_tail,stripes", "res=8", "--steps", "1")
+    result = invoke("run", "plugins=mlp,resnet_tail,stripes", "res=8", "metrics=", "--steps", "1")
     assert result.exit_code == 2 and "replaces a generator's 'to_rgb' stage" in result.output
 
 
@@ -115,7 +115,7 @@ def test_a_generator_of_the_wrong_shape_is_caught_before_anything_is_recorded(re
     register_plugin(Half(), name="half")
     result = invoke("run", "plugins=half,mlp_d,stripes", "res=8", "--steps", "1")
     assert result.exit_code == 2 and "unknown plugin 'mlp_d'" in result.output
-    result = invoke("run", "plugins=half,stripes", "res=8", "--steps", "1")
+    result = invoke("run", "plugins=half,stripes", "res=8", "metrics=", "--steps", "1")
     assert result.exit_code == 2
     assert "the generator makes images of shape (3, 4, 4), the data set has (3, 8, 8)" in result.output
     assert query(db, "select count(*) from runs") == [(0,)]

@@ -9,7 +9,7 @@ from ganbench.store import Store
 def test_nan_and_inf_come_back_as_they_went_in(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
     store.add_metrics(1, [(1, "a", math.nan), (2, "a", math.inf), (3, "a", -math.inf), (4, "a", 0.25)])
-    values = [value for _, _, _, value in store.metrics(1)]
+    values = [value for _, _, _, value, _ in store.metrics(1)]
     assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 0.25]
 
 

@@ -1,0 +1,87 @@
+"""Quality figures for the embedded digits that need no download (docs/metrics.md).
+
+`mnist_fd`: the Fréchet distance between real and generated digits in the 128-d feature space
+of a small classifier trained on mnist5k (shipped in plugins/weights). It is FID's formula
+(torch-fidelity's) in another feature space, so it is not FID and is never shown as FID.
+`mnist_modes`: the share of the ten classes the generator covers (a class counts once it gets
+at least a tenth of its fair share, 1% of the images) and the KL divergence of the generated
+predicted-class histogram from the real one: mode collapse raises the KL and lowers coverage.
+"""
+import functools
+
+import torch
+from scipy.stats import entropy
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+from ganbench import GanbenchError, hookimpl
+
+from . import digit_classifier
+from .inception import sha256
+
+CLASSES = 10
+
+
+@functools.lru_cache(maxsize=4)
+def _classifier(device):
+    saved = torch.load(digit_classifier.WEIGHTS, map_location="cpu")
+    net = digit_classifier.DigitClassifier()
+    net.load_state_dict(saved["state_dict"])
+    return net.eval().requires_grad_(False).to(device)
+
+
+class DigitSpace:
+    name = key = "mnist5k-classifier"
+    resize = "bilinear (antialiased) to 28x28, RGB averaged to grey"
+
+    def prepare(self, device):
+        self.net = _classifier(str(device))
+
+    def weights_sha256(self):
+        return sha256(digit_classifier.WEIGHTS)
+
+    @torch.no_grad()
+    def extract(self, images):
+        features = self.net.features(digit_classifier.prepare(images))
+        return {"features": features.cpu(), "probs": self.net.head(features).softmax(1).cpu()}
+
+
+class DigitFD:
+    needs_real, report = True, {"mnist_fd": "min"}
+    space = DigitSpace()
+
+    def score(self, real, fake):
+        stats = [fid_features_to_statistics(f["features"]) for f in (real, fake)]
+        return {"mnist_fd": fid_statistics_to_metric(*stats, verbose=False)["frechet_inception_distance"]}
+
+
+def class_histogram(probs):
+    return torch.bincount(probs.argmax(1), minlength=CLASSES).double() / len(probs)
+
+
+class DigitModes:
+    needs_real, report = True, {"mnist_coverage": "max", "mnist_kl": "min"}
+    space = DigitSpace()
+
+    def score(self, real, fake):
+        data, made = class_histogram(real["probs"]), class_histogram(fake["probs"])
+        coverage = (made >= 0.1 / CLASSES).double().mean().item()
+        # A small floor keeps KL finite when a class is missing entirely; it still comes out large.
+        kl = entropy(data.numpy(), (made + 1e-6).numpy())
+        return {"mnist_coverage": coverage, "mnist_kl": float(kl)}
+
+
+def _digits_only(metric):
+    def build(cfg):
+        if cfg.channels != 1:
+            raise GanbenchError("the mnist_* metrics score grey digits; use them with dataset "
+                                "mnist5k, and fid/is/kid/prc for other data")
+        return metric()
+    return build
+
+
+@hookimpl
+def register_metrics(register):
+    register("mnist_fd", _digits_only(DigitFD),
+             help="Fréchet distance in a digit classifier's features (offline; not FID)")
+    register("mnist_modes", _digits_only(DigitModes),
+             help="class coverage and KL of the class histogram (mode collapse)")

@@ -1,0 +1,164 @@
+"""FID, Inception Score, KID and precision/recall from torch-fidelity, on InceptionV3 features.
+
+ganbench drives torch-fidelity's own InceptionV3 extractor on uint8 batches on the device and
+hands the features to torch-fidelity's metric functions, so the numbers are torch-fidelity's.
+Weights: `--inception-weights PATH` (or GANBENCH_INCEPTION_WEIGHTS) points at a local file;
+otherwise torch-fidelity's file is taken from the torch hub cache or downloaded before training
+starts (never with GANBENCH_OFFLINE=1).
+"""
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch_fidelity import feature_extractor_inceptionv3 as fe
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import isc_features_to_metric
+from torch_fidelity.metric_kid import kid_features_to_metric
+from torch_fidelity.metric_prc import prc_features_to_metric
+
+from ganbench import GanbenchError, Option, hookimpl
+from ganbench.options import positive
+
+FEATURES = ["2048", "logits_unbiased"]
+
+
+def hub_file():
+    """Where torch-fidelity's download of the weights lands."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(fe.URL_INCEPTION_V3)
+
+
+def missing_weights_message(reason):
+    return (f"InceptionV3 weights are not available ({reason}): torch-fidelity wants "
+            f"{hub_file().name} from {fe.URL_INCEPTION_V3} (saved as {hub_file()}); download it "
+            f"where there is internet and pass --inception-weights PATH (or set "
+            f"GANBENCH_INCEPTION_WEIGHTS), or choose other metrics with metrics=")
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path, mtime_ns):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256(path):
+    return _sha256(str(path), Path(path).stat().st_mtime_ns)
+
+
+class InceptionSpace:
+    """torch-fidelity's InceptionV3 ('inception-v3-compat'), loaded once per process and path."""
+
+    name = "inception-v3-compat"
+    resize = "torch-fidelity's TF1-compatible bilinear resize to 299x299"
+
+    def __init__(self, weights_path):
+        self.weights_path = weights_path
+        self.key = f"{self.name}:{weights_path or 'hub'}"
+        self.net = None
+
+    def _resolve(self):
+        if self.weights_path:
+            if not Path(self.weights_path).is_file():
+                raise GanbenchError(f"--inception-weights {self.weights_path}: no such file")
+            return str(self.weights_path)
+        if hub_file().exists():
+            return str(hub_file())
+        if os.environ.get("GANBENCH_OFFLINE"):
+            raise GanbenchError(missing_weights_message("GANBENCH_OFFLINE is set and it is not cached"))
+        return None  # torch-fidelity downloads it now, before training
+
+    def prepare(self, device):
+        path = self._resolve()
+        try:
+            self.net = _extractor(path, str(device))
+        except (OSError, RuntimeError) as e:  # URLError is an OSError
+            raise GanbenchError(missing_weights_message(f"{type(e).__name__}: {e}")) from None
+        self.weights_path = self.weights_path or str(hub_file())
+
+    def weights_sha256(self):
+        return sha256(self.weights_path)
+
+    @torch.no_grad()
+    def extract(self, images):
+        if images.shape[1] == 1:
+            images = images.expand(-1, 3, -1, -1)
+        pool, logits = self.net(images)
+        return {"2048": pool.cpu(), "logits_unbiased": logits.cpu()}
+
+
+@functools.lru_cache(maxsize=4)
+def _extractor(path, device):
+    net = fe.FeatureExtractorInceptionV3("inception-v3-compat", FEATURES,
+                                         feature_extractor_weights_path=path)
+    return net.to(device)
+
+
+class FID:
+    needs_real, report = True, {"fid": "min"}
+
+    def __init__(self, space):
+        self.space = space
+
+    def score(self, real, fake):
+        stats = [fid_features_to_statistics(f["2048"]) for f in (real, fake)]
+        return {"fid": fid_statistics_to_metric(stats[0], stats[1], verbose=False)[
+            "frechet_inception_distance"]}
+
+
+class IS:
+    needs_real, report = False, {"is": "max"}
+
+    def __init__(self, space, splits):
+        self.space, self.splits = space, splits
+
+    def score(self, real, fake):
+        out = isc_features_to_metric(fake["logits_unbiased"], splits=self.splits)
+        return {"is": out["inception_score_mean"], "is_std": out["inception_score_std"]}
+
+
+class KID:
+    needs_real, report = True, {"kid": "min"}
+
+    def __init__(self, space, subsets, subset_size):
+        self.space, self.subsets, self.subset_size = space, subsets, subset_size
+
+    def score(self, real, fake):
+        size = min(self.subset_size, len(real["2048"]), len(fake["2048"]))
+        out = kid_features_to_metric(fake["2048"], real["2048"], kid_subsets=self.subsets,
+                                     kid_subset_size=size, verbose=False)
+        return {"kid": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}
+
+
+class PRC:
+    needs_real, report = True, {"precision": "max", "recall": "max"}
+
+    def __init__(self, space, neighborhood):
+        self.space, self.neighborhood = space, neighborhood
+
+    def score(self, real, fake):
+        out = prc_features_to_metric(fake["2048"], real["2048"], prc_neighborhood=self.neighborhood,
+                                     prc_batch_size=10000, save_cpu_ram=False, verbose=False)
+        return {"precision": out["precision"], "recall": out["recall"], "f_score": out["f_score"]}
+
+
+def _space(cfg):
+    return InceptionSpace(getattr(cfg, "inception_weights", None))
+
+
+@hookimpl
+def register_metrics(register):
+    register("fid", lambda cfg: FID(_space(cfg)), help="Fréchet Inception Distance (torch-fidelity)")
+    register("is", lambda cfg: IS(_space(cfg), cfg.is_splits), help="Inception Score", options={
+        "is_splits": Option(int, 10, "splits of the generated images for IS's mean and std", check=positive)})
+    register("kid", lambda cfg: KID(_space(cfg), cfg.kid_subsets, cfg.kid_subset_size),
+             help="Kernel Inception Distance", options={
+                 "kid_subsets": Option(int, 100, "KID's random subsets", check=positive),
+                 "kid_subset_size": Option(int, 1000, "images per KID subset (capped at the counts)",
+                                           check=positive)})
+    register("prc", lambda cfg: PRC(_space(cfg), cfg.prc_neighborhood),
+             help="precision and recall (Kynkäänniemi et al. 2019)", options={
+                 "prc_neighborhood": Option(int, 3, "k of the k-NN manifold estimate", check=positive)})
