@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB := sqlite:///results/demo.db
-DEMO := res=32 filters=0.25 batch=32 log_every=50 ckpt_every=300 --steps 300 --device auto --db $(DEMO_DB)
+# The digit metrics need no download; FID and IS join when GANBENCH_INCEPTION_WEIGHTS names a file.
+comma := ,
+DEMO_METRICS := mnist_fd,mnist_modes$(if $(GANBENCH_INCEPTION_WEIGHTS),$(comma)fid$(comma)is)
+DEMO := res=32 filters=0.25 batch=32 log_every=50 ckpt_every=500 metrics=$(DEMO_METRICS) \
+	eval_every=100 eval_real=2000 eval_fake=1000 --steps 500 --device auto --db $(DEMO_DB)
 
 .PHONY: setup demo test clean
 
