@@ -55,8 +55,10 @@ class Evaluator:
         return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
 
     def _cache_file(self, key):
-        protocol, _ = self.protocols[key]
-        return self.cache_dir / f"reference-{protocol}.pt"
+        # The reference depends on everything in the protocol except how many fakes are made.
+        _, details = self.protocols[key]
+        reference = {k: v for k, v in details.items() if k != "eval_fake"}
+        return self.cache_dir / f"reference-{fingerprint_id(reference)}.pt"
 
     def reference(self):
         """Real-image features per space, computed once per protocol and cached on disk."""

@@ -1,0 +1,100 @@
+"""Evaluation images/s: ganbench's path next to what a user would otherwise do.
+
+ganbench: generate uint8 batches on the device and feed them straight to torch-fidelity's
+InceptionV3, then torch-fidelity's metric functions. The reference: save the generated
+images as PNG files, then call torch_fidelity.calculate_metrics on the folder. Both compute
+the Inception Score of the same images from the same generator and weights.
+
+    python benchmarks/eval_throughput.py [--device auto] [--images 200] [--inception-weights PATH]
+
+Without --inception-weights a randomly initialised InceptionV3 is used: the timings are the
+same, the scores are meaningless (and printed only to show both paths agree).
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import torch
+import torch_fidelity
+from torch_fidelity import feature_extractor_inceptionv3 as fe
+from torchvision.utils import save_image
+
+from ganbench.config import resolve
+from ganbench.defaults import default_components
+from ganbench.environment import pick_device
+from ganbench.evaluation import to_uint8
+from ganbench.plugins import registry
+from ganbench.runner import build
+from ganbench_plugins.inception import IS, InceptionSpace
+
+
+def random_weights(folder):
+    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
+            mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
+        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    path = Path(folder) / "random-inception.pth"
+    torch.save(net.state_dict(), path)
+    return str(path)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def ganbench_path(g, noise, space, batch):
+    features = [space.extract(to_uint8(g(z))) for z in noise.split(batch)]
+    logits = torch.cat([f["logits_unbiased"] for f in features])
+    return IS(space, splits=10).score(None, {"logits_unbiased": logits})["is"]
+
+
+@torch.no_grad()
+def png_path(g, noise, weights, device, batch, folder):
+    for i, z in enumerate(noise.split(batch)):
+        for j, image in enumerate(g(z).add(1).div(2).clamp(0, 1)):
+            save_image(image.expand(3, -1, -1), Path(folder) / f"{i:04d}_{j:04d}.png")
+    out = torch_fidelity.calculate_metrics(input1=str(folder), isc=True, cuda=device.type == "cuda",
+                                           feature_extractor_weights_path=weights, batch_size=batch,
+                                           cache=False, verbose=False)
+    return out["inception_score_mean"]
+
+
+def timed(fn, device):
+    _sync(device)
+    start = time.perf_counter()
+    value = fn()
+    _sync(device)
+    return time.perf_counter() - start, value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--inception-weights", default=None)
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = args.inception_weights or random_weights(tmp)
+        config = resolve(["res=64", "filters=0.5", "metrics="], registry(), default_components())
+        g = build(config, registry(), device, 0, Path(tmp) / "cache").parts.g.eval()
+        noise = torch.randn(args.images, 100, device=device, generator=torch.Generator(device).manual_seed(0))
+        space = InceptionSpace(weights)
+        space.prepare(device)
+        ganbench_path(g, noise[: args.batch], space, args.batch)  # warm-up: cudnn, allocator
+        ours, ours_is = timed(lambda: ganbench_path(g, noise, space, args.batch), device)
+        (Path(tmp) / "png").mkdir()
+        theirs, theirs_is = timed(lambda: png_path(g, noise, weights, device, args.batch, Path(tmp) / "png"), device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {name}; {args.images} generated 64x64 images, Inception Score on each path")
+    print(f"{'path':<44}{'images/s':>10}{'IS':>10}")
+    print(f"{'ganbench (uint8 on the device, no files)':<44}{args.images / ours:>10.1f}{ours_is:>10.4f}")
+    print(f"{'PNG files + torch_fidelity.calculate_metrics':<44}{args.images / theirs:>10.1f}{theirs_is:>10.4f}")
+
+
+if __name__ == "__main__":
+    main()
