@@ -7,7 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import GanbenchError
+from .launch import dry_run as dry_run_counts
 from .launch import resume_run, start_run
+from .studies import as_overrides, check_data, plan
 from .plugins import registry
 from .report import FORMATS, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
@@ -70,39 +72,66 @@ def plugins(as_json):
     wide_console().print(table)
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
+@cli.command()
 @click.argument("overrides", nargs=-1)
 @click.option("--steps", type=int, help="training steps (overrides steps=)")
 @db_option
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="the (first) seed")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="runs per arm, seeds --seed, --seed+1, ...")
 @click.option("--name", help="group label for the table (default: derived from the config)")
 @click.option("--resume", "resume_id", type=int, help="continue this run id to its target steps")
 @click.option("--inception-weights", envvar="GANBENCH_INCEPTION_WEIGHTS",
               type=click.Path(dir_okay=False), default=None,
               help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
-def run(overrides, steps, db, device, seed, name, resume_id, inception_weights):
-    """Train one run. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005."""
-    store = Store(db)
+@click.option("--dry-run", is_flag=True, help="build every arm, print its G and D parameters, train nothing")
+def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run):
+    """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
+    study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
     extras = {"inception_weights": inception_weights}
     if resume_id is not None:
-        if overrides or steps is not None or name:
+        if overrides or steps is not None or name or dry_run or seeds > 1:
             raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
-                                "--steps and --name")
-        run_id, status = resume_id, resume_run(store, resume_id, device, extras=extras)
-    else:
-        run_id, status = start_run(store, list(overrides), steps, seed, name, device, extras=extras)
-    click.echo(f"run {run_id}: {status}")
-    sys.exit(EXIT_CODES[status])
+                                "--steps, --seeds, --name and --dry-run")
+        status = resume_run(Store(db), resume_id, device, extras=extras)
+        click.echo(f"run {resume_id}: {status}")
+        sys.exit(EXIT_CODES[status])
+    arms = plan(list(overrides))
+    if dry_run:
+        wide_console().print(dry_run_table(dry_run_counts(arms)))
+        return
+    for arm in arms:
+        check_data(arm)
+    store, statuses = Store(db), []
+    for arm in arms:
+        for s in range(seed, seed + seeds):
+            run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, name or arm.label,
+                                       device, extras=extras, study=arm.study)
+            click.echo(f"run {run_id}: {status}")
+            statuses.append(status)
+    sys.exit(max(EXIT_CODES[s] for s in statuses))
+
+
+def dry_run_table(table):
+    table = table.dropna(axis=1, how="all")  # no published counts: no columns for them
+    out = Table(title="dry run: parameters per arm")
+    for column in table.columns:
+        out.add_column(column, justify="left" if column == "arm" else "right")
+    for row in table.itertuples(index=False):
+        out.add_row(*("" if v is None or v != v else f"{v:+.2f}" if isinstance(v, float) else
+                      f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    return out
 
 
 @cli.command()
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def report(db, fmt):
+@click.option("--study", help="only this study's runs")
+def report(db, fmt, study):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
-    table = group_table(*load_frames(store))
+    table = group_table(*load_frames(store, study))
     protocols = store.protocols()
     output = render(table, fmt, protocols)
     if fmt == "table":

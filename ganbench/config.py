@@ -15,6 +15,9 @@ CORE_OPTIONS = {
     "g_lr": Option(float, 2e-4, "generator learning rate", check=positive),
     "d_lr": Option(float, 2e-4, "discriminator learning rate", check=positive),
     "flip": Option(bool, False, "random horizontal flips of real images (on the device)"),
+    "noise": Option(str, "normal", "noise distribution: normal N(0, 1), uniform U[0, 1) as in the "
+                    "fair, normal004 N(0, e^(-1/pi)) as in report 004",
+                    choices=("normal", "uniform", "normal004")),
     "steps": Option(int, 50000, "training steps to run", check=positive, in_label=False),
     "log_every": Option(int, 100, "read losses back and record them every N steps",
                         check=positive, in_label=False),

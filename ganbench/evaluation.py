@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from .parts import sample_noise
+
 # Evaluation noise comes from its own stream, so the training RNG is untouched by it.
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -32,7 +34,7 @@ class Evaluator:
             space.prepare(device)  # fails here, before training, when weights are missing
         self.real_images = self._reference_images(data, min(cfg.eval_real, len(data)))
         rng = torch.Generator(device).manual_seed(seed + EVAL_SEED_OFFSET)
-        self.noise = torch.randn(cfg.eval_fake, cfg.z_dim, device=device, generator=rng)
+        self.noise = sample_noise(getattr(cfg, "noise", "normal"), cfg.eval_fake, cfg.z_dim, rng)
         self.digest = hashlib.sha256(self.real_images.cpu().numpy().tobytes()).hexdigest()[:16]
         self.protocols = {key: self._protocol(space, len(data)) for key, space in self.spaces.items()}
         self._real = None

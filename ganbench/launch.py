@@ -10,6 +10,7 @@ from .errors import GanbenchError
 from .plugins import registry
 from .progress import TrainingProgress
 from .runner import build, run_record, train
+from .studies import count
 
 
 def _cache_dir(store):
@@ -17,14 +18,14 @@ def _cache_dir(store):
 
 
 def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None,
-              extras=None):
+              extras=None, study=None):
     """Resolve, build and check everything, record the run, then train it. Returns (id, status).
     `extras`: settings outside the config, such as {'inception_weights': path}."""
     reg = registry()
     config = resolve(overrides, reg, default_components(), steps)
     dev = pick_device(device)
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
-    run_id = store.create_run(**run_record(exp, seed, name, reg))
+    run_id = store.create_run(**run_record(exp, seed, name, reg, study))
     progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                 console=console)
     return run_id, train(store, run_id, exp, progress)
@@ -59,3 +60,20 @@ def resume_run(store, run_id, device="auto", console=None, extras=None):
     progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                 done=state["step"] if state else 0, console=console)
     return train(store, run_id, exp, progress, state)
+
+
+def dry_run(arms):
+    """Each arm's label with its G and D parameter counts and the published ones: a DataFrame."""
+    import pandas as pd
+
+    reg, defaults = registry(), default_components()
+    rows = []
+    for arm in arms:
+        g, d = count(arm, reg, defaults)
+        rows.append({"arm": arm.label or "(one run)", "g_params": g, "published_g": arm.published.get("g_params"),
+                     "d_params": d, "published_d": arm.published.get("d_params")})
+    table = pd.DataFrame(rows)
+    for net in ("g", "d"):
+        published = pd.to_numeric(table[f"published_{net}"], errors="coerce")
+        table[f"{net}_diff_%"] = 100 * (table[f"{net}_params"] / published - 1)
+    return table

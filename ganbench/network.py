@@ -22,6 +22,14 @@ class Staged(nn.Module):
             raise KeyError(f"no stage '{name}'; stages are {', '.join(self.stages)}")
         self.stages[name] = stage
 
+    def insert(self, before, name, stage):
+        """Put a new stage called `name` just before the stage called `before`."""
+        if before not in self.stages:
+            raise KeyError(f"no stage '{before}'; stages are {', '.join(self.stages)}")
+        stages = [(n, s) for n, s in self.stages.items()]
+        at = [n for n, _ in stages].index(before)
+        self.stages = nn.ModuleDict(stages[:at] + [(name, stage)] + stages[at:])
+
 
 def count_parameters(module):
     """Trainable parameters (PyTorch's count; Keras also counts BN running statistics)."""

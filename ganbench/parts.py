@@ -1,4 +1,5 @@
 """What a training scheme works with: the networks, their optimizers, the loss and the noise."""
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,18 @@ class Parts:
     loss: Any
     z_dim: int
     generator: torch.Generator  # the run's device RNG: noise and batches, saved in checkpoints
+    distribution: str = "normal"
+    step: int = 0  # steps completed before the current one; schedules read it
 
     def noise(self, n):
-        device = self.generator.device
-        return torch.randn(n, self.z_dim, device=device, generator=self.generator)
+        return sample_noise(self.distribution, n, self.z_dim, self.generator)
+
+
+def sample_noise(distribution, n, z_dim, generator):
+    """z for the generator: 'normal', 'uniform' on [0, 1), or 'normal004', N(0, e^(-1/pi))
+    read as a variance, as report 004 wrote it."""
+    shape, device = (n, z_dim), generator.device
+    if distribution == "uniform":
+        return torch.rand(shape, device=device, generator=generator)
+    z = torch.randn(shape, device=device, generator=generator)
+    return z * math.sqrt(math.exp(-1 / math.pi)) if distribution == "normal004" else z

@@ -27,6 +27,7 @@ class Component:
     options: Mapping[str, Any] = field(default_factory=dict)
     help: str = ""
     target: Optional[str] = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     def describe(self):
         """A JSON-ready description for `ganbench plugins`."""
@@ -56,10 +57,10 @@ class Registry:
 
     def registrar(self, kind, source):
         """The `register` callable handed to one plugin's hook for one kind."""
-        def register(name, build, *, options=None, help="", target=None):
+        def register(name, build, *, options=None, help="", target=None, **meta):
             if kind == "modifier" and target not in ("generator", "discriminator"):
                 raise GanbenchError(f"modifier '{name}' needs target='generator' or 'discriminator'")
-            self.add(Component(kind, name, build, source, dict(options or {}), help, target))
+            self.add(Component(kind, name, build, source, dict(options or {}), help, target, meta))
         return register
 
     def get(self, kind, name):

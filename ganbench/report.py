@@ -6,6 +6,8 @@ more than one protocol shows the fingerprint beside each value, never a silent m
 import pandas as pd
 from rich.table import Table
 
+from .errors import GanbenchError
+
 LEADING = ["group", "plugins", "runs", "status", "steps", "d_params", "g_params"]
 TRAILING = ["train_s", "eval_s", "steps_per_s"]
 COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
@@ -70,10 +72,16 @@ def group_table(runs, metrics):
     return table.reset_index(drop=True)[LEADING + scored + TRAILING + protocol_columns]
 
 
-def load_frames(store):
+def load_frames(store, study=None):
+    """Runs and metrics as DataFrames, optionally only one study's."""
     runs = pd.DataFrame(store.runs())
+    if study is not None:
+        runs = runs[runs["study"] == study] if not runs.empty else runs
+        if runs.empty:
+            raise GanbenchError(f"no runs of study '{study}' in {store.url}; run it with "
+                                f"ganbench run study={study}")
     metrics = pd.DataFrame(store.metrics(), columns=METRIC_COLUMNS)
-    return runs, metrics
+    return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
 
 
 def mixed_columns(table):

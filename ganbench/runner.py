@@ -62,7 +62,7 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     rng = torch.Generator(device).manual_seed(seed)
     optimizer = chosen["optimizer"].build
     parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
-                  chosen["loss"].build(cfg), cfg.z_dim, rng)
+                  chosen["loss"].build(cfg), cfg.z_dim, rng, cfg.noise)
     evaluator = None
     if metrics:
         built = {m.name: m.build(cfg) for m in metrics}
@@ -87,11 +87,11 @@ def _check_shapes(g, d, cfg, device):
     g.train(), d.train()
 
 
-def run_record(exp, seed, name, registry):
+def run_record(exp, seed, name, registry, study=None):
     """The columns a new run starts with."""
     declared = declared_options(exp.config.components, registry)
     env = environment.describe(exp.device, exp.components)
-    return dict(label=name or exp.config.label(declared), plugins=",".join(exp.config.plugins),
+    return dict(label=name or exp.config.label(declared), study=study, plugins=",".join(exp.config.plugins),
                 config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
                 status="queued", target_steps=exp.config.options["steps"],
                 g_params=count_parameters(exp.parts.g), d_params=count_parameters(exp.parts.d),
@@ -142,6 +142,7 @@ def train(store, run_id, exp, progress, state=None):
         with sigterm_as_interrupt(), progress:
             while step < o["steps"]:
                 batch = exp.data.sample(o["batch"], exp.parts.generator)
+                exp.parts.step = step
                 window.append(exp.scheme.step(exp.parts, batch))
                 step += 1
                 progress.advance()

@@ -61,6 +61,7 @@ class Run(Base):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(200))
+    study: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     plugins: Mapped[str] = mapped_column(String(500))
     config: Mapped[dict] = mapped_column(JSON)
     config_hash: Mapped[str] = mapped_column(String(64), index=True)

@@ -10,7 +10,9 @@ def _trainable(net, flag):
 class Alternating:
     def step(self, parts, batch):
         fake = parts.g(parts.noise(batch.real.shape[0]))
-        d_loss = parts.loss.d_loss(parts.d(batch.real), parts.d(fake.detach()))
+        # Losses with a schedule (label noise, say) declare uses_step and get the step.
+        when = {"step": parts.step} if getattr(parts.loss, "uses_step", False) else {}
+        d_loss = parts.loss.d_loss(parts.d(batch.real), parts.d(fake.detach()), **when)
         parts.d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         parts.d_opt.step()

@@ -26,7 +26,7 @@ class Down(nn.Sequential):
         layers += [nn.BatchNorm2d(cout)] if bn else []
         layers += [nn.LeakyReLU(0.2, inplace=True)]
         super().__init__(*layers)
-        self.in_channels, self.out_channels = cin, cout
+        self.in_channels, self.out_channels, self.kernel = cin, cout, kernel
 
 
 def conv_bn_relu(cin, cout, kernel, transposed=False):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import positive
+from ganbench.options import non_negative, positive
 
 from .blocks import Down, Up
 
@@ -30,10 +30,12 @@ class DCGANConfig:
     channels: int
     filters: float
     kernel: int
+    min_width: int = 0
 
     def width(self, side, at_4x4):
-        """Channels at a feature map of `side` pixels: halved per doubling, scaled by filters."""
-        return max(1, round(at_4x4 * 4 / side * self.filters))
+        """Channels at a feature map of `side` pixels: halved per doubling, scaled by filters,
+        never below min_width (the fair's 128x128 D keeps 64 channels above 32x32)."""
+        return max(1, self.min_width, round(at_4x4 * 4 / side * self.filters))
 
     def sides(self):
         """Feature-map sides from 8 up to res, the ones each up/down stage produces."""
@@ -44,11 +46,11 @@ class DCGANConfig:
         return out
 
 
-def _config(cfg, own_filters, kernel):
+def _config(cfg, own_filters, kernel, min_width=0):
     filters = own_filters if own_filters is not None else cfg.filters
     if cfg.res < 8:
         raise GanbenchError(f"dcgan needs res of 8 or more, got res={cfg.res}")
-    return DCGANConfig(cfg.res, cfg.z_dim, cfg.channels, filters, kernel)
+    return DCGANConfig(cfg.res, cfg.z_dim, cfg.channels, filters, kernel, min_width)
 
 
 def generator(cfg):
@@ -64,7 +66,7 @@ def generator(cfg):
 
 
 def discriminator(cfg):
-    c = _config(cfg, cfg.d_filters, cfg.d_kernel)
+    c = _config(cfg, cfg.d_filters, cfg.d_kernel, cfg.d_min_width)
     # 64 channels at 32x32 for a 64x64 input: width at 4x4 is 512 whatever the resolution.
     sides = c.sides()[::-1]
     stages = {"from_rgb": Down(c.channels, c.width(c.res // 2, 512), c.kernel, bn=False)}
@@ -89,4 +91,6 @@ def register_discriminators(register):
         "filters": FILTERS,
         "d_filters": Option(float, None, "D's channel ratio; defaults to filters", check=positive),
         "d_kernel": Option(int, 5, "D's conv kernel size", check=_kernel_ok),
+        "d_min_width": Option(int, 0, "D's fewest channels per conv (fair 2-1a group 3: 64)",
+                              check=non_negative),
     })

@@ -64,6 +64,6 @@ def folder(cfg):
 
 @hookimpl
 def register_datasets(register):
-    register("folder", folder, help="a directory of png/jpg/webp images, recursive", options={
+    register("folder", folder, help="a directory of png/jpg/webp images, recursive", channels=3, options={
         "data_dir": Option(str, "", "the directory of images for dataset 'folder'"),
     })

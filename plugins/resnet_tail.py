@@ -1,9 +1,11 @@
-"""The fair's residual generator tail (report 003, experiment 1-3a group 3).
+"""The fair's residual generator tail (report 003, experiments 1-3a group 3 and 2-1a group 3).
 
-Replaces the generator's last stage ('to_rgb'): upsample x2 keeping the channels, one residual
-unit [3x3 convT w -> 1x1 conv 4w -> 3x3 convT w] with a 1x1 projection on the skip when the
-channel counts differ, then a 1x1 conv to the image channels and tanh (no BN at the output).
-`tail_skip=false` is group 2 of the same experiment: the same layers without the skip.
+Replaces the generator's last up-sampling stages, one per entry of `tail_widths`: each new
+stage upsamples x2 (nearest, keeping the channels) and runs one residual unit
+[3x3 convT w -> 1x1 conv (tail_expand x w) -> 3x3 convT w], with a 1x1 projection on the
+skip when the channel counts differ. A final 1x1 conv maps to the image channels, tanh, no
+BN. `tail_widths=32` is 1-3a's tail at 64x64; `tail_widths=64,32` is 2-1a's at 128x128.
+`tail_skip=false` is 1-3a group 2: the same layers without the skip.
 """
 import torch
 from torch import nn
@@ -18,8 +20,18 @@ def _odd(value):
     return None if value % 2 == 1 else "must be odd, so the stride-1 layers keep the size"
 
 
-class ResidualTail(nn.Module):
-    def __init__(self, cin, cout, width, expand, kernel, skip):
+def _widths(value):
+    try:
+        widths = [int(w) for w in value.split(",")]
+    except ValueError:
+        return "must be channel counts separated by commas, e.g. 64,32"
+    return None if widths and min(widths) > 0 else "must be positive channel counts"
+
+
+class ResidualUp(nn.Module):
+    """Upsample x2, then one residual unit."""
+
+    def __init__(self, cin, width, expand, kernel, skip):
         super().__init__()
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
         self.body = nn.Sequential(
@@ -29,32 +41,51 @@ class ResidualTail(nn.Module):
         self.shortcut = None
         if skip:
             self.shortcut = nn.Conv2d(cin, width, 1) if cin != width else nn.Identity()
-        self.to_rgb = nn.Conv2d(width, cout, 1)
-        self.in_channels, self.out_channels = cin, cout
+        self.in_channels, self.out_channels = cin, width
 
     def forward(self, x):
         x = self.upsample(x)
         h = self.body(x)
         if self.shortcut is not None:
             h = h + self.shortcut(x)
-        return torch.tanh(self.to_rgb(torch.relu(h)))
+        return torch.relu(h)
+
+
+class ToImage(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 1)
+        self.in_channels, self.out_channels = cin, cout
+
+    def forward(self, x):
+        return torch.tanh(self.conv(x))
 
 
 def apply(net, cfg):
-    if not isinstance(net, Staged) or "to_rgb" not in net.stages:
-        raise GanbenchError("resnet_tail replaces a generator's 'to_rgb' stage, and this "
-                            "generator has none; use it with a staged generator such as dcgan")
-    old = net.stages["to_rgb"]
-    net.replace("to_rgb", ResidualTail(old.in_channels, old.out_channels, cfg.tail_channels,
-                                       cfg.tail_expand, cfg.tail_kernel, cfg.tail_skip))
+    widths = [int(w) for w in cfg.tail_widths.split(",")]
+    names = list(net.stages) if isinstance(net, Staged) else []
+    if "to_rgb" not in names or len(names) < len(widths) + 1:
+        raise GanbenchError("resnet_tail replaces a generator's last up-sampling stages ending in "
+                            "'to_rgb', and this generator has none (or too few); use it with dcgan")
+    replaced = names[-len(widths):]
+    cin, cout = net.stages[replaced[0]].in_channels, net.stages["to_rgb"].out_channels
+    side = cfg.res >> (len(widths) - 1)
+    for name in replaced:
+        del net.stages[name]
+    for width in widths:
+        net.stages[f"res{side}"] = ResidualUp(cin, width, cfg.tail_expand * width, cfg.tail_kernel, cfg.tail_skip)
+        cin, side = width, side * 2
+    net.stages["to_rgb"] = ToImage(cin, cout)
 
 
 @hookimpl
 def register_modifiers(register):
     register("resnet_tail", apply, target="generator",
-             help="residual tail at the output resolution (fair 1-3a group 3)", options={
-                 "tail_channels": Option(int, 32, "channels of the residual unit", check=positive),
-                 "tail_expand": Option(int, 128, "channels of its 1x1 conv", check=positive),
-                 "tail_kernel": Option(int, 3, "kernel of its transposed convs", check=_odd),
-                 "tail_skip": Option(bool, True, "keep the skip connection (false: group 2)"),
+             help="residual up-sampling tail (fair 1-3a group 3, 2-1a group 3)", options={
+                 "tail_widths": Option(str, "32", "channels of each residual stage, last at the "
+                                       "output resolution (2-1a: 64,32)", check=_widths),
+                 "tail_expand": Option(int, 4, "the 1x1 conv's channels, as a multiple of the width",
+                                       check=positive),
+                 "tail_kernel": Option(int, 3, "kernel of the transposed convs", check=_odd),
+                 "tail_skip": Option(bool, True, "keep the skip connections (false: 1-3a group 2)"),
              })

@@ -36,7 +36,7 @@ def test_one_name_fills_every_kind_it_registers_and_others_override_defaults():
     assert config.components["generator"] == config.components["discriminator"] == "dcgan"
     assert config.components["optimizer"] == "rmsprop"
     assert config.components["modifier"] == ["resnet_tail"]
-    assert config.options["tail_channels"] == 32  # a modifier's options join the run's
+    assert config.options["tail_widths"] == "32"  # a modifier's options join the run's
 
 
 class Marker:
@@ -67,8 +67,9 @@ def test_modifiers_apply_in_the_order_plugins_lists_them(order, register_plugin,
 def test_resnet_tail_replaces_the_generators_last_stage(tmp_path):
     plain = _build(_resolve("res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
     tailed = _build(_resolve("plugins=dcgan,resnet_tail", "res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
-    assert list(plain.stages) == list(tailed.stages)  # same stage names, same order
-    assert type(tailed.stages["to_rgb"]).__name__ == "ResidualTail"
+    assert list(plain.stages) == ["project", "up8", "to_rgb"]
+    assert list(tailed.stages) == ["project", "up8", "res16", "to_rgb"]  # to_rgb's upsampling moved
+    assert type(tailed.stages["res16"]).__name__ == "ResidualUp"
     assert type(plain.stages["to_rgb"]).__name__ == "Up"
     assert tailed(torch.randn(3, 100)).shape == (3, 1, 16, 16)
 
@@ -107,7 +108,7 @@ def test_unknown_key_suggests_a_close_key():
 
 def test_an_inactive_components_option_says_which_plugin_to_add():
     with pytest.raises(GanbenchError, match="belongs to modifier 'resnet_tail'.*add it to plugins="):
-        _resolve("tail_channels=16")
+        _resolve("tail_widths=16")
 
 
 def test_malformed_and_repeated_overrides():

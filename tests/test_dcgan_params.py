@@ -17,8 +17,9 @@ def keras_count(net):
 
 def _cfg(res, filters, kernel, **extra):
     return SimpleNamespace(res=res, z_dim=100, channels=3, filters=filters, g_filters=None,
-                           d_filters=None, g_kernel=kernel, d_kernel=kernel, tail_channels=32,
-                           tail_expand=128, tail_kernel=3, **extra)
+                           d_filters=None, g_kernel=kernel, d_kernel=kernel, tail_widths="32",
+                           tail_expand=4, tail_kernel=3, d_min_width=0, stem_channels=32,
+                           stem_kernel=3, **extra)
 
 
 def generator(res=64, filters=1.0, kernel=5, tail=None):

@@ -97,7 +97,7 @@ def test_a_plugin_can_replace_every_kind(register_plugin, invoke, db):
 def test_a_modifier_that_needs_stages_refuses_other_generators(register_plugin, invoke):
     register_plugin(Everything(), name="everything")
     result = invoke("run", "plugins=mlp,resnet_tail,stripes", "res=8", "metrics=", "--steps", "1")
-    assert result.exit_code == 2 and "replaces a generator's 'to_rgb' stage" in result.output
+    assert result.exit_code == 2 and "resnet_tail replaces a generator's last up-sampling stages" in result.output
 
 
 class HalfSize(MLPGenerator):

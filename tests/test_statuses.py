@@ -37,6 +37,7 @@ class TroubleScheme(Alternating):
 
 class NanAfter(NonSaturatingBCE):
     def __init__(self, at):
+        super().__init__()
         self.at, self.calls = at, 0
 
     def d_loss(self, real, fake):
