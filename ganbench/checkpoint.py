@@ -27,6 +27,7 @@ def capture(parts, step, clock):
         "step": step, "train_s": clock.train_s(), "eval_s": clock.eval_s,
         "g": parts.g.state_dict(), "d": parts.d.state_dict(),
         "g_opt": parts.g_opt.state_dict(), "d_opt": parts.d_opt.state_dict(),
+        "g_ema": parts.g_ema.state_dict() if parts.g_ema is not None else None,
         "rng": {"torch": torch.get_rng_state(), "run": parts.generator.get_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
@@ -38,6 +39,8 @@ def restore(parts, state):
     parts.d.load_state_dict(state["d"])
     parts.g_opt.load_state_dict(state["g_opt"])
     parts.d_opt.load_state_dict(state["d_opt"])
+    if parts.g_ema is not None:
+        parts.g_ema.load_state_dict(state["g_ema"])
     torch.set_rng_state(state["rng"]["torch"])
     parts.generator.set_state(state["rng"]["run"])
     if state["rng"]["cuda"]:

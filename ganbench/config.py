@@ -15,6 +15,10 @@ CORE_OPTIONS = {
     "g_lr": Option(float, 2e-4, "generator learning rate", check=positive),
     "d_lr": Option(float, 2e-4, "discriminator learning rate", check=positive),
     "flip": Option(bool, False, "random horizontal flips of real images (on the device)"),
+    "rotate": Option(float, 0.0, "random rotation of real images by up to this many degrees "
+                     "(on the device; report 004 used a slight one)", check=lambda v: None if 0 <= v <= 180 else "must be in [0, 180]"),
+    "g_ema": Option(float, 0.0, "decay of an exponential moving average of G's weights, which "
+                    "the metrics then score (0: off; 0.999 is common)", check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
     "noise": Option(str, "normal", "noise distribution: normal N(0, 1), uniform U[0, 1) as in the "
                     "fair, normal004 N(0, e^(-1/pi)) as in report 004",
                     choices=("normal", "uniform", "normal004")),

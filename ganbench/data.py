@@ -1,4 +1,5 @@
 """Image sets kept as uint8 on the device and batched there, with no host round trip."""
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -27,10 +28,10 @@ class Batch:
 class DeviceData:
     """Holds an ImageSet on the device and draws random batches from it there."""
 
-    def __init__(self, imageset, device, flip=False):
+    def __init__(self, imageset, device, flip=False, rotate=0.0):
         self.images = imageset.images.to(device)
         self.labels = None if imageset.labels is None else imageset.labels.to(device)
-        self.flip = flip
+        self.flip, self.rotate = flip, rotate
 
     @property
     def channels(self):
@@ -45,8 +46,20 @@ class DeviceData:
         if self.flip:
             mirror = torch.rand(n, 1, 1, 1, device=real.device, generator=generator) < 0.5
             real = torch.where(mirror, real.flip(3), real)
+        if self.rotate:
+            real = rotated(real, self.rotate, generator)
         labels = None if self.labels is None else self.labels[idx]
         return Batch(real, labels)
+
+
+def rotated(images, degrees, generator):
+    """Each image turned by a random angle in [-degrees, degrees], edges repeated."""
+    n = images.shape[0]
+    angle = (torch.rand(n, device=images.device, generator=generator) * 2 - 1) * math.radians(degrees)
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def to_resolution(images, res):

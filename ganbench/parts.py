@@ -1,7 +1,7 @@
 """What a training scheme works with: the networks, their optimizers, the loss and the noise."""
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Optional
 
 import torch
 from torch import nn
@@ -18,6 +18,11 @@ class Parts:
     generator: torch.Generator  # the run's device RNG: noise and batches, saved in checkpoints
     distribution: str = "normal"
     step: int = 0  # steps completed before the current one; schedules read it
+    draw: Optional[Callable[[], Any]] = None  # another batch, for schemes that take several a step
+    g_ema: Optional[nn.Module] = None  # a moving average of G (torch's AveragedModel), if asked for
+
+    def g_for_evaluation(self):
+        return self.g_ema.module if self.g_ema is not None else self.g
 
     def noise(self, n):
         return sample_noise(self.distribution, n, self.z_dim, self.generator)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import checkpoint, environment
 from .config import RunConfig, active, declared_options
@@ -52,7 +53,7 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, **(extras or {}))
-    data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip)
+    data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip, cfg.rotate)
     cfg.channels = data.channels
     g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
     for modifier in modifiers:
@@ -62,12 +63,19 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     rng = torch.Generator(device).manual_seed(seed)
     optimizer = chosen["optimizer"].build
     parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
-                  chosen["loss"].build(cfg), cfg.z_dim, rng, cfg.noise)
+                  chosen["loss"].build(cfg), cfg.z_dim, rng, cfg.noise,
+                  draw=lambda: data.sample(cfg.batch, rng), g_ema=_ema(g, cfg.g_ema))
     evaluator = None
     if metrics:
         built = {m.name: m.build(cfg) for m in metrics}
         evaluator = Evaluator(built, data, cfg, device, seed, cache_dir)
     return Experiment(config, components, data, parts, chosen["scheme"].build(cfg), device, evaluator)
+
+
+def _ema(g, decay):
+    if not decay:
+        return None
+    return AveragedModel(g, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _check_shapes(g, d, cfg, device):
@@ -144,6 +152,8 @@ def train(store, run_id, exp, progress, state=None):
                 batch = exp.data.sample(o["batch"], exp.parts.generator)
                 exp.parts.step = step
                 window.append(exp.scheme.step(exp.parts, batch))
+                if exp.parts.g_ema is not None:
+                    exp.parts.g_ema.update_parameters(exp.parts.g)
                 step += 1
                 progress.advance()
                 last = step == o["steps"]
@@ -155,7 +165,7 @@ def train(store, run_id, exp, progress, state=None):
                         raise Diverged(f"non-finite loss at step {step}: {losses}")
                 if exp.evaluator and (step % o["eval_every"] == 0 or last):
                     with clock.evaluating():
-                        scores = exp.evaluator.evaluate(exp.parts.g)
+                        scores = exp.evaluator.evaluate(exp.parts.g_for_evaluation())
                     store.add_metrics(run_id, [(step, *row) for row in scores])
                     store.update_run(run_id, eval_s=clock.eval_s)
                     progress.show({name: value for name, value, _ in scores}, None)

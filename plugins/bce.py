@@ -2,7 +2,8 @@
 
 D minimises -log D(x) - log(1 - D(G(z))); G minimises -log D(G(z)). Written with softplus
 on logits, which is the same function without the overflow of sigmoid then log.
-`real_label_noise` is the fair's 1-3b group 3: the real label 1 is lowered by |N(0, s)|,
+`real_label` below 1 is one-sided label smoothing (Salimans et al. 2016: 0.9).
+`real_label_noise` is the fair's 1-3b group 3: the real label is lowered by |N(0, s)|,
 with s falling linearly to 0 by step `label_noise_until`, so D starts weaker.
 """
 import torch
@@ -13,18 +14,18 @@ from ganbench.options import non_negative
 
 
 class NonSaturatingBCE:
-    def __init__(self, label_noise=0.0, until=1):
-        self.label_noise, self.until = label_noise, until
+    def __init__(self, label_noise=0.0, until=1, real_label=1.0):
+        self.label_noise, self.until, self.real_label = label_noise, until, real_label
         self.uses_step = label_noise > 0
 
     def real_targets(self, logits, step):
         scale = self.label_noise * max(0.0, 1 - step / self.until)
-        return 1 - (torch.randn_like(logits) * scale).abs()
+        return self.real_label - (torch.randn_like(logits) * scale).abs()
 
     def d_loss(self, real_logits, fake_logits, step=0):
         real = F.softplus(-real_logits)
-        if self.uses_step:  # soft target t: t * softplus(-x) + (1 - t) * softplus(x)
-            t = self.real_targets(real_logits, step)
+        if self.uses_step or self.real_label != 1:  # soft target t: t softplus(-x) + (1 - t) softplus(x)
+            t = self.real_targets(real_logits, step) if self.uses_step else self.real_label
             real = t * real + (1 - t) * F.softplus(real_logits)
         return real.mean() + F.softplus(fake_logits).mean()
 
@@ -34,8 +35,10 @@ class NonSaturatingBCE:
 
 @hookimpl
 def register_losses(register):
-    register("bce", lambda cfg: NonSaturatingBCE(cfg.real_label_noise, cfg.label_noise_until),
+    register("bce", lambda cfg: NonSaturatingBCE(cfg.real_label_noise, cfg.label_noise_until, cfg.real_label),
              help="binary cross-entropy, non-saturating G loss", options={
+                 "real_label": Option(float, 1.0, "D's target for real images (0.9: one-sided "
+                                      "label smoothing)", check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
                  "real_label_noise": Option(float, 0.0, "s of |N(0, s)| taken from D's real label "
                                             "(fair 1-3b: 0.2)", check=non_negative),
                  "label_noise_until": Option(int, 2000, "step by which that noise has faded out",

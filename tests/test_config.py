@@ -97,7 +97,7 @@ def test_values_are_parsed_to_their_declared_types():
 
 
 def test_unknown_plugin_names_the_closest_valid_names():
-    with pytest.raises(GanbenchError, match=r"unknown plugin 'dcgna' \(did you mean 'dcgan'\?\); valid: .*resnet_tail"):
+    with pytest.raises(GanbenchError, match=r"unknown plugin 'dcgna' \(did you mean 'dcgan'.*; valid: .*resnet_tail"):
         _resolve("plugins=dcgna")
 
 

@@ -1,0 +1,67 @@
+"""Adversarial losses beyond bce, each on D's logits (or critic values for wgan_gp).
+
+minimax: the original zero-sum game, G minimises log(1 - D(G(z))) (Goodfellow et al. 2014).
+lsgan: least squares to targets 1 and 0 (Mao et al. 2017), as report 001's MSE adversarial loss.
+hinge: max(0, 1 - D(x)) + max(0, 1 + D(G(z))) for D, -D(G(z)) for G (Lim & Ye 2017).
+wgan_gp: Wasserstein critic with gradient penalty lambda * (|grad D(x_hat)| - 1)^2 on random
+interpolates (Gulrajani et al. 2017), and `critic_steps` D steps per G step.
+"""
+import torch
+import torch.nn.functional as F
+
+from ganbench import Option, hookimpl
+from ganbench.options import non_negative, positive
+
+
+class Minimax:
+    def d_loss(self, real, fake):
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+    def g_loss(self, fake):
+        return -F.softplus(fake).mean()  # log(1 - sigmoid(x)) = -softplus(x)
+
+
+class LeastSquares:
+    def d_loss(self, real, fake):
+        return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+
+    def g_loss(self, fake):
+        return 0.5 * (fake - 1).pow(2).mean()
+
+
+class Hinge:
+    def d_loss(self, real, fake):
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+    def g_loss(self, fake):
+        return -fake.mean()
+
+
+class WassersteinGP:
+    def __init__(self, gp_lambda, critic_steps):
+        self.gp_lambda, self.critic_steps = gp_lambda, critic_steps
+
+    def d_loss(self, real, fake):
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake):
+        return -fake.mean()
+
+    def penalty(self, d, real, fake, generator=None):
+        """lambda * E[(|grad_x D(x_hat)|_2 - 1)^2] at random points between real and fake."""
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+        between = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(d(between).sum(), between, create_graph=True)
+        return self.gp_lambda * (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+@hookimpl
+def register_losses(register):
+    register("minimax", lambda cfg: Minimax(), help="the original minimax GAN loss")
+    register("lsgan", lambda cfg: LeastSquares(), help="least-squares GAN loss")
+    register("hinge", lambda cfg: Hinge(), help="hinge loss")
+    register("wgan_gp", lambda cfg: WassersteinGP(cfg.gp_lambda, cfg.critic_steps),
+             help="Wasserstein loss with gradient penalty", options={
+                 "gp_lambda": Option(float, 10.0, "weight of the gradient penalty", check=non_negative),
+                 "critic_steps": Option(int, 5, "D (critic) steps per G step", check=positive),
+             })
