@@ -5,6 +5,7 @@ of the study's protocol and base (the fair's studies build cumulatively, as the 
 On the command line, `key=choice(a,b)` and `key=range(start,stop[,step])` expand to arms,
 the cartesian product of all of them."""
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -91,7 +92,7 @@ def plan(overrides, path=None):
         for suffix, values in expand(merged):
             label = f"{arm['label']} {suffix}".strip()
             published = {k: arm[k] for k in ("g_params", "d_params") if k in arm}
-            arms.append(Arm(label, values, name, published, data))
+            arms.append(Arm(label, _from_environment(values), name, published, arm.get("data", data)))
     return arms
 
 
@@ -112,8 +113,14 @@ def count(arm, registry, defaults):
     return count_parameters(g), count_parameters(d)
 
 
+def _from_environment(values):
+    """'$NAME' values come from the environment (data folders, say); unset ones stay '$NAME'."""
+    return {k: os.environ.get(v[1:], v) if v.startswith("$") else v for k, v in values.items()}
+
+
 def check_data(arm):
-    """A study on a folder data set needs data_dir: say which data, before anything runs."""
-    if arm.data and arm.overrides.get("data_dir", "") == "" and "folder" in arm.overrides.get("plugins", ""):
-        raise GanbenchError(f"study {arm.study} trains on {arm.data}; e.g. ganbench run "
-                            f"study={arm.study} data_dir=~/data/celeba_hq_64")
+    """An arm whose data folder is still '$NAME' says which data and how to point at it."""
+    for key, value in arm.overrides.items():
+        if value.startswith("$"):
+            raise GanbenchError(f"study {arm.study}, arm '{arm.label}', trains on {arm.data}: set "
+                                f"{value[1:]} to its folder, or pass {key}=PATH")

@@ -40,7 +40,9 @@ class ResidualUp(nn.Module):
             nn.ConvTranspose2d(expand, width, kernel, 1, (kernel - 1) // 2), nn.BatchNorm2d(width))
         self.shortcut = None
         if skip:
-            self.shortcut = nn.Conv2d(cin, width, 1) if cin != width else nn.Identity()
+            # as every conv of the fair's G, the projection is followed by BN
+            self.shortcut = (nn.Sequential(nn.Conv2d(cin, width, 1), nn.BatchNorm2d(width))
+                             if cin != width else nn.Identity())
         self.in_channels, self.out_channels = cin, width
 
     def forward(self, x):

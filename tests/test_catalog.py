@@ -130,3 +130,27 @@ def test_each_catalog_component_trains_three_steps_with_finite_losses(invoke, db
     assert result.exit_code == 0, result.output
     losses = query(db, "select value from metrics where name in ('d_loss', 'g_loss')")
     assert len(losses) == 6 and all(math.isfinite(v) for (v,) in losses)
+
+
+def test_cbn_makes_every_generator_norm_depend_on_the_noise():
+    from ganbench_plugins import cbn, dcgan, resnet_tail
+    cfg = SimpleNamespace(res=16, z_dim=100, channels=3, filters=0.125, g_filters=None, g_kernel=3,
+                          tail_widths="8", tail_expand=4, tail_kernel=3, tail_skip=True, cbn_hidden=100)
+    g = dcgan.generator(cfg)
+    resnet_tail.apply(g, cfg)
+    cbn.apply(g, cfg)
+    kinds = [type(m).__name__ for m in g.modules()]
+    assert "NoiseBatchNorm" in kinds and all(
+        not m.affine for m in g.modules() if isinstance(m, nn.BatchNorm2d))
+    layer = next(m for m in g.modules() if isinstance(m, cbn.NoiseBatchNorm))
+    z = torch.randn(4, 100)
+    g(z).sum().backward()
+    assert layer.gamma[0].weight.grad.abs().sum() > 0 and layer.beta[2].weight.grad.abs().sum() > 0
+    assert torch.equal(layer.z, z)  # the pre-hook handed this forward pass's noise to the layer
+
+
+def test_cbn_trains(invoke, db):
+    result = invoke("run", "plugins=dcgan,resnet_tail,cbn", "res=16", "batch=4", "filters=0.0625", "tail_widths=4",
+                    "metrics=", "log_every=1", "--steps", "3")
+    assert result.exit_code == 0, result.output
+    assert all(math.isfinite(v) for (v,) in query(db, "select value from metrics"))

@@ -64,10 +64,16 @@ def test_unknown_study_lists_the_valid_ones(invoke):
     assert result.exit_code == 2 and "unknown study 'fair-1-2c'" in result.output and "fair-1-2b" in result.output
 
 
-def test_a_study_on_missing_data_names_the_data_before_anything_runs(invoke, db):
+def test_a_study_on_missing_data_names_the_data_before_anything_runs(invoke, db, monkeypatch, tmp_path):
+    monkeypatch.delenv("GANBENCH_CELEBA_HQ", raising=False)
     result = invoke("run", "study=fair-1-1a")
     assert result.exit_code == 2
-    assert "study fair-1-1a trains on CelebA-HQ faces" in result.output and "data_dir=" in result.output
+    assert "study fair-1-1a, arm 'D 2e-4 / G 2e-4', trains on CelebA-HQ faces" in result.output
+    assert "set GANBENCH_CELEBA_HQ to its folder, or pass data_dir=PATH" in result.output
+    monkeypatch.setenv("GANBENCH_CELEBA_HQ", str(tmp_path))
+    result = invoke("run", "study=fair-1-4")
+    assert result.exit_code == 2 and "arm 'shoes', trains on UT Zappos50K shoes" in result.output
+    assert "GANBENCH_ZAPPOS50K" in result.output
     assert not os.path.exists(db.removeprefix("sqlite:///"))  # not even the database was opened
 
 
