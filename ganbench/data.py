@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 @dataclass
 class ImageSet:
-    """What a data set plugin returns: uint8 images (N, C, res, res), optional labels (N,...)."""
+    """What a data set plugin returns: uint8 images (N, C, res, res) and optional labels,
+    class ids (N,) or multi-hot tags (N, K); either becomes a float condition vector."""
 
     images: torch.Tensor
     labels: Optional[torch.Tensor] = None
@@ -21,7 +22,7 @@ class Batch:
     """One step's real data: images in [-1, 1], and labels or a second domain when present."""
 
     real: torch.Tensor
-    labels: Optional[torch.Tensor] = None
+    labels: Optional[torch.Tensor] = None  # (N, K) float conditions: one-hot classes or tags
     other: Optional[torch.Tensor] = None
 
 
@@ -30,8 +31,12 @@ class DeviceData:
 
     def __init__(self, imageset, device, flip=False, rotate=0.0):
         self.images = imageset.images.to(device)
-        self.labels = None if imageset.labels is None else imageset.labels.to(device)
+        self.labels = None if imageset.labels is None else conditions(imageset.labels).to(device)
         self.flip, self.rotate = flip, rotate
+
+    @property
+    def cond_dim(self):
+        return 0 if self.labels is None else self.labels.shape[1]
 
     @property
     def channels(self):
@@ -50,6 +55,13 @@ class DeviceData:
             real = rotated(real, self.rotate, generator)
         labels = None if self.labels is None else self.labels[idx]
         return Batch(real, labels)
+
+
+def conditions(labels):
+    """Class ids to one-hot rows; multi-hot tags stay as they are; float either way."""
+    if labels.dim() == 1:
+        return F.one_hot(labels.long(), int(labels.max()) + 1).float()
+    return labels.float()
 
 
 def rotated(images, degrees, generator):

@@ -35,6 +35,10 @@ class Evaluator:
         self.real_images = self._reference_images(data, min(cfg.eval_real, len(data)))
         rng = torch.Generator(device).manual_seed(seed + EVAL_SEED_OFFSET)
         self.noise = sample_noise(getattr(cfg, "noise", "normal"), cfg.eval_fake, cfg.z_dim, rng)
+        self.cond = None  # conditional generators get the data's conditions, drawn once
+        if data.labels is not None:
+            pick = torch.randint(len(data), (cfg.eval_fake,), generator=torch.Generator().manual_seed(seed))
+            self.cond = data.labels[pick.to(data.labels.device)]
         self.digest = hashlib.sha256(self.real_images.cpu().numpy().tobytes()).hexdigest()[:16]
         self.protocols = {key: self._protocol(space, len(data)) for key, space in self.spaces.items()}
         self._real = None
@@ -86,7 +90,9 @@ class Evaluator:
         training = g.training
         g.eval()  # BN uses its running statistics, so the batch size does not change the images
         try:
-            return [to_uint8(g(z)) for z in self.noise.split(self.cfg.eval_batch)]
+            zs = self.noise.split(self.cfg.eval_batch)
+            conds = self.cond.split(self.cfg.eval_batch) if self.cond is not None else [None] * len(zs)
+            return [to_uint8(g(z, c)) for z, c in zip(zs, conds)]
         finally:
             g.train(training)
 

@@ -52,9 +52,9 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
-    cfg = config.settings(cache_dir=str(cache_dir), channels=None, **(extras or {}))
+    cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
     data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip, cfg.rotate)
-    cfg.channels = data.channels
+    cfg.channels, cfg.cond_dim = data.channels, data.cond_dim
     g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
     for modifier in modifiers:
         modifier.build(g if modifier.target == "generator" else d, cfg)
@@ -83,12 +83,14 @@ def _check_shapes(g, d, cfg, device):
     g.eval(), d.eval()
     with torch.no_grad():
         z = torch.randn(2, cfg.z_dim, device=device)
-        image = g(z)
+        cond = torch.zeros(2, cfg.cond_dim, device=device) if cfg.cond_dim else None
+        image = g(z, cond)
         want = (2, cfg.channels, cfg.res, cfg.res)
         if tuple(image.shape) != want:
             raise GanbenchError(f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
                                 f"data set has {want[1:]}; check res and the generator's options")
-        logits = d(image)
+        logits = d(image, cond)
+        logits = logits[0] if isinstance(logits, tuple) else logits  # (realness, auxiliary)
         if tuple(logits.shape) != (2,):
             raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
                                 f"it must return one logit per image")

@@ -74,7 +74,7 @@ def _digits_only(metric):
     def build(cfg):
         if cfg.channels != 1:
             raise GanbenchError("the mnist_* metrics score grey digits; use them with dataset "
-                                "mnist5k, and fid/is/kid/prc for other data")
+                                "mnist5k or mnist, and fid/is/kid/prc for other data")
         return metric()
     return build
 

@@ -2,15 +2,22 @@
 
 Decoding happens once: the uint8 tensor is cached under the run's cache directory, keyed by
 every file's path, size and modification time and the resolution, so an edit re-decodes.
+
+With `tags_csv`, a CSV with columns `file` (relative to data_dir) and `tags` (separated by
+';') gives each image a multi-hot condition over `tags` (comma-separated; default: every tag
+in the file), and, as report 002 did, images with no such tag or more than `tags_max` of
+them are left out.
 """
 import hashlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 
 from ganbench import GanbenchError, ImageSet, Option, hookimpl, to_resolution
+from ganbench.options import positive
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 
@@ -42,8 +49,8 @@ def _decode(path, res):
     return to_resolution(torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0), res)
 
 
-def load_folder(root, res, cache_dir):
-    files = image_files(root)
+def load_folder(root, res, cache_dir, files=None):
+    files = files if files is not None else image_files(root)
     cache = Path(cache_dir) / f"folder-{_cache_key(files, res)}.pt"
     if cache.exists():
         return torch.load(cache)
@@ -55,9 +62,34 @@ def load_folder(root, res, cache_dir):
     return images
 
 
+def tagged(root, csv, wanted, most):
+    """(files, multi-hot tags) for the images the CSV tags with 1 to `most` wanted tags."""
+    try:
+        table = pd.read_csv(csv, dtype=str).fillna("")
+    except (OSError, pd.errors.ParserError) as e:
+        raise GanbenchError(f"tags_csv={csv}: cannot read it ({e})") from None
+    if not {"file", "tags"} <= set(table.columns):
+        raise GanbenchError(f"tags_csv={csv}: needs columns 'file' and 'tags' (tags separated by ';')")
+    tags = table["tags"].map(lambda t: {x.strip() for x in t.split(";") if x.strip()})
+    names = [w.strip() for w in wanted.split(",") if w.strip()] or sorted(set().union(*tags))
+    hot = torch.tensor([[name in row for name in names] for row in tags], dtype=torch.float32)
+    keep = (hot.sum(1) >= 1) & (hot.sum(1) <= most)
+    if not keep.any():
+        raise GanbenchError(f"tags_csv={csv}: no image has between 1 and {most} of the tags {', '.join(names)}")
+    files = [Path(root) / table["file"].iloc[i] for i in keep.nonzero().flatten().tolist()]
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise GanbenchError(f"tags_csv={csv} names {missing[0]}, which is not there ({len(missing)} missing)")
+    return files, hot[keep]
+
+
 def folder(cfg):
     if not cfg.data_dir:
         raise GanbenchError("dataset 'folder' needs data_dir=PATH, a directory of images")
+    if cfg.tags_csv:
+        files, labels = tagged(cfg.data_dir, cfg.tags_csv, cfg.tags, cfg.tags_max)
+        images = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, files)
+        return ImageSet(images, labels, f"{len(images)} tagged images from {cfg.data_dir}")
     images = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir)
     return ImageSet(images, None, f"{len(images)} images from {cfg.data_dir}")
 
@@ -66,4 +98,7 @@ def folder(cfg):
 def register_datasets(register):
     register("folder", folder, help="a directory of png/jpg/webp images, recursive", channels=3, options={
         "data_dir": Option(str, "", "the directory of images for dataset 'folder'"),
+        "tags_csv": Option(str, "", "CSV of file,tags giving each image its tags (report 002)"),
+        "tags": Option(str, "", "the tags to condition on, comma-separated (default: all in the CSV)"),
+        "tags_max": Option(int, 2, "leave out images with more of those tags than this", check=positive),
     })
