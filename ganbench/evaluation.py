@@ -25,7 +25,7 @@ def fingerprint_id(details):
 class Evaluator:
     """Scores a generator with the run's metrics; built (and weights checked) before training."""
 
-    def __init__(self, metrics, data, cfg, device, seed, cache_dir):
+    def __init__(self, metrics, data, cfg, device, seed, cache_dir, conditional=False):
         self.metrics, self.cfg, self.cache_dir = metrics, cfg, Path(cache_dir)
         self.spaces = {}
         for metric in metrics.values():
@@ -36,7 +36,7 @@ class Evaluator:
         rng = torch.Generator(device).manual_seed(seed + EVAL_SEED_OFFSET)
         self.noise = sample_noise(getattr(cfg, "noise", "normal"), cfg.eval_fake, cfg.z_dim, rng)
         self.cond = None  # conditional generators get the data's conditions, drawn once
-        if data.labels is not None:
+        if conditional:
             pick = torch.randint(len(data), (cfg.eval_fake,), generator=torch.Generator().manual_seed(seed))
             self.cond = data.labels[pick.to(data.labels.device)]
         self.digest = hashlib.sha256(self.real_images.cpu().numpy().tobytes()).hexdigest()[:16]
@@ -91,8 +91,9 @@ class Evaluator:
         g.eval()  # BN uses its running statistics, so the batch size does not change the images
         try:
             zs = self.noise.split(self.cfg.eval_batch)
-            conds = self.cond.split(self.cfg.eval_batch) if self.cond is not None else [None] * len(zs)
-            return [to_uint8(g(z, c)) for z, c in zip(zs, conds)]
+            if self.cond is None:
+                return [to_uint8(g(z)) for z in zs]
+            return [to_uint8(g(z, c)) for z, c in zip(zs, self.cond.split(self.cfg.eval_batch))]
         finally:
             g.train(training)
 

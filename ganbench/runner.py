@@ -59,7 +59,9 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     for modifier in modifiers:
         modifier.build(g if modifier.target == "generator" else d, cfg)
     g, d = g.to(device), d.to(device)
-    _check_shapes(g, d, cfg, device)
+    scheme = chosen["scheme"].build(cfg)
+    conditional = getattr(scheme, "conditional", False)
+    _check_shapes(g, d, cfg, device, conditional)
     rng = torch.Generator(device).manual_seed(seed)
     optimizer = chosen["optimizer"].build
     parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
@@ -68,8 +70,8 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     evaluator = None
     if metrics:
         built = {m.name: m.build(cfg) for m in metrics}
-        evaluator = Evaluator(built, data, cfg, device, seed, cache_dir)
-    return Experiment(config, components, data, parts, chosen["scheme"].build(cfg), device, evaluator)
+        evaluator = Evaluator(built, data, cfg, device, seed, cache_dir, conditional)
+    return Experiment(config, components, data, parts, scheme, device, evaluator)
 
 
 def _ema(g, decay):
@@ -78,18 +80,18 @@ def _ema(g, decay):
     return AveragedModel(g, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
-def _check_shapes(g, d, cfg, device):
+def _check_shapes(g, d, cfg, device, conditional):
     """One tiny forward pass in eval mode (no BN statistics change) to catch mismatches early."""
     g.eval(), d.eval()
     with torch.no_grad():
         z = torch.randn(2, cfg.z_dim, device=device)
-        cond = torch.zeros(2, cfg.cond_dim, device=device) if cfg.cond_dim else None
-        image = g(z, cond)
+        cond = (torch.zeros(2, cfg.cond_dim, device=device),) if conditional else ()
+        image = g(z, *cond)
         want = (2, cfg.channels, cfg.res, cfg.res)
         if tuple(image.shape) != want:
             raise GanbenchError(f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
                                 f"data set has {want[1:]}; check res and the generator's options")
-        logits = d(image, cond)
+        logits = d(image, *cond)
         logits = logits[0] if isinstance(logits, tuple) else logits  # (realness, auxiliary)
         if tuple(logits.shape) != (2,):
             raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "

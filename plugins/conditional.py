@@ -23,6 +23,8 @@ def _shuffled(x, generator):
 
 
 class Conditional:
+    conditional = True  # G and D get conditions, in evaluation too
+
     def d_loss(self, parts, real, cond, fake, fake_cond):
         loss, gen = parts.loss, parts.generator
         real_logits, real_aux = _split(parts.d(real, cond))

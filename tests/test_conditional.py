@@ -157,3 +157,11 @@ def test_missing_torchvision_sets_say_how_to_get_them_without_downloading(name, 
     result = invoke("run", f"plugins={name}", f"data_root={tmp_path}", "metrics=", "res=16")
     assert result.exit_code == 2
     assert f"{name} is not in {tmp_path}" in result.output and "download=true" in result.output
+
+
+def test_a_conditional_generator_is_evaluated_with_conditions(invoke, db):
+    result = invoke("run", "plugins=cdcgan002,conditional,matching_aware", "res=16", "batch=4",
+                    "metrics=mnist_modes", "eval_real=40", "eval_fake=40", "--steps", "2")
+    assert result.exit_code == 0, result.output
+    names = {n for (n,) in query(db, "select name from metrics where protocol is not null")}
+    assert names == {"mnist_coverage", "mnist_kl"}
