@@ -55,12 +55,13 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
     data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip, cfg.rotate)
     cfg.channels, cfg.cond_dim = data.channels, data.cond_dim
+    scheme = chosen["scheme"].build(cfg)
+    conditional = getattr(scheme, "conditional", False)
+    cfg.cond_dim = cfg.cond_dim if conditional else 0  # networks take conditions only when given them
     g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
     for modifier in modifiers:
         modifier.build(g if modifier.target == "generator" else d, cfg)
     g, d = g.to(device), d.to(device)
-    scheme = chosen["scheme"].build(cfg)
-    conditional = getattr(scheme, "conditional", False)
     _check_shapes(g, d, cfg, device, conditional)
     rng = torch.Generator(device).manual_seed(seed)
     optimizer = chosen["optimizer"].build

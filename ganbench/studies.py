@@ -104,7 +104,9 @@ def count(arm, registry, defaults):
     """G and D parameter counts of an arm, built on the CPU without data."""
     config = resolve(as_overrides(arm.overrides), registry, defaults)
     dataset = registry.get("dataset", config.components["dataset"])
-    cfg = config.settings(channels=dataset.meta.get("channels", 3))
+    conditional = registry.get("scheme", config.components["scheme"]).meta.get("conditional", False)
+    cfg = config.settings(channels=dataset.meta.get("channels", 3),
+                          cond_dim=dataset.meta.get("classes", 0) if conditional else 0)
     g = registry.get("generator", config.components["generator"]).build(cfg)
     d = registry.get("discriminator", config.components["discriminator"]).build(cfg)
     for name in config.components["modifier"]:

@@ -38,7 +38,8 @@ def _features(net, cfg):
 
 def apply(net, cfg):
     if not cfg.cond_dim:
-        raise GanbenchError("acgan_heads classifies the data set's labels, and it has none")
+        raise GanbenchError("acgan_heads classifies the data's labels: use it with scheme "
+                            "'conditional' and a data set with labels or tags")
     if not isinstance(net, Staged) or "head" not in net.stages:
         raise GanbenchError("acgan_heads replaces a discriminator's 'head' stage; use it with dcgan")
     net.replace("head", TwoHeads(_features(net, cfg), cfg.acgan_hidden, cfg.cond_dim))

@@ -29,8 +29,8 @@ class WithCondition(nn.Module):
 
 def _needs_labels(cfg):
     if not cfg.cond_dim:
-        raise GanbenchError("cdcgan002 is conditional and the data set has no labels; use a data set "
-                            "with classes or tags (mnist5k, folder with tags_csv=...)")
+        raise GanbenchError("cdcgan002 is conditional: use it with scheme 'conditional' "
+                            "(plugins=cdcgan002,conditional) and a data set with labels or tags")
     if cfg.res < 8:
         raise GanbenchError(f"cdcgan002 needs res of 8 or more, got res={cfg.res}")
 

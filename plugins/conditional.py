@@ -68,4 +68,5 @@ def build(cfg):
 
 @hookimpl
 def register_schemes(register):
-    register("conditional", build, help="G and D get conditions from the data set's labels or tags")
+    register("conditional", build, help="G and D get conditions from the data set's labels or tags",
+             conditional=True)

