@@ -119,3 +119,12 @@ def test_a_generator_of_the_wrong_shape_is_caught_before_anything_is_recorded(re
     assert result.exit_code == 2
     assert "the generator makes images of shape (3, 4, 4), the data set has (3, 8, 8)" in result.output
     assert query(db, "select count(*) from runs") == [(0,)]
+
+
+def test_every_component_and_study_is_in_the_catalog():
+    from ganbench.plugins import registry
+    from ganbench.studies import study_names
+    catalog = (ROOT / "docs" / "catalog.md").read_text()
+    missing = [c.name for c in registry() if f"`{c.name}`" not in catalog]
+    missing += [s for s in study_names() if f"`{s}`" not in catalog]
+    assert missing == []
