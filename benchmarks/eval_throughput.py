@@ -12,7 +12,6 @@ same, the scores are meaningless (and printed only to show both paths agree).
 """
 import argparse
 import tempfile
-import time
 from pathlib import Path
 from unittest import mock
 
@@ -20,6 +19,8 @@ import torch
 import torch_fidelity
 from torch_fidelity import feature_extractor_inceptionv3 as fe
 from torchvision.utils import save_image
+
+from timing import device_name, timed
 
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -39,10 +40,6 @@ def random_weights(folder):
     return str(path)
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
 
 @torch.no_grad()
 def ganbench_path(g, noise, space, batch):
@@ -61,13 +58,6 @@ def png_path(g, noise, weights, device, batch, folder):
                                            cache=False, verbose=False)
     return out["inception_score_mean"]
 
-
-def timed(fn, device):
-    _sync(device)
-    start = time.perf_counter()
-    value = fn()
-    _sync(device)
-    return time.perf_counter() - start, value
 
 
 def main():
@@ -89,7 +79,7 @@ def main():
         ours, ours_is = timed(lambda: ganbench_path(g, noise, space, args.batch), device)
         (Path(tmp) / "png").mkdir()
         theirs, theirs_is = timed(lambda: png_path(g, noise, weights, device, args.batch, Path(tmp) / "png"), device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    name = device_name(device)
     print(f"device: {name}; {args.images} generated 64x64 images, Inception Score on each path")
     print(f"{'path':<44}{'images/s':>10}{'IS':>10}")
     print(f"{'ganbench (uint8 on the device, no files)':<44}{args.images / ours:>10.1f}{ours_is:>10.4f}")

@@ -8,10 +8,11 @@ every log_every steps. Same networks, loss, optimizer and batch size on both sid
     python benchmarks/train_throughput.py [--device auto] [--steps 200] [KEY=VALUE ...]
 """
 import argparse
-import time
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from timing import device_name, timed
 
 from ganbench import Batch
 from ganbench.config import resolve
@@ -20,10 +21,6 @@ from ganbench.environment import pick_device
 from ganbench.plugins import registry
 from ganbench.runner import _read_losses, build
 
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def ganbench_loop(exp, steps, batch, log_every):
@@ -48,13 +45,6 @@ def handwritten_loop(exp, steps, batch, device):
                 return
 
 
-def timed(fn, device):
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,13 +53,13 @@ def main():
     parser.add_argument("overrides", nargs="*", default=["res=32", "filters=0.25", "batch=32"])
     args = parser.parse_args()
     device = pick_device(args.device)
-    config = resolve(args.overrides + ["log_every=50"], registry(), default_components())
+    config = resolve(args.overrides + ["log_every=50", "metrics="], registry(), default_components())
     exp = build(config, registry(), device, 0, "results/cache")
     batch, warmup = config.options["batch"], max(10, args.steps // 10)
     ganbench_loop(exp, warmup, batch, 50)  # cudnn autotuning and allocator warm-up
-    ours = timed(lambda: ganbench_loop(exp, args.steps, batch, 50), device)
-    theirs = timed(lambda: handwritten_loop(exp, args.steps, batch, device), device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    ours, _ = timed(lambda: ganbench_loop(exp, args.steps, batch, 50), device)
+    theirs, _ = timed(lambda: handwritten_loop(exp, args.steps, batch, device), device)
+    name = device_name(device)
     print(f"device: {name}; config: {' '.join(args.overrides)}; {args.steps} steps each")
     print(f"{'loop':<40}{'steps/s':>10}")
     print(f"{'ganbench (device-resident data)':<40}{args.steps / ours:>10.1f}")

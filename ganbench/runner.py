@@ -47,7 +47,6 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     `extras` are settings that are not part of the config (say, a weights file's path)."""
     components = active(config.components, registry)
     chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
-    modifiers = [c for c in components if c.kind == "modifier"]
     metrics = [c for c in components if c.kind == "metric"]
     torch.manual_seed(seed)
     if device.type == "cuda":
@@ -58,9 +57,7 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     scheme = chosen["scheme"].build(cfg)
     conditional = getattr(scheme, "conditional", False)
     cfg.cond_dim = cfg.cond_dim if conditional else 0  # networks take conditions only when given them
-    g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
-    for modifier in modifiers:
-        modifier.build(g if modifier.target == "generator" else d, cfg)
+    g, d = networks(components, cfg)
     g, d = g.to(device), d.to(device)
     _check_shapes(g, d, cfg, device, conditional)
     rng = torch.Generator(device).manual_seed(seed)
@@ -73,6 +70,15 @@ def build(config, registry, device, seed, cache_dir, extras=None):
         built = {m.name: m.build(cfg) for m in metrics}
         evaluator = Evaluator(built, data, cfg, device, seed, cache_dir, conditional)
     return Experiment(config, components, data, parts, scheme, device, evaluator)
+
+
+def networks(components, cfg):
+    """G and D built from their components, then the modifiers applied in the order given."""
+    chosen = {c.kind: c for c in components}
+    g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
+    for modifier in (c for c in components if c.kind == "modifier"):
+        modifier.build(g if modifier.target == "generator" else d, cfg)
+    return g, d
 
 
 def _ema(g, decay):

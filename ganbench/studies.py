@@ -9,10 +9,11 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .config import parse_overrides, resolve
+from .config import active, parse_overrides, resolve
 from .defaults import load_registry_toml
 from .errors import GanbenchError, lookup
 from .network import count_parameters
+from .runner import networks
 
 SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
 
@@ -107,11 +108,7 @@ def count(arm, registry, defaults):
     conditional = registry.get("scheme", config.components["scheme"]).meta.get("conditional", False)
     cfg = config.settings(channels=dataset.meta.get("channels", 3),
                           cond_dim=dataset.meta.get("classes", 0) if conditional else 0)
-    g = registry.get("generator", config.components["generator"]).build(cfg)
-    d = registry.get("discriminator", config.components["discriminator"]).build(cfg)
-    for name in config.components["modifier"]:
-        modifier = registry.get("modifier", name)
-        modifier.build(g if modifier.target == "generator" else d, cfg)
+    g, d = networks(active(config.components, registry), cfg)
     return count_parameters(g), count_parameters(d)
 
 
