@@ -7,6 +7,7 @@ from .hookspecs import hookimpl
 from .network import Staged, count_parameters
 from .options import Option
 from .parts import Parts
+from .results import load_metrics, load_runs
 
 try:
     __version__ = version("ganbench")
@@ -14,4 +15,4 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = ["Batch", "GanbenchError", "ImageSet", "Option", "Parts", "Staged",
-           "count_parameters", "hookimpl", "to_resolution"]
+           "count_parameters", "hookimpl", "load_metrics", "load_runs", "to_resolution"]

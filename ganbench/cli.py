@@ -128,12 +128,13 @@ def dry_run_table(table):
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--study", help="only this study's runs")
-def report(db, fmt, study):
+@click.option("--baseline", help="the group to compare against (default: the first)")
+def report(db, fmt, study, baseline):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
-    table = group_table(*load_frames(store, study))
+    table = group_table(*load_frames(store, study), baseline)
     protocols = store.protocols()
-    output = render(table, fmt, protocols)
+    output = render(table, fmt, protocols, baseline)
     if fmt == "table":
         console = wide_console()
         console.print(output)

@@ -1,18 +1,24 @@
 """Comparison tables: one row per group of runs that share a config except the seed.
 
-Each reported score gets two columns, its best value over training (min_fid, max_is, ...) and
-the step of that best. Scores carry a protocol fingerprint; a column whose values come from
-more than one protocol shows the fingerprint beside each value, never a silent mix."""
+Each reported score gets its best value over training per run (min_fid, max_is, ...), then
+per group the mean, standard deviation, n and a 95% confidence interval (Student's t), the
+step of the best (median over runs), the change against the baseline group (the first, or
+`baseline=`) and the p-value of Welch's t-test against it. Scores carry a protocol
+fingerprint; a column whose values come from more than one protocol shows the fingerprint
+beside each value, never a silent mix."""
+import numpy as np
 import pandas as pd
 from rich.table import Table
+from scipy import stats
 
 from .errors import GanbenchError
+from .results import load_metrics, load_runs
 
 LEADING = ["group", "plugins", "runs", "status", "steps", "d_params", "g_params"]
-TRAILING = ["train_s", "eval_s", "steps_per_s"]
+TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s"]
 COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
-FORMATS = ("table", "md", "csv", "json")
-METRIC_COLUMNS = ["run_id", "step", "name", "value", "protocol"]
+FORMATS = ("table", "md", "csv", "json", "latex")
+SIGNIFICANCE = 0.05
 
 
 def _status(statuses):
@@ -23,24 +29,52 @@ def _status(statuses):
 
 
 def directions(runs):
-    """{score: 'min' | 'max'} from every run's record, FID first when present."""
+    """{score: 'min' | 'max'} from every run's record, FID first."""
     merged = {"fid": "min"}
     for recorded in runs.get("score_directions", pd.Series(dtype=object)).dropna():
         merged.update(recorded)
     return merged
 
 
-def _best(runs, metrics, name, way):
-    """Per run: the best value of one score, its step and its protocol."""
+def best_per_run(runs, metrics, name, way):
+    """Per run id: the best value of one score, its step and its protocol."""
     rows = metrics[(metrics["name"] == name) & metrics["value"].notna()]
-    column = f"{way}_{name}"
     if rows.empty:
-        return pd.DataFrame({column: float("nan"), f"{column}_step": float("nan"),
-                             f"{name}_protocol": None}, index=runs["id"])
-    pick = rows.groupby("run_id")["value"].idxmin() if way == "min" else rows.groupby("run_id")["value"].idxmax()
-    best = rows.loc[pick].set_index("run_id")
-    return best.rename(columns={"value": column, "step": f"{column}_step",
-                                "protocol": f"{name}_protocol"})[[column, f"{column}_step", f"{name}_protocol"]]
+        return pd.DataFrame({"value": np.nan, "step": np.nan, "protocol": None}, index=runs["id"])
+    grouped = rows.groupby("run_id")["value"]
+    best = rows.loc[grouped.idxmin() if way == "min" else grouped.idxmax()].set_index("run_id")
+    return best[["value", "step", "protocol"]].reindex(runs["id"])
+
+
+def _interval(values):
+    n = len(values)
+    if n < 2:
+        return np.nan
+    return stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n)
+
+
+def _welch(values, baseline):
+    if len(values) < 2 or len(baseline) < 2:
+        return np.nan
+    return stats.ttest_ind(values, baseline, equal_var=False).pvalue
+
+
+def _score_columns(runs, metrics, name, way, keys, base_key):
+    """The per-group columns of one score, in group order `keys`."""
+    best = best_per_run(runs, metrics, name, way)
+    best["key"] = runs.set_index("id")["config_hash"]
+    samples = {k: best.loc[best["key"] == k, "value"].dropna().to_numpy() for k in keys}
+    column = f"{way}_{name}"
+    out = pd.DataFrame(index=keys)
+    out[column] = [v.mean() if len(v) else np.nan for v in samples.values()]
+    out[f"{column}_std"] = [np.std(v, ddof=1) if len(v) > 1 else np.nan for v in samples.values()]
+    out[f"{column}_n"] = [len(v) for v in samples.values()]
+    out[f"{column}_ci95"] = [_interval(v) for v in samples.values()]
+    out[f"{column}_step"] = best.groupby("key")["step"].median().reindex(keys)
+    out[f"{column}_vs_base"] = out[column] - out.loc[base_key, column]
+    out[f"{column}_p"] = [_welch(v, samples[base_key]) for v in samples.values()]
+    out[f"{name}_protocol"] = best.groupby("key")["protocol"].agg(_protocols).reindex(keys)
+    return out
 
 
 def _protocols(values):
@@ -48,44 +82,51 @@ def _protocols(values):
     return ",".join(found) if found else None
 
 
-def group_table(runs, metrics):
+def _base_key(table, baseline):
+    if baseline is None:
+        return table.index[0]
+    match = table.index[table["group"] == baseline]
+    if match.empty:
+        raise GanbenchError(f"no group labelled '{baseline}' for --baseline; groups are "
+                            f"{', '.join(table['group'])}")
+    return match[0]
+
+
+def group_table(runs, metrics, baseline=None):
     """runs and metrics as DataFrames (the store's columns) -> one row per config group."""
     if runs.empty:
         return pd.DataFrame(columns=COLUMNS)
-    scored, aggregations = [], {}
-    for name, way in directions(runs).items():
-        column = f"{way}_{name}"
-        if name != "fid" and not (metrics["name"] == name).any():
-            continue
-        runs = runs.join(_best(runs, metrics, name, way), on="id")
-        scored += [column, f"{column}_step"]
-        aggregations.update({column: (column, "mean"), f"{column}_step": (f"{column}_step", "median"),
-                             f"{name}_protocol": (f"{name}_protocol", _protocols)})
-    runs["steps_per_s"] = runs["steps_done"] / runs["train_s"].where(runs["train_s"] > 0)
-    grouped = runs.sort_values("id").groupby("config_hash", sort=False)
-    table = grouped.agg(
+    runs = runs.sort_values("id").assign(
+        steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
+    table = runs.groupby("config_hash", sort=False).agg(
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
         status=("status", _status), steps=("steps_done", "max"), d_params=("d_params", "first"),
         g_params=("g_params", "first"), train_s=("train_s", "mean"), eval_s=("eval_s", "mean"),
-        steps_per_s=("steps_per_s", "mean"), **aggregations)
-    protocol_columns = [c for c in table.columns if c.endswith("_protocol")]
-    return table.reset_index(drop=True)[LEADING + scored + TRAILING + protocol_columns]
+        steps_per_s=("steps_per_s", "mean"))
+    table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
+    base_key = _base_key(table, baseline)
+    scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
+              for name, way in directions(runs).items()
+              if name == "fid" or (metrics["name"] == name).any()]
+    table = pd.concat([table] + scores, axis=1)
+    score_columns = [c for s in scores for c in s.columns if not c.endswith("_protocol")]
+    protocol_columns = [c for s in scores for c in s.columns if c.endswith("_protocol")]
+    return table.reset_index(drop=True)[LEADING + score_columns + TRAILING + protocol_columns]
 
 
 def load_frames(store, study=None):
-    """Runs and metrics as DataFrames, optionally only one study's."""
-    runs = pd.DataFrame(store.runs())
-    if study is not None:
-        runs = runs[runs["study"] == study] if not runs.empty else runs
-        if runs.empty:
-            raise GanbenchError(f"no runs of study '{study}' in {store.url}; run it with "
-                                f"ganbench run study={study}")
-    metrics = pd.DataFrame(store.metrics(), columns=METRIC_COLUMNS)
+    runs = load_runs(store, study)
+    metrics = load_metrics(store)
     return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
 
 
+def score_names(table):
+    """The best-value columns of the table: min_fid, max_is, ..."""
+    return [c for c in table.columns if c.startswith(("min_", "max_")) and f"{c}_n" in table.columns]
+
+
 def mixed_columns(table):
-    """Score columns whose values come from more than one protocol."""
+    """Score columns whose values come from more than one protocol: {score: protocol column}."""
     mixed = {}
     for column in [c for c in table.columns if c.endswith("_protocol")]:
         ids = {p for cell in table[column].dropna() for p in cell.split(",")}
@@ -94,29 +135,56 @@ def mixed_columns(table):
     return mixed
 
 
-def _cell(value, column):
+def _number(value, column):
     if pd.isna(value):
         return ""
     if column in ("d_params", "g_params", "runs", "steps") or column.endswith("_step"):
         return f"{int(value):,}"
-    if isinstance(value, float):
+    if column == "eval_share":
+        return f"{100 * value:.0f}%"
+    if column.endswith("_vs_base"):
+        return f"{value:+.4g}"
+    if isinstance(value, (float, np.floating)):
         return f"{value:.1f}" if column.endswith("_s") else f"{value:.4g}"
     return str(value)
 
 
-def display_frame(table):
-    """Cells as text, protocol fingerprints beside mixed scores, protocol columns dropped."""
-    shown = pd.DataFrame({c: [_cell(v, c) for v in table[c]] for c in table.columns
-                          if not c.endswith("_protocol")})
+def _score_cell(row, column, best, way):
+    mean = row[column]
+    if pd.isna(mean):
+        return ""
+    text = f"{mean:.4g}" + (f" ± {row[f'{column}_std']:.2g}" if row[f"{column}_n"] > 1 else "")
+    if row.name != best.get("base") and not pd.isna(row[f"{column}_p"]) and row[f"{column}_p"] >= SIGNIFICANCE:
+        text += " (n.s.)"
+    return f"{text} *" if mean == best[column] else text
+
+
+def display_frame(table, baseline=None):
+    """Cells as text: scores as mean ± std, the best per score marked *, differences from the
+    baseline that Welch's test does not find significant marked (n.s.), protocol fingerprints
+    beside mixed scores; the statistics' own columns folded away."""
+    scores = score_names(table)
+    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")}
+    best = {s: (table[s].min() if s.startswith("min_") else table[s].max()) for s in scores}
+    best["base"] = 0 if baseline is None else table.index[table["group"] == baseline][0]
+    shown = pd.DataFrame(index=table.index)
+    for column in [c for c in table.columns if c not in hidden and not c.endswith("_protocol")]:
+        if column in scores:
+            shown[column] = [_score_cell(row, column, best, column[:3]) for _, row in table.iterrows()]
+        else:
+            shown[column] = [_number(v, column) for v in table[column]]
     for name, protocol_column in mixed_columns(table).items():
-        for column in [c for c in shown.columns if c.endswith(f"_{name}")]:
+        for column in [c for c in scores if c.endswith(f"_{name}")]:
             shown[column] = [f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])]
-    return shown
+    return shown.reset_index(drop=True)
 
 
 def footnote(table, protocols):
-    """Lines explaining each fingerprint of a mixed column, or ''."""
+    """Lines explaining the marks, and each fingerprint of a mixed column."""
     lines = []
+    if score_names(table):
+        lines.append("mean ± std over seeds; * best; (n.s.): not different from the baseline "
+                     f"(first row) by Welch's t-test at p < {SIGNIFICANCE}")
     for name, column in mixed_columns(table).items():
         ids = sorted({p for cell in table[column].dropna() for p in cell.split(",")})
         lines.append(f"{name} was scored under {len(ids)} protocols; compare only equal ones:")
@@ -124,8 +192,8 @@ def footnote(table, protocols):
     return "\n".join(lines)
 
 
-def rich_table(table, title="ganbench results"):
-    shown = display_frame(table)
+def rich_table(table, baseline=None, title="ganbench results"):
+    shown = display_frame(table, baseline)
     out = Table(title=title)
     for column in shown.columns:
         out.add_column(column, justify="left" if column in ("group", "plugins", "status") else "right")
@@ -134,13 +202,16 @@ def rich_table(table, title="ganbench results"):
     return out
 
 
-def render(table, fmt, protocols=None):
+def render(table, fmt, protocols=None, baseline=None):
     """The table as text in one of FORMATS (a rich Table for 'table')."""
+    note = footnote(table, protocols or {})
     if fmt == "table":
-        return rich_table(table)
+        return rich_table(table, baseline)
     if fmt == "md":
-        note = footnote(table, protocols or {})
-        return display_frame(table).to_markdown(index=False) + (f"\n\n{note}" if note else "")
+        return display_frame(table, baseline).to_markdown(index=False) + (f"\n\n{note}" if note else "")
+    if fmt == "latex":
+        latex = display_frame(table, baseline).to_latex(index=False, escape=True)
+        return latex + (f"% {note}".replace("\n", "\n% ") if note else "")
     if fmt == "csv":
         return table.to_csv(index=False)
     return table.to_json(orient="records", indent=2, double_precision=15)

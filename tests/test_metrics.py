@@ -193,7 +193,7 @@ def test_the_report_marks_scores_of_different_protocols(tmp_path):
     table = group_table(*load_frames(store))
     assert list(table["min_fid"]) == [40.0, 30.0] and list(table["min_fid_step"]) == [10, 10]
     markdown = render(table, "md", store.protocols())
-    assert "40 [aaa]" in markdown and "30 [bbb]" in markdown
+    assert "40 [aaa]" in markdown and "30 * [bbb]" in markdown  # * marks the best
     assert "fid was scored under 2 protocols" in markdown and "[bbb] {'eval_fake': 10000}" in markdown
     same = group_table(*load_frames(store)).assign(fid_protocol="aaa")
     assert "[aaa]" not in render(same, "md")

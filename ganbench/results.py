@@ -1,0 +1,38 @@
+"""The results as pandas DataFrames, for tables, plots and people who want their own."""
+import os
+
+import pandas as pd
+
+from .errors import GanbenchError
+from .store import DEFAULT_DB, Store
+
+METRIC_COLUMNS = ["run_id", "step", "name", "value", "protocol"]
+
+
+def _store(db):
+    return db if isinstance(db, Store) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB))
+
+
+def load_runs(db=None, study=None):
+    """One row per run: the store's columns (id, label, study, config, status, g_params,
+    d_params, train_s, eval_s, ...). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
+    or sqlite:///results/ganbench.db); `study` keeps one study's runs."""
+    store = _store(db)
+    runs = pd.DataFrame(store.runs())
+    if study is not None:
+        runs = runs[runs["study"] == study] if not runs.empty else runs
+        if runs.empty:
+            raise GanbenchError(f"no runs of study '{study}' in {store.url}; run it with "
+                                f"ganbench run study={study}")
+    return runs.reset_index(drop=True)
+
+
+def load_metrics(db=None, run_ids=None, names=None):
+    """One row per recorded value: run_id, step, name, value, protocol (None for losses).
+    `run_ids` and `names` filter; e.g. load_metrics(names=["fid"]) for every FID curve."""
+    metrics = pd.DataFrame(_store(db).metrics(), columns=METRIC_COLUMNS)
+    if run_ids is not None:
+        metrics = metrics[metrics["run_id"].isin(list(run_ids))]
+    if names is not None:
+        metrics = metrics[metrics["name"].isin(list(names))]
+    return metrics.reset_index(drop=True)

@@ -1,0 +1,102 @@
+"""Tables with statistics, written through the store's own API with realistic runs: several
+arms, several seeds, FID curves. Numbers must equal pandas' and scipy's."""
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ganbench import GanbenchError, load_metrics, load_runs
+from ganbench.report import display_frame, group_table, load_frames, render
+from ganbench.store import Store
+
+# arm -> the FID around which its seeds end up; "close" is near the baseline on purpose
+ARMS = {"baseline": 60.0, "better": 40.0, "close": 59.0}
+SEEDS = 4
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'study.db'}")
+    store.add_protocols({"p1": {"extractor": "test"}})
+    rng = np.random.default_rng(0)
+    for arm, level in ARMS.items():
+        for seed in range(SEEDS):
+            run = store.create_run(label=arm, study="s", plugins="dcgan", config={}, config_hash=arm, seed=seed,
+                                   target_steps=5000, steps_done=5000, status="completed",
+                                   train_s=100.0 + seed, eval_s=10.0, g_params=1000, d_params=500,
+                                   score_directions={"fid": "min", "is": "max"})
+            curve = level + 200 * np.exp(-np.arange(1, 6) / 1.5) + rng.normal(0, 2, 5)
+            rows = [(1000 * (i + 1), "fid", float(v), "p1") for i, v in enumerate(curve)]
+            rows += [(1000 * (i + 1), "is", float(3 + level / 100 + rng.normal(0, 0.1)), "p1") for i in range(5)]
+            rows += [(step, name, float(rng.normal(1, 0.1)), None) for step in range(100, 5001, 100)
+                     for name in ("d_loss", "g_loss")]
+            store.add_metrics(run, rows)
+    return store
+
+
+def _minima(store, arm):
+    runs, metrics = load_runs(store), load_metrics(store, names=["fid"])
+    ids = runs.loc[runs["label"] == arm, "id"]
+    return metrics[metrics["run_id"].isin(ids)].groupby("run_id")["value"].min().to_numpy()
+
+
+def test_table_numbers_equal_pandas_and_scipy(store):
+    table = group_table(*load_frames(store)).set_index("group")
+    base = _minima(store, "baseline")
+    for arm in ARMS:
+        minima = _minima(store, arm)
+        row = table.loc[arm]
+        assert row["runs"] == SEEDS and row["min_fid_n"] == SEEDS
+        assert row["min_fid"] == pytest.approx(minima.mean())
+        assert row["min_fid_std"] == pytest.approx(pd.Series(minima).std())
+        assert row["min_fid_ci95"] == pytest.approx(stats.t.interval(0.95, SEEDS - 1, scale=stats.sem(minima))[1])
+        assert row["min_fid_vs_base"] == pytest.approx(minima.mean() - base.mean())
+        assert row["min_fid_p"] == pytest.approx(stats.ttest_ind(minima, base, equal_var=False).pvalue)
+        assert row["eval_share"] == pytest.approx(10 / (row["train_s"] + 10))
+    assert table.loc["better", "min_fid_p"] < 0.05 < table.loc["close", "min_fid_p"]
+
+
+def test_the_best_arm_is_marked_and_a_lucky_difference_is_not_a_finding(store):
+    shown = display_frame(group_table(*load_frames(store))).set_index("group")
+    assert shown.loc["better", "min_fid"].endswith("*") and "±" in shown.loc["better", "min_fid"]
+    assert "(n.s.)" in shown.loc["close", "min_fid"] and "(n.s.)" not in shown.loc["better", "min_fid"]
+    assert "*" not in shown.loc["baseline", "min_fid"]
+    assert shown.loc["baseline", "max_is"].endswith("*")  # IS rises with the level here: baseline best
+
+
+def test_every_format_parses_back(store):
+    table = group_table(*load_frames(store))
+    from_csv = pd.read_csv(io.StringIO(render(table, "csv")))
+    from_json = pd.DataFrame(json.loads(render(table, "json")))
+    for parsed in (from_csv, from_json):
+        assert list(parsed.columns) == list(table.columns)
+        np.testing.assert_allclose(parsed["min_fid"], table["min_fid"])
+        np.testing.assert_allclose(parsed["min_fid_p"].astype(float), table["min_fid_p"].astype(float))
+    markdown = render(table, "md", store.protocols())
+    assert markdown.splitlines()[0].startswith("| group") and "Welch's t-test" in markdown
+    latex = render(table, "latex")
+    assert "\\begin{tabular}" in latex and "\\pm" not in latex and "±" in latex and "better" in latex
+
+
+def test_another_baseline(store):
+    table = group_table(*load_frames(store), baseline="better").set_index("group")
+    assert table.loc["better", "min_fid_vs_base"] == 0 and table.loc["baseline", "min_fid_vs_base"] > 0
+    with pytest.raises(GanbenchError, match="no group labelled 'worst'"):
+        group_table(*load_frames(store), baseline="worst")
+
+
+def test_python_api_filters(store):
+    assert len(load_runs(store)) == len(ARMS) * SEEDS
+    assert set(load_metrics(store, names=["fid"])["name"]) == {"fid"}
+    some = load_metrics(store, run_ids=[1, 2])
+    assert set(some["run_id"]) == {1, 2} and len(some) == 2 * (5 + 5 + 100)
+    with pytest.raises(GanbenchError, match="no runs of study 'other'"):
+        load_runs(store, study="other")
+
+
+def test_report_cli_with_baseline_and_latex(store, invoke):
+    result = invoke("report", "--format", "latex", "--baseline", "close", db_url=store.url)
+    assert result.exit_code == 0 and "\\begin{tabular}" in result.output
