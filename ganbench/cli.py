@@ -10,6 +10,7 @@ from .errors import GanbenchError
 from .launch import dry_run as dry_run_counts
 from .launch import resume_run, start_run
 from .studies import as_overrides, check_data, plan
+from .plots import write_plots
 from .plugins import registry
 from .report import FORMATS, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
@@ -129,10 +130,15 @@ def dry_run_table(table):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--study", help="only this study's runs")
 @click.option("--baseline", help="the group to compare against (default: the first)")
-def report(db, fmt, study, baseline):
+@click.option("--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder")
+def report(db, fmt, study, baseline, plots):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
-    table = group_table(*load_frames(store, study), baseline)
+    runs, metrics = load_frames(store, study)
+    if plots:
+        for path in write_plots(runs, metrics, plots):
+            click.echo(f"wrote {path}", err=True)
+    table = group_table(runs, metrics, baseline)
     protocols = store.protocols()
     output = render(table, fmt, protocols, baseline)
     if fmt == "table":

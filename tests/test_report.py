@@ -100,3 +100,26 @@ def test_python_api_filters(store):
 def test_report_cli_with_baseline_and_latex(store, invoke):
     result = invoke("report", "--format", "latex", "--baseline", "close", db_url=store.url)
     assert result.exit_code == 0 and "\\begin{tabular}" in result.output
+
+
+def test_figures_have_a_line_per_arm_and_bands_for_seeds(store, tmp_path):
+    from ganbench.plots import figures
+    runs, metrics = load_frames(store)
+    made = figures(runs, metrics)
+    assert set(made) == {"fid", "is", "losses"}
+    ax = made["fid"].axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == list(ARMS)
+    assert len(ax.collections) == len(ARMS)  # one ±std band per arm: 4 seeds each
+    fid = load_metrics(store, names=["fid"]).merge(runs[["id", "label"]], left_on="run_id", right_on="id")
+    expected = fid[fid["label"] == "better"].groupby("step")["value"].mean().to_numpy()
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), expected)
+    d_ax, g_ax = made["losses"].axes
+    assert len(d_ax.get_lines()) == len(ARMS) and len(d_ax.get_lines()[0].get_xdata()) == 50  # per 100 steps
+
+
+def test_report_writes_the_figures(store, invoke, tmp_path):
+    result = invoke("report", "--plots", str(tmp_path / "plots"), "--format", "csv", db_url=store.url)
+    assert result.exit_code == 0
+    written = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert written == ["fid.png", "is.png", "losses.png"]
+    assert all((tmp_path / "plots" / n).read_bytes()[:4] == b"\x89PNG" for n in written)
