@@ -136,7 +136,7 @@ def report(db, fmt, study, baseline, plots):
     store = Store(db)
     runs, metrics = load_frames(store, study)
     if plots:
-        for path in write_plots(runs, metrics, plots):
+        for path in write_plots(runs, metrics, plots, store.results_dir):
             click.echo(f"wrote {path}", err=True)
     table = group_table(runs, metrics, baseline)
     protocols = store.protocols()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from .errors import GanbenchError, suggest
-from .options import Option, positive, power_of_two
+from .options import Option, non_negative, positive, power_of_two
 from .registry import SINGLE_KINDS
 
 CORE_OPTIONS = {
@@ -26,6 +26,8 @@ CORE_OPTIONS = {
     "log_every": Option(int, 100, "read losses back and record them every N steps",
                         check=positive, in_label=False),
     "ckpt_every": Option(int, 1000, "checkpoint every N steps", check=positive, in_label=False),
+    "sample_every": Option(int, 1000, "save a 5x5 grid from fixed noise every N steps (0: never)",
+                           check=non_negative, in_label=False),
     "eval_every": Option(int, 1000, "evaluate the metrics every N steps (and at the last step)",
                          check=positive, in_label=False),
     "eval_real": Option(int, 10000, "real images in the metrics' reference set", check=positive,
@@ -39,7 +41,7 @@ CORE_OPTIONS = {
 
 # Settings that change how a run is observed, not what it trains: left out of the hash.
 # Scores from different evaluation settings are told apart by their protocol fingerprint.
-OPERATIONAL = ("log_every", "ckpt_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
+OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,16 @@
 """Figures from the results: each score over steps, one line per group (the mean over its
-seeds, with a band of ±1 standard deviation when there are several), and the losses
-averaged per 100 steps, as the fair's figures show them."""
+seeds, with a band of ±1 standard deviation when there are several), the losses averaged
+per 100 steps, as the fair's figures show them, and per arm the samples its run wrote."""
+import re
+import shutil
 from pathlib import Path
 
+import torch
 from matplotlib.figure import Figure
+from torchvision.transforms.functional import pil_to_tensor
+from torchvision.utils import save_image
+
+from .samples import first_tile, grids, strip_steps
 
 LOSS_BIN = 100
 
@@ -57,12 +64,37 @@ def figures(runs, metrics):
     return out
 
 
-def write_plots(runs, metrics, directory):
-    """Save every figure as PNG under `directory`; returns the paths."""
+def _slug(label):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "run"
+
+
+def sample_images(runs, results_dir, directory):
+    """Per group (its first run): the progress strip of one fixed noise vector at the fair's
+    steps, and the best checkpoint's diversity grid and interpolation. Returns the paths."""
+    written = []
+    for _, run in runs.sort_values("id").drop_duplicates("config_hash").iterrows():
+        run_dir = Path(results_dir) / "runs" / str(run["id"])
+        stem, available = _slug(run["label"]), grids(run_dir)
+        if available:
+            res = run["config"]["options"]["res"]
+            tiles = [pil_to_tensor(first_tile(available[s], res)) for s in strip_steps(available)]
+            written.append(directory / f"{stem}-progress.png")
+            save_image(torch.stack(tiles).float() / 255, written[-1], nrow=len(tiles), padding=2)
+        for kind in ("diversity", "interpolation"):
+            source = run_dir / "samples" / f"best-{kind}.png"
+            if source.exists():
+                written.append(directory / f"{stem}-{kind}.png")
+                shutil.copyfile(source, written[-1])
+    return written
+
+
+def write_plots(runs, metrics, directory, results_dir=None):
+    """Save every figure as PNG under `directory`, and the runs' sample images when
+    `results_dir` holds them; returns the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, figure in figures(runs, metrics).items():
         paths.append(directory / f"{stem}.png")
         figure.savefig(paths[-1], dpi=120)
-    return paths
+    return paths + (sample_images(runs, results_dir, directory) if results_dir else [])

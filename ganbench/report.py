@@ -208,7 +208,7 @@ def render(table, fmt, protocols=None, baseline=None):
     if fmt == "table":
         return rich_table(table, baseline)
     if fmt == "md":
-        return display_frame(table, baseline).to_markdown(index=False) + (f"\n\n{note}" if note else "")
+        return display_frame(table, baseline).to_markdown(index=False, disable_numparse=True) + (f"\n\n{note}" if note else "")
     if fmt == "latex":
         latex = display_frame(table, baseline).to_latex(index=False, escape=True)
         return latex + (f"% {note}".replace("\n", "\n% ") if note else "")

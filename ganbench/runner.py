@@ -22,6 +22,7 @@ from .errors import GanbenchError
 from .evaluation import Evaluator
 from .network import count_parameters
 from .parts import Parts
+from .samples import Sampler
 from .store import now
 
 
@@ -40,6 +41,8 @@ class Experiment:
     scheme: object
     device: torch.device
     evaluator: Optional[Evaluator] = None
+    seed: int = 0
+    sample_labels: Optional[torch.Tensor] = None  # conditions for sample grids of a conditional G
 
 
 def build(config, registry, device, seed, cache_dir, extras=None):
@@ -69,7 +72,8 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     if metrics:
         built = {m.name: m.build(cfg) for m in metrics}
         evaluator = Evaluator(built, data, cfg, device, seed, cache_dir, conditional)
-    return Experiment(config, components, data, parts, scheme, device, evaluator)
+    labels = data.labels[:25] if conditional else None
+    return Experiment(config, components, data, parts, scheme, device, evaluator, seed, labels)
 
 
 def networks(components, cfg):
@@ -152,6 +156,8 @@ def train(store, run_id, exp, progress, state=None):
         step = checkpoint.restore(exp.parts, state)
         clock = Clock(state["train_s"], state["eval_s"])
     ckpt = checkpoint.checkpoint_path(store.results_dir, run_id)
+    sampler = Sampler(ckpt.parent, exp.config.settings(), exp.device, exp.seed, exp.sample_labels)
+    best = Best(exp.evaluator.directions() if exp.evaluator else {}, sampler.recorded_best())
     if exp.evaluator:
         store.add_protocols(exp.evaluator.protocol_details())
     store.update_run(run_id, status="running", started_at=now(), ended_at=None, error=None,
@@ -180,6 +186,12 @@ def train(store, run_id, exp, progress, state=None):
                     store.add_metrics(run_id, [(step, *row) for row in scores])
                     store.update_run(run_id, eval_s=clock.eval_s)
                     progress.show({name: value for name, value, _ in scores}, None)
+                    if best.improved(scores):
+                        with clock.paused():
+                            sampler.best(exp.parts.g_for_evaluation(), step, *best.current)
+                if o["sample_every"] and (step % o["sample_every"] == 0 or last):
+                    with clock.paused():
+                        sampler.grid(exp.parts.g_for_evaluation(), step)
                 if step % o["ckpt_every"] == 0 or last:
                     with clock.paused():
                         checkpoint.save(ckpt, checkpoint.capture(exp.parts, step, clock))
@@ -195,6 +207,23 @@ def train(store, run_id, exp, progress, state=None):
         store.update_run(run_id, status=status, error=error, steps_done=step,
                          train_s=clock.train_s(), eval_s=clock.eval_s, ended_at=now())
     return status
+
+
+class Best:
+    """The best value so far of the run's first reported score (FID when it is recorded)."""
+
+    def __init__(self, directions, recorded=None):
+        self.score, self.way = next(iter(directions.items()), (None, None))
+        self.current = recorded  # (score, value) written before a resume
+
+    def improved(self, scores):
+        value = next((v for name, v, _ in scores if name == self.score), None)
+        if value is None or not math.isfinite(value):
+            return False
+        better = self.current is None or (value < self.current[1] if self.way == "min" else value > self.current[1])
+        if better:
+            self.current = (self.score, value)
+        return better
 
 
 class Clock:

@@ -1,0 +1,46 @@
+"""Sample grids from fixed noise during training, the best checkpoint's diversity grid and
+interpolation, and the progress strip a report makes of them."""
+import json
+
+from PIL import Image
+
+from conftest import query
+from ganbench.samples import strip_steps
+
+RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40", "eval_fake=40",
+       "eval_every=2", "sample_every=2", "log_every=2", "--steps", "6"]
+
+
+def test_a_run_writes_grids_and_its_best_samples(invoke, db, workdir):
+    assert invoke("run", *RUN).exit_code == 0
+    samples = workdir / "results" / "runs" / "1" / "samples"
+    assert sorted(p.name for p in samples.glob("step-*.png")) == [f"step-000000{s}.png" for s in (2, 4, 6)]
+    with Image.open(samples / "step-0000002.png") as grid:
+        assert grid.size == (5 * (16 + 2) + 2,) * 2  # 5x5 tiles with torchvision's 2-pixel padding
+    with Image.open(samples / "best-interpolation.png") as strip:
+        assert strip.size == (10 * (16 + 2) + 2, 16 + 4)
+    best = json.loads((samples / "best.json").read_text())
+    (step, value), = query(db, "select step, value from metrics where name = 'mnist_fd' order by value limit 1")
+    assert (best["score"], best["step"], best["value"]) == ("mnist_fd", step, value)
+
+
+def test_grids_come_from_fixed_noise(invoke, workdir):
+    for seed in ("5", "5"):
+        assert invoke("run", *RUN, "--seed", seed).exit_code == 0
+    first, second = (workdir / "results" / "runs" / r / "samples" / "step-0000002.png" for r in ("1", "2"))
+    assert first.read_bytes() == second.read_bytes()  # same seed, same noise, same images
+
+
+def test_report_places_the_samples_by_arm(invoke, workdir):
+    assert invoke("run", *RUN, "--name", "arm one").exit_code == 0
+    assert invoke("report", "--plots", str(workdir / "plots"), "--format", "csv").exit_code == 0
+    written = sorted(p.name for p in (workdir / "plots").iterdir())
+    assert {"arm_one-progress.png", "arm_one-diversity.png", "arm_one-interpolation.png"} <= set(written)
+    with Image.open(workdir / "plots" / "arm_one-progress.png") as strip:
+        assert strip.size == (3 * (16 + 2) + 2, 16 + 4)  # one tile per grid: steps 2, 4, 6
+
+
+def test_strip_steps_follow_the_fair_then_spread():
+    assert strip_steps({s: None for s in range(1000, 50001, 1000)}) == [1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000]
+    assert strip_steps({s: None for s in range(100, 2001, 100)}) == [100, 300, 500, 700, 900, 1200, 1400, 1600, 1800, 2000]
+    assert strip_steps({2: None, 4: None}) == [2, 4]
