@@ -176,7 +176,8 @@ def display_frame(table, baseline=None):
     for name, protocol_column in mixed_columns(table).items():
         for column in [c for c in scores if c.endswith(f"_{name}")]:
             shown[column] = [f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])]
-    return shown.reset_index(drop=True)
+    empty = [c for c in shown.columns if c not in LEADING and (shown[c] == "").all()]
+    return shown.drop(columns=empty).reset_index(drop=True)  # CSV and JSON keep every column
 
 
 def footnote(table, protocols):
