@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from .network import eval_mode
 from .parts import sample_noise
 
 # Evaluation noise comes from its own stream, so the training RNG is untouched by it.
@@ -85,17 +86,12 @@ class Evaluator:
         tmp.replace(path)
         return features
 
-    @torch.no_grad()
     def _generated(self, g):
-        training = g.training
-        g.eval()  # BN uses its running statistics, so the batch size does not change the images
-        try:
-            zs = self.noise.split(self.cfg.eval_batch)
+        zs = self.noise.split(self.cfg.eval_batch)
+        with eval_mode(g):
             if self.cond is None:
                 return [to_uint8(g(z)) for z in zs]
             return [to_uint8(g(z, c)) for z, c in zip(zs, self.cond.split(self.cfg.eval_batch))]
-        finally:
-            g.train(training)
 
     def evaluate(self, g):
         """[(name, value, protocol id)] for every metric's every score."""

@@ -1,4 +1,7 @@
 """Networks as an ordered set of named stages, so a plugin can replace one stage."""
+from contextlib import contextmanager
+
+import torch
 from torch import nn
 
 
@@ -34,3 +37,18 @@ class Staged(nn.Module):
 def count_parameters(module):
     """Trainable parameters (PyTorch's count; Keras also counts BN running statistics)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@contextmanager
+def eval_mode(*nets):
+    """Eval mode without gradients (BN uses its running statistics, so the batch neither
+    changes them nor the images), each network's own mode put back afterwards."""
+    modes = [net.training for net in nets]
+    for net in nets:
+        net.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for net, mode in zip(nets, modes):
+            net.train(mode)

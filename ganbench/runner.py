@@ -20,7 +20,7 @@ from .registry import SINGLE_KINDS
 from .data import DeviceData
 from .errors import GanbenchError
 from .evaluation import Evaluator
-from .network import count_parameters
+from .network import count_parameters, eval_mode
 from .parts import Parts
 from .samples import Sampler
 from .store import now
@@ -93,8 +93,7 @@ def _ema(g, decay):
 
 def _check_shapes(g, d, cfg, device, conditional):
     """One tiny forward pass in eval mode (no BN statistics change) to catch mismatches early."""
-    g.eval(), d.eval()
-    with torch.no_grad():
+    with eval_mode(g, d):
         z = torch.randn(2, cfg.z_dim, device=device)
         cond = (torch.zeros(2, cfg.cond_dim, device=device),) if conditional else ()
         image = g(z, *cond)
@@ -107,7 +106,6 @@ def _check_shapes(g, d, cfg, device, conditional):
         if tuple(logits.shape) != (2,):
             raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
                                 f"it must return one logit per image")
-    g.train(), d.train()
 
 
 def run_record(exp, seed, name, registry, study=None):

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from torchvision.utils import save_image
 
+from .network import eval_mode
 from .parts import sample_noise
 
 SAMPLE_SEED_OFFSET = 2_000_003
@@ -26,14 +27,9 @@ class Sampler:
         self.labels = labels  # conditions for a conditional G, drawn from the data
         self.dir = Path(run_dir) / "samples"
 
-    @torch.no_grad()
     def _images(self, g, z):
-        training = g.training
-        g.eval()
-        try:
+        with eval_mode(g):
             return g(z) if self.labels is None else g(z, self.labels[: len(z)])
-        finally:
-            g.train(training)
 
     def _save(self, images, name, nrow):
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ganbench import GanbenchError, Option, Staged, hookimpl
+from ganbench.network import eval_mode
 from ganbench.options import positive
 
 
@@ -23,16 +24,14 @@ class TwoHeads(nn.Module):
         return self.realness(x).squeeze(1), self.classes(x)
 
 
-@torch.no_grad()
 def _features(net, cfg):
     """How many features reach the 'head' stage: one image through the stages before it."""
     x, cond = torch.zeros(1, cfg.channels, cfg.res, cfg.res), torch.zeros(1, cfg.cond_dim)
-    net.eval()
-    for name, stage in net.stages.items():
-        if name == "head":
-            break
-        x = stage(x, cond) if getattr(stage, "conditional", False) else stage(x)
-    net.train()
+    with eval_mode(net):
+        for name, stage in net.stages.items():
+            if name == "head":
+                break
+            x = stage(x, cond) if getattr(stage, "conditional", False) else stage(x)
     return x[0].numel()
 
 
