@@ -10,7 +10,8 @@ def checkpoint_path(results_dir, run_id):
 
 
 def save(path, state):
-    """Write to a temporary file, then rename: a kill mid-write leaves the old checkpoint whole."""
+    """torch.save to a temporary file, then rename: a kill mid-write leaves the old file whole.
+    Checkpoints and every cache file are written this way."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from . import checkpoint
 from .network import eval_mode
 from .parts import sample_noise
 
@@ -80,10 +81,7 @@ class Evaluator:
         if path.exists():
             return torch.load(path)
         features = self._features(space, self.real_images.split(self.cfg.eval_batch))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(features, tmp)
-        tmp.replace(path)
+        checkpoint.save(path, features)
         return features
 
     def _generated(self, g):

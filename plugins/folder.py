@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from ganbench import GanbenchError, ImageSet, Option, hookimpl, to_resolution
+from ganbench import GanbenchError, ImageSet, Option, checkpoint, hookimpl, to_resolution
 from ganbench.options import positive
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -55,10 +55,7 @@ def load_folder(root, res, cache_dir, files=None):
     if cache.exists():
         return torch.load(cache)
     images = torch.cat([_decode(f, res) for f in files])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    torch.save(images, tmp)
-    tmp.replace(cache)
+    checkpoint.save(cache, images)
     return images
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganbench import GanbenchError, ImageSet, Option, hookimpl, to_resolution
+from ganbench import GanbenchError, ImageSet, Option, checkpoint, hookimpl, to_resolution
 
 FETCH = "pass download=true on a machine with internet, or data_root=PATH where it already is"
 
@@ -29,8 +29,7 @@ def _cached(name, cfg, decode):
     if path.exists():
         return torch.load(path)
     images, labels = decode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save((images, labels), path)
+    checkpoint.save(path, (images, labels))
     return images, labels
 
 
