@@ -5,12 +5,28 @@ extra D steps draw their own batches). A loss with a `penalty(d, real, fake)` (a
 penalty) has it added to D's loss. A loss that declares `uses_step` gets the step, for
 schedules such as the fair's annealed label noise.
 """
+from contextlib import contextmanager
+
 from ganbench import hookimpl
 
 
-def _trainable(net, flag):
+def update(optimizer, loss):
+    """One optimizer step on `loss`."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+@contextmanager
+def frozen(net):
+    """G's step needs gradients through D, not for D's weights."""
     for p in net.parameters():
-        p.requires_grad_(flag)
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in net.parameters():
+            p.requires_grad_(True)
 
 
 class Alternating:
@@ -20,28 +36,20 @@ class Alternating:
         d_loss = loss.d_loss(parts.d(real), parts.d(fake), **when)
         if hasattr(loss, "penalty"):
             d_loss = d_loss + loss.penalty(parts.d, real, fake, parts.generator)
-        parts.d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        parts.d_opt.step()
+        update(parts.d_opt, d_loss)
         return d_loss
 
     def step(self, parts, batch):
-        n = batch.real.shape[0]
+        n, critic_steps = batch.real.shape[0], getattr(parts.loss, "critic_steps", 1)
         fake = parts.g(parts.noise(n))
         d_loss = self.d_step(parts, batch.real, fake.detach())
-        for _ in range(getattr(parts.loss, "critic_steps", 1) - 1):
-            with_more = parts.draw()
-            d_loss = self.d_step(parts, with_more.real, parts.g(parts.noise(n)).detach())
-            fake = None  # D changed since: G's step needs a fresh sample
-        if fake is None:
+        for _ in range(critic_steps - 1):
+            d_loss = self.d_step(parts, parts.draw().real, parts.g(parts.noise(n)).detach())
+        if critic_steps > 1:  # D changed since the first fake: G's step needs a fresh sample
             fake = parts.g(parts.noise(n))
-
-        _trainable(parts.d, False)  # G's step needs gradients through D, not for D's weights
-        g_loss = parts.loss.g_loss(parts.d(fake))
-        parts.g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        parts.g_opt.step()
-        _trainable(parts.d, True)
+        with frozen(parts.d):
+            g_loss = parts.loss.g_loss(parts.d(fake))
+            update(parts.g_opt, g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
 

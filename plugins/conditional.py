@@ -11,7 +11,7 @@ import torch
 
 from ganbench import GanbenchError, hookimpl
 
-from .alternating import _trainable
+from .alternating import frozen, update
 
 
 def _split(output):
@@ -43,19 +43,13 @@ class Conditional:
         fake_cond = _shuffled(cond, parts.generator)
         fake = parts.g(parts.noise(real.shape[0]), fake_cond)
         d_loss = self.d_loss(parts, real, cond, fake.detach(), fake_cond)
-        parts.d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        parts.d_opt.step()
-
-        _trainable(parts.d, False)
-        logits, aux = _split(parts.d(fake, fake_cond))
-        g_loss = parts.loss.g_loss(logits)
-        if aux is not None and hasattr(parts.loss, "aux_loss"):
-            g_loss = g_loss + parts.loss.aux_loss(aux, fake_cond)
-        parts.g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        parts.g_opt.step()
-        _trainable(parts.d, True)
+        update(parts.d_opt, d_loss)
+        with frozen(parts.d):
+            logits, aux = _split(parts.d(fake, fake_cond))
+            g_loss = parts.loss.g_loss(logits)
+            if aux is not None and hasattr(parts.loss, "aux_loss"):
+                g_loss = g_loss + parts.loss.aux_loss(aux, fake_cond)
+            update(parts.g_opt, g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
 

@@ -12,27 +12,21 @@ import torch.nn.functional as F
 from ganbench import Option, hookimpl
 from ganbench.options import non_negative
 
+from .bce import NonSaturatingBCE
+from .losses import Minimax
 
-class MatchingAware:
-    def d_loss(self, real, fake):
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+class MatchingAware(Minimax):
+    """minimax's (real, right) and (fake, right) terms, and the two mismatched ones."""
 
     def mismatch_loss(self, real_wrong_condition, wrong_image):
         return F.softplus(real_wrong_condition).mean() + F.softplus(wrong_image).mean()
 
-    def g_loss(self, fake):
-        return -F.softplus(fake).mean()
 
-
-class ACGAN:
+class ACGAN(NonSaturatingBCE):
     def __init__(self, weight):
+        super().__init__()
         self.weight = weight
-
-    def d_loss(self, real, fake):
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
-
-    def g_loss(self, fake):
-        return F.softplus(-fake).mean()
 
     def aux_loss(self, logits, cond):
         one_hot = bool(((cond.sum(1) == 1) & ((cond == 0) | (cond == 1)).all(1)).all())

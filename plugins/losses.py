@@ -12,10 +12,11 @@ import torch.nn.functional as F
 from ganbench import Option, hookimpl
 from ganbench.options import non_negative, positive
 
+from .bce import NonSaturatingBCE
 
-class Minimax:
-    def d_loss(self, real, fake):
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+class Minimax(NonSaturatingBCE):
+    """bce's D loss; G minimises log(1 - D(G(z))) instead."""
 
     def g_loss(self, fake):
         return -F.softplus(fake).mean()  # log(1 - sigmoid(x)) = -softplus(x)
