@@ -45,6 +45,12 @@ class DeviceData:
     def __len__(self):
         return self.images.shape[0]
 
+    def fixed_labels(self, n, seed):
+        """n conditions drawn from the data with their own seed: the same every evaluation and
+        every sample grid of a run, and as varied as the data (whose labels may be sorted)."""
+        pick = torch.randint(len(self), (n,), generator=torch.Generator().manual_seed(seed))
+        return self.labels[pick.to(self.labels.device)]
+
     def sample(self, n, generator):
         idx = torch.randint(len(self), (n,), device=self.images.device, generator=generator)
         real = self.images[idx].float().div_(127.5).sub_(1.0)

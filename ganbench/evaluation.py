@@ -37,10 +37,8 @@ class Evaluator:
         self.real_images = self._reference_images(data, min(cfg.eval_real, len(data)))
         rng = torch.Generator(device).manual_seed(seed + EVAL_SEED_OFFSET)
         self.noise = sample_noise(getattr(cfg, "noise", "normal"), cfg.eval_fake, cfg.z_dim, rng)
-        self.cond = None  # conditional generators get the data's conditions, drawn once
-        if conditional:
-            pick = torch.randint(len(data), (cfg.eval_fake,), generator=torch.Generator().manual_seed(seed))
-            self.cond = data.labels[pick.to(data.labels.device)]
+        # conditional generators get the data's conditions, drawn once
+        self.cond = data.fixed_labels(cfg.eval_fake, seed) if conditional else None
         self.digest = hashlib.sha256(self.real_images.cpu().numpy().tobytes()).hexdigest()[:16]
         self.protocols = {key: self._protocol(space, len(data)) for key, space in self.spaces.items()}
         self._real = None

@@ -72,7 +72,7 @@ def build(config, registry, device, seed, cache_dir, extras=None):
     if metrics:
         built = {m.name: m.build(cfg) for m in metrics}
         evaluator = Evaluator(built, data, cfg, device, seed, cache_dir, conditional)
-    labels = data.labels[:25] if conditional else None
+    labels = data.fixed_labels(25, seed) if conditional else None
     return Experiment(config, components, data, parts, scheme, device, evaluator, seed, labels)
 
 

@@ -44,3 +44,17 @@ def test_strip_steps_follow_the_fair_then_spread():
     assert strip_steps({s: None for s in range(1000, 50001, 1000)}) == [1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000]
     assert strip_steps({s: None for s in range(100, 2001, 100)}) == [100, 300, 500, 700, 900, 1200, 1400, 1600, 1800, 2000]
     assert strip_steps({2: None, 4: None}) == [2, 4]
+
+
+def test_conditional_grids_show_many_classes_not_the_first_rows_of_sorted_labels(tmp_path):
+    import torch
+
+    from ganbench.config import resolve
+    from ganbench.defaults import default_components
+    from ganbench.plugins import registry
+    from ganbench.runner import build
+    config = resolve(["plugins=cdcgan002,conditional", "res=16", "metrics="], registry(), default_components())
+    exp = build(config, registry(), torch.device("cpu"), 0, tmp_path)
+    assert exp.data.labels[:25].argmax(1).unique().tolist() == [0]  # mnist5k's labels are sorted
+    assert len(exp.sample_labels.argmax(1).unique()) >= 5
+    assert torch.equal(exp.sample_labels, exp.data.fixed_labels(25, 0))
