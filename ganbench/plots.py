@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from torchvision.transforms.functional import pil_to_tensor
 from torchvision.utils import save_image
 
-from .samples import first_tile, grids, strip_steps
+from .samples import PADDING, first_tile, grids, strip_steps
 
 LOSS_BIN = 100
 
@@ -79,7 +79,7 @@ def sample_images(runs, results_dir, directory):
             res = run["config"]["options"]["res"]
             tiles = [pil_to_tensor(first_tile(available[s], res)) for s in strip_steps(available)]
             written.append(directory / f"{stem}-progress.png")
-            save_image(torch.stack(tiles).float() / 255, written[-1], nrow=len(tiles), padding=2)
+            save_image(torch.stack(tiles).float() / 255, written[-1], nrow=len(tiles), padding=PADDING)
         for kind in ("diversity", "interpolation"):
             source = run_dir / "samples" / f"best-{kind}.png"
             if source.exists():

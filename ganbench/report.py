@@ -125,12 +125,16 @@ def score_names(table):
     return [c for c in table.columns if c.startswith(("min_", "max_")) and f"{c}_n" in table.columns]
 
 
+def _protocol_ids(cells):
+    """The fingerprints in a protocol column, whose cells list them comma-separated."""
+    return sorted({p for cell in cells.dropna() for p in cell.split(",")})
+
+
 def mixed_columns(table):
     """Score columns whose values come from more than one protocol: {score: protocol column}."""
     mixed = {}
     for column in [c for c in table.columns if c.endswith("_protocol")]:
-        ids = {p for cell in table[column].dropna() for p in cell.split(",")}
-        if len(ids) > 1:
+        if len(_protocol_ids(table[column])) > 1:
             mixed[column.removesuffix("_protocol")] = column
     return mixed
 
@@ -149,7 +153,7 @@ def _number(value, column):
     return str(value)
 
 
-def _score_cell(row, column, best, way):
+def _score_cell(row, column, best):
     mean = row[column]
     if pd.isna(mean):
         return ""
@@ -170,7 +174,7 @@ def display_frame(table, baseline=None):
     shown = pd.DataFrame(index=table.index)
     for column in [c for c in table.columns if c not in hidden and not c.endswith("_protocol")]:
         if column in scores:
-            shown[column] = [_score_cell(row, column, best, column[:3]) for _, row in table.iterrows()]
+            shown[column] = [_score_cell(row, column, best) for _, row in table.iterrows()]
         else:
             shown[column] = [_number(v, column) for v in table[column]]
     for name, protocol_column in mixed_columns(table).items():
@@ -187,7 +191,7 @@ def footnote(table, protocols):
         lines.append("mean ± std over seeds; * best; (n.s.): not different from the baseline "
                      f"(first row) by Welch's t-test at p < {SIGNIFICANCE}")
     for name, column in mixed_columns(table).items():
-        ids = sorted({p for cell in table[column].dropna() for p in cell.split(",")})
+        ids = _protocol_ids(table[column])
         lines.append(f"{name} was scored under {len(ids)} protocols; compare only equal ones:")
         lines += [f"  [{i}] {protocols.get(i, {})}" for i in ids]
     return "\n".join(lines)
