@@ -12,7 +12,7 @@ from .launch import resume_run, start_run
 from .studies import as_overrides, check_data, plan
 from .plots import write_plots
 from .plugins import registry
-from .report import FORMATS, footnote, group_table, load_frames, render
+from .report import FORMATS, as_rich, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
 
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
@@ -116,13 +116,10 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
 
 def dry_run_table(table):
     table = table.dropna(axis=1, how="all")  # no published counts: no columns for them
-    out = Table(title="dry run: parameters per arm")
-    for column in table.columns:
-        out.add_column(column, justify="left" if column == "arm" else "right")
-    for row in table.itertuples(index=False):
-        out.add_row(*("" if v is None or v != v else f"{v:+.2f}" if isinstance(v, float) else
-                      f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-    return out
+    shown = table.apply(lambda column: [
+        "" if v is None or v != v else f"{v:+.2f}" if isinstance(v, float) else
+        f"{v:,}" if isinstance(v, int) else str(v) for v in column])
+    return as_rich(shown, "dry run: parameters per arm")
 
 
 @cli.command()

@@ -197,14 +197,21 @@ def footnote(table, protocols):
     return "\n".join(lines)
 
 
-def rich_table(table, baseline=None, title="ganbench results"):
-    shown = display_frame(table, baseline)
+TEXT_COLUMNS = ("group", "plugins", "status", "arm")
+
+
+def as_rich(shown, title):
+    """A frame of display strings as a rich Table: text left, numbers right."""
     out = Table(title=title)
     for column in shown.columns:
-        out.add_column(column, justify="left" if column in ("group", "plugins", "status") else "right")
+        out.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
     for row in shown.itertuples(index=False):
         out.add_row(*row)
     return out
+
+
+def rich_table(table, baseline=None, title="ganbench results"):
+    return as_rich(display_frame(table, baseline), title)
 
 
 def render(table, fmt, protocols=None, baseline=None):
