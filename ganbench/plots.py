@@ -10,27 +10,40 @@ from matplotlib.figure import Figure
 from torchvision.transforms.functional import pil_to_tensor
 from torchvision.utils import save_image
 
-from .samples import PADDING, first_tile, grids, strip_steps
+from .samples import PADDING, read_samples
 
 LOSS_BIN = 100
 
 
 def _curves(runs, metrics, name, bin_steps=None):
-    """{group label: DataFrame(step, mean, std)} for one recorded name."""
+    """{group label: DataFrame(step, mean, std)} for one recorded name, groups in run order."""
     rows = metrics[metrics["name"] == name].merge(runs[["id", "label", "config_hash"]], left_on="run_id", right_on="id")
     if bin_steps:  # losses: the mean over each bin of steps, per run, then across runs
         rows = rows.assign(step=(rows["step"] - 1) // bin_steps * bin_steps + bin_steps)
         rows = rows.groupby(["config_hash", "label", "run_id", "step"], as_index=False)["value"].mean()
     curves = {}
-    for _, group in rows.groupby("config_hash", sort=False):
-        per_step = group.groupby("step")["value"].agg(["mean", "std"]).reset_index()
-        curves[group["label"].iloc[-1]] = per_step
+    for key, label in group_labels(runs).items():
+        group = rows[rows["config_hash"] == key]
+        if not group.empty:
+            curves[label] = group.groupby("step")["value"].agg(["mean", "std"]).reset_index()
     return curves
 
 
-def _draw(ax, curves, ylabel):
+def group_labels(runs):
+    """{config hash: label} in the order of each group's first run, as the tables name them."""
+    return runs.sort_values("id").groupby("config_hash", sort=False)["label"].last().to_dict()
+
+
+def palette(runs):
+    """{group label: colour}, fixed per report so an arm has one colour in every figure."""
+    return {label: f"C{i % 10}" for i, label in enumerate(group_labels(runs).values())}
+
+
+def _draw(ax, curves, ylabel, colors):
     for label, curve in curves.items():
-        line, = ax.plot(curve["step"], curve["mean"], label=label)
+        few = len(curve) <= 12  # a marker per point, or a short curve is barely visible
+        line, = ax.plot(curve["step"], curve["mean"], label=label, color=colors[label],
+                        marker="o" if few else None, markersize=3)
         if curve["std"].notna().any():
             ax.fill_between(curve["step"], curve["mean"] - curve["std"], curve["mean"] + curve["std"],
                             color=line.get_color(), alpha=0.2)
@@ -42,7 +55,7 @@ def _draw(ax, curves, ylabel):
 
 def score_figure(runs, metrics, name):
     figure = Figure(figsize=(7, 4.5), layout="constrained")
-    _draw(figure.add_subplot(), _curves(runs, metrics, name), name)
+    _draw(figure.add_subplot(), _curves(runs, metrics, name), name, palette(runs))
     figure.suptitle(f"{name} over training")
     return figure
 
@@ -50,7 +63,7 @@ def score_figure(runs, metrics, name):
 def loss_figure(runs, metrics):
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     for ax, name in zip(figure.subplots(1, 2), ("d_loss", "g_loss")):
-        _draw(ax, _curves(runs, metrics, name, LOSS_BIN), f"{name} (mean per {LOSS_BIN} steps)")
+        _draw(ax, _curves(runs, metrics, name, LOSS_BIN), f"{name} (mean per {LOSS_BIN} steps)", palette(runs))
     figure.suptitle("losses")
     return figure
 
@@ -68,23 +81,33 @@ def _slug(label):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "run"
 
 
+def arm_samples(runs, results_dir):
+    """[(group label, RunSamples)] from each group's first run that wrote any samples."""
+    out = []
+    for _, group in runs.sort_values("id").groupby("config_hash", sort=False):
+        for _, run in group.iterrows():
+            run_dir = Path(results_dir) / "runs" / str(run["id"])
+            found = (run_dir / "samples").is_dir() and read_samples(run_dir, run["config"]["options"]["res"])
+            if found:
+                out.append((group["label"].iloc[-1], found))
+                break
+    return out
+
+
 def sample_images(runs, results_dir, directory):
-    """Per group (its first run): the progress strip of one fixed noise vector at the fair's
-    steps, and the best checkpoint's diversity grid and interpolation. Returns the paths."""
+    """Per group: the progress strip of one fixed noise vector at the fair's steps, and the
+    best checkpoint's diversity grid and interpolation. Returns the paths."""
     written = []
-    for _, run in runs.sort_values("id").drop_duplicates("config_hash").iterrows():
-        run_dir = Path(results_dir) / "runs" / str(run["id"])
-        stem, available = _slug(run["label"]), grids(run_dir)
-        if available:
-            res = run["config"]["options"]["res"]
-            tiles = [pil_to_tensor(first_tile(available[s], res)) for s in strip_steps(available)]
+    for label, found in arm_samples(runs, results_dir):
+        stem = _slug(label)
+        if found.progress:
+            tiles = [pil_to_tensor(tile) for _, tile in found.progress]
             written.append(directory / f"{stem}-progress.png")
             save_image(torch.stack(tiles).float() / 255, written[-1], nrow=len(tiles), padding=PADDING)
         for kind in ("diversity", "interpolation"):
-            source = run_dir / "samples" / f"best-{kind}.png"
-            if source.exists():
+            if getattr(found, kind):
                 written.append(directory / f"{stem}-{kind}.png")
-                shutil.copyfile(source, written[-1])
+                shutil.copyfile(getattr(found, kind), written[-1])
     return written
 
 

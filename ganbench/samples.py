@@ -3,6 +3,7 @@
 linear interpolation between two noise vectors (the fair's checks for mode collapse and
 memorisation). Files go to runs/<id>/samples/ beside the checkpoint."""
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -69,3 +70,30 @@ def strip_steps(available, wanted=(1000, 2000, 3000, 4000, 5000, 10000, 20000, 3
         return chosen
     steps = sorted(available)
     return steps if len(steps) <= 10 else [steps[round(i * (len(steps) - 1) / 9)] for i in range(10)]
+
+
+@dataclass
+class RunSamples:
+    """What one run's samples folder holds, read back for a report."""
+    progress: list = field(default_factory=list)  # [(step, PIL image)]: one noise vector over training
+    last_grid: tuple | None = None  # (step, path) of the newest 5x5 grid
+    diversity: Path | None = None
+    interpolation: Path | None = None
+    best: dict | None = None  # best.json: the step and score of the best checkpoint
+
+    def __bool__(self):
+        return bool(self.progress or self.diversity or self.interpolation)
+
+
+def read_samples(run_dir, res):
+    """A run's progress strip at strip_steps(), its newest grid and its best-checkpoint images."""
+    folder, available = Path(run_dir) / "samples", grids(run_dir)
+    found = RunSamples(progress=[(s, first_tile(available[s], res)) for s in strip_steps(available)])
+    if available:
+        found.last_grid = max(available.items())
+    for kind in ("diversity", "interpolation"):
+        if (folder / f"best-{kind}.png").exists():
+            setattr(found, kind, folder / f"best-{kind}.png")
+    if (folder / "best.json").exists():
+        found.best = json.loads((folder / "best.json").read_text())
+    return found

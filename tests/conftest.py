@@ -1,10 +1,13 @@
 import sqlite3
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 
 from ganbench import plugins
 from ganbench.cli import cli
+from ganbench.store import Store
 
 # 16 px, 4 images a batch, 1/16 of DCGAN's channels: a step takes milliseconds on a CPU.
 # No metrics unless a test asks: registry.toml's default (fid, is) needs Inception weights.
@@ -62,3 +65,31 @@ def query(db_url, sql, *args):
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as c:
         return c.execute(sql, args).fetchall()
+
+
+# arm -> the FID around which its seeds end up; "close" is near the baseline on purpose
+ARMS = {"baseline": 60.0, "better": 40.0, "close": 59.0}
+SEEDS = 4
+
+
+@pytest.fixture
+def study_store(tmp_path):
+    """A study written through the store's own API: three arms, four seeds each, FID and IS
+    curves and losses; no sample images."""
+    store = Store(f"sqlite:///{tmp_path / 'study.db'}")
+    store.add_protocols({"p1": {"extractor": "test"}})
+    rng = np.random.default_rng(0)
+    for index, (arm, level) in enumerate(ARMS.items()):
+        for seed in range(SEEDS):  # config hashes sort against the arms' order, as real hashes may
+            run = store.create_run(label=arm, study="s", plugins="dcgan", config={}, config_hash=f"h{9 - index}",
+                                   seed=seed,
+                                   target_steps=5000, steps_done=5000, status="completed",
+                                   train_s=100.0 + seed, eval_s=10.0, g_params=1000, d_params=500,
+                                   score_directions={"fid": "min", "is": "max"})
+            curve = level + 200 * np.exp(-np.arange(1, 6) / 1.5) + rng.normal(0, 2, 5)
+            rows = [(1000 * (i + 1), "fid", float(v), "p1") for i, v in enumerate(curve)]
+            rows += [(1000 * (i + 1), "is", float(3 + level / 100 + rng.normal(0, 0.1)), "p1") for i in range(5)]
+            rows += [(step, name, float(rng.normal(1, 0.1)), None) for step in range(100, 5001, 100)
+                     for name in ("d_loss", "g_loss")]
+            store.add_metrics(run, rows)
+    return store

@@ -8,33 +8,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import ARMS, SEEDS
 from ganbench import GanbenchError, load_metrics, load_runs
 from ganbench.report import display_frame, group_table, load_frames, render
-from ganbench.store import Store
-
-# arm -> the FID around which its seeds end up; "close" is near the baseline on purpose
-ARMS = {"baseline": 60.0, "better": 40.0, "close": 59.0}
-SEEDS = 4
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'study.db'}")
-    store.add_protocols({"p1": {"extractor": "test"}})
-    rng = np.random.default_rng(0)
-    for arm, level in ARMS.items():
-        for seed in range(SEEDS):
-            run = store.create_run(label=arm, study="s", plugins="dcgan", config={}, config_hash=arm, seed=seed,
-                                   target_steps=5000, steps_done=5000, status="completed",
-                                   train_s=100.0 + seed, eval_s=10.0, g_params=1000, d_params=500,
-                                   score_directions={"fid": "min", "is": "max"})
-            curve = level + 200 * np.exp(-np.arange(1, 6) / 1.5) + rng.normal(0, 2, 5)
-            rows = [(1000 * (i + 1), "fid", float(v), "p1") for i, v in enumerate(curve)]
-            rows += [(1000 * (i + 1), "is", float(3 + level / 100 + rng.normal(0, 0.1)), "p1") for i in range(5)]
-            rows += [(step, name, float(rng.normal(1, 0.1)), None) for step in range(100, 5001, 100)
-                     for name in ("d_loss", "g_loss")]
-            store.add_metrics(run, rows)
-    return store
+def store(study_store):
+    return study_store
 
 
 def _minima(store, arm):
@@ -114,6 +95,8 @@ def test_figures_have_a_line_per_arm_and_bands_for_seeds(store, tmp_path):
     expected = fid[fid["label"] == "better"].groupby("step")["value"].mean().to_numpy()
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), expected)
     d_ax, g_ax = made["losses"].axes
+    colours = [[line.get_color() for line in a.get_lines()] for a in (ax, d_ax, g_ax)]
+    assert colours[0] == colours[1] == colours[2] and len(set(colours[0])) == len(ARMS)  # an arm keeps its colour
     assert len(d_ax.get_lines()) == len(ARMS) and len(d_ax.get_lines()[0].get_xdata()) == 50  # per 100 steps
 
 
