@@ -14,6 +14,7 @@ from .plots import write_plots
 from .plugins import registry
 from .report import FORMATS, as_rich, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
+from .webpage import write_pages
 
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
 
@@ -128,12 +129,17 @@ def dry_run_table(table):
 @click.option("--study", help="only this study's runs")
 @click.option("--baseline", help="the group to compare against (default: the first)")
 @click.option("--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder")
-def report(db, fmt, study, baseline, plots):
+@click.option("--html", type=click.Path(file_okay=False),
+              help="also write one self-contained web page per study to this folder")
+def report(db, fmt, study, baseline, plots, html):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
     runs, metrics = load_frames(store, study)
     if plots:
         for path in write_plots(runs, metrics, plots, store.results_dir):
+            click.echo(f"wrote {path}", err=True)
+    if html:
+        for path in write_pages(store, runs, metrics, html, baseline):
             click.echo(f"wrote {path}", err=True)
     table = group_table(runs, metrics, baseline)
     protocols = store.protocols()
