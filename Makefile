@@ -3,11 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DB := sqlite:///results/demo.db
-# The digit metrics need no download; FID and IS join when GANBENCH_INCEPTION_WEIGHTS names a file.
+# The demo study (registry.toml) scores with the digit metrics, which need no download;
+# FID and IS join when GANBENCH_INCEPTION_WEIGHTS names a file.
 comma := ,
-DEMO_METRICS := mnist_fd,mnist_modes$(if $(GANBENCH_INCEPTION_WEIGHTS),$(comma)fid$(comma)is)
-DEMO := res=32 filters=0.25 batch=32 log_every=50 ckpt_every=500 metrics=$(DEMO_METRICS) \
-	eval_every=100 eval_real=2000 eval_fake=1000 sample_every=100 --steps 500 --device auto --db $(DEMO_DB)
+DEMO_METRICS := $(if $(GANBENCH_INCEPTION_WEIGHTS),metrics=mnist_fd$(comma)mnist_modes$(comma)fid$(comma)is)
 
 .PHONY: setup demo test clean
 
@@ -19,9 +18,8 @@ $(BIN)/ganbench: pyproject.toml
 setup: $(BIN)/ganbench
 
 demo: setup
-	$(BIN)/ganbench run plugins=dcgan $(DEMO) --name dcgan
-	$(BIN)/ganbench run plugins=dcgan,resnet_tail $(DEMO) --name dcgan+resnet_tail
-	$(BIN)/ganbench report --db $(DEMO_DB) --plots results/demo-plots
+	$(BIN)/ganbench run study=demo $(DEMO_METRICS) --device auto --db $(DEMO_DB)
+	$(BIN)/ganbench report --db $(DEMO_DB) --study demo --plots results/demo-plots --html results/report
 
 test: setup
 	$(BIN)/python -m pytest -q
