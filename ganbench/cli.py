@@ -123,6 +123,13 @@ def dry_run_table(table):
     return as_rich(shown, "dry run: parameters per arm")
 
 
+def _steps(ctx, param, value):
+    try:
+        return value and [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{value}': give training steps separated by commas, e.g. 1000,5000,10000") from None
+
+
 @cli.command()
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
@@ -131,15 +138,17 @@ def dry_run_table(table):
 @click.option("--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder")
 @click.option("--html", type=click.Path(file_okay=False),
               help="also write one self-contained web page per study to this folder")
-def report(db, fmt, study, baseline, plots, html):
+@click.option("--strip-steps", "strip", callback=_steps, metavar="STEPS",
+              help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
+def report(db, fmt, study, baseline, plots, html, strip):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
     runs, metrics = load_frames(store, study)
     if plots:
-        for path in write_plots(runs, metrics, plots, store.results_dir):
+        for path in write_plots(runs, metrics, plots, store.results_dir, strip):
             click.echo(f"wrote {path}", err=True)
     if html:
-        for path in write_pages(store, runs, metrics, html, baseline):
+        for path in write_pages(store, runs, metrics, html, baseline, strip):
             click.echo(f"wrote {path}", err=True)
     table = group_table(runs, metrics, baseline)
     protocols = store.protocols()

@@ -81,24 +81,26 @@ def _slug(label):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "run"
 
 
-def arm_samples(runs, results_dir):
-    """[(group label, RunSamples)] from each group's first run that wrote any samples."""
+def arm_samples(runs, results_dir, strip=None):
+    """[(group label, RunSamples)] from each group's first run that wrote any samples, its
+    progress strip at the steps `strip` chooses (default: the fair's)."""
     out = []
     for _, group in runs.sort_values("id").groupby("config_hash", sort=False):
         for _, run in group.iterrows():
             run_dir = Path(results_dir) / "runs" / str(run["id"])
-            found = (run_dir / "samples").is_dir() and read_samples(run_dir, run["config"]["options"]["res"])
+            found = (run_dir / "samples").is_dir() and read_samples(run_dir, run["config"]["options"]["res"], strip)
             if found:
                 out.append((group["label"].iloc[-1], found))
                 break
     return out
 
 
-def sample_images(runs, results_dir, directory):
-    """Per group: the progress strip of one fixed noise vector at the fair's steps, and the
-    best checkpoint's diversity grid and interpolation. Returns the paths."""
+def sample_images(runs, results_dir, directory, strip=None):
+    """Per group: the progress strip of one fixed noise vector at the steps `strip` chooses
+    (default: the fair's), and the best checkpoint's diversity grid and interpolation.
+    Returns the paths."""
     written = []
-    for label, found in arm_samples(runs, results_dir):
+    for label, found in arm_samples(runs, results_dir, strip):
         stem = _slug(label)
         if found.progress:
             tiles = [pil_to_tensor(tile) for _, tile in found.progress]
@@ -111,7 +113,7 @@ def sample_images(runs, results_dir, directory):
     return written
 
 
-def write_plots(runs, metrics, directory, results_dir=None):
+def write_plots(runs, metrics, directory, results_dir=None, strip=None):
     """Save every figure as PNG under `directory`, and the runs' sample images when
     `results_dir` holds them; returns the paths."""
     directory = Path(directory)
@@ -120,4 +122,4 @@ def write_plots(runs, metrics, directory, results_dir=None):
     for stem, figure in figures(runs, metrics).items():
         paths.append(directory / f"{stem}.png")
         figure.savefig(paths[-1], dpi=120)
-    return paths + (sample_images(runs, results_dir, directory) if results_dir else [])
+    return paths + (sample_images(runs, results_dir, directory, strip) if results_dir else [])

@@ -14,6 +14,7 @@ from .network import eval_mode
 from .parts import sample_noise
 
 SAMPLE_SEED_OFFSET = 2_000_003
+FAIR_STRIP = (1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000)
 PADDING = 2  # torchvision's grid padding, so a tile can be cut out again
 
 
@@ -63,10 +64,11 @@ def first_tile(path, res):
         return grid.crop((PADDING, PADDING, PADDING + res, PADDING + res)).copy()
 
 
-def strip_steps(available, wanted=(1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000)):
-    """The fair's steps where the run has grids for them, else ten spread over what it has."""
-    chosen = [s for s in wanted if s in available]
-    if len(chosen) >= 3:
+def strip_steps(available, wanted=None):
+    """The chosen steps (by default the fair's) where the run has grids for them; else, when
+    the fair's match fewer than three or the chosen ones none, ten spread over what it has."""
+    chosen = [s for s in (wanted or FAIR_STRIP) if s in available]
+    if len(chosen) >= (1 if wanted else 3):
         return chosen
     steps = sorted(available)
     return steps if len(steps) <= 10 else [steps[round(i * (len(steps) - 1) / 9)] for i in range(10)]
@@ -85,10 +87,10 @@ class RunSamples:
         return bool(self.progress or self.diversity or self.interpolation)
 
 
-def read_samples(run_dir, res):
+def read_samples(run_dir, res, strip=None):
     """A run's progress strip at strip_steps(), its newest grid and its best-checkpoint images."""
     folder, available = Path(run_dir) / "samples", grids(run_dir)
-    found = RunSamples(progress=[(s, first_tile(available[s], res)) for s in strip_steps(available)])
+    found = RunSamples(progress=[(s, first_tile(available[s], res)) for s in strip_steps(available, strip)])
     if available:
         found.last_grid = max(available.items())
     for kind in ("diversity", "interpolation"):

@@ -117,7 +117,7 @@ def _run_context(run):
             "record": json.dumps(record, indent=2, default=str, sort_keys=True)}
 
 
-def page_html(page, pages, runs, metrics, store, baseline=None):
+def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
     """The whole page for one study's runs, as a string."""
     table = group_table(runs, metrics, baseline)
     environment = Environment(loader=PackageLoader("ganbench"), autoescape=select_autoescape())
@@ -129,14 +129,14 @@ def page_html(page, pages, runs, metrics, store, baseline=None):
         table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols()),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
-        arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.results_dir)],
+        arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.results_dir, strip)],
         run_table=html_table(shown_runs, "runs", lambda v: f"{v:.1f}" if isinstance(v, float) else v),
         runs=[_run_context(run) for _, run in runs.sort_values("id").iterrows()])
 
 
-def write_pages(store, runs, metrics, directory, baseline=None):
+def write_pages(store, runs, metrics, directory, baseline=None, strip=None):
     """Write one page per study under `directory`; returns their paths. `baseline` applies to
-    the pages whose study has a group of that label."""
+    the pages whose study has a group of that label; `strip` chooses the progress strip's steps."""
     if runs.empty:
         raise GanbenchError(f"no runs in {store.url} to write a page of; start some with ganbench run")
     if baseline is not None and baseline not in set(runs["label"]):
@@ -148,7 +148,7 @@ def write_pages(store, runs, metrics, directory, baseline=None):
     for page in pages:
         mine = runs[runs["study"].isna()] if page.study is None else runs[runs["study"] == page.study]
         base = baseline if baseline in set(mine["label"]) else None
-        html = page_html(page, pages, mine, metrics[metrics["run_id"].isin(mine["id"])], store, base)
+        html = page_html(page, pages, mine, metrics[metrics["run_id"].isin(mine["id"])], store, base, strip)
         written.append(directory / page.file)
         written[-1].write_text(html, encoding="utf-8")
     return written

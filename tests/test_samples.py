@@ -5,7 +5,7 @@ import json
 from PIL import Image
 
 from conftest import query
-from ganbench.samples import strip_steps
+from ganbench.samples import first_tile, strip_steps
 
 RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40", "eval_fake=40",
        "eval_every=2", "sample_every=2", "log_every=2", "--steps", "6"]
@@ -44,6 +44,24 @@ def test_strip_steps_follow_the_fair_then_spread():
     assert strip_steps({s: None for s in range(1000, 50001, 1000)}) == [1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000]
     assert strip_steps({s: None for s in range(100, 2001, 100)}) == [100, 300, 500, 700, 900, 1200, 1400, 1600, 1800, 2000]
     assert strip_steps({2: None, 4: None}) == [2, 4]
+
+
+def test_chosen_strip_steps_are_kept_even_one_and_spread_when_none_is_there():
+    available = {s: None for s in range(100, 2001, 100)}
+    assert strip_steps(available, [2000, 100, 150]) == [2000, 100]  # in the order asked
+    assert strip_steps(available, [500]) == [500]
+    assert strip_steps(available, [7]) == strip_steps(available)
+
+
+def test_report_strip_steps_choose_the_tiles(invoke, workdir):
+    assert invoke("run", *RUN, "--name", "arm").exit_code == 0
+    assert invoke("report", "--plots", "plots", "--strip-steps", "6,2", "--format", "csv").exit_code == 0
+    with Image.open(workdir / "plots" / "arm-progress.png") as strip:
+        assert strip.size == (2 * (16 + 2) + 2, 16 + 4)
+        grid = workdir / "results" / "runs" / "1" / "samples" / "step-0000006.png"
+        assert strip.crop((2, 2, 18, 18)).tobytes() == first_tile(grid, 16).tobytes()  # step 6 first
+    result = invoke("report", "--plots", "plots", "--strip-steps", "2,x")
+    assert result.exit_code == 2 and "give training steps separated by commas" in result.output
 
 
 def test_conditional_grids_show_many_classes_not_the_first_rows_of_sorted_labels(tmp_path):
