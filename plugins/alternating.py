@@ -30,25 +30,39 @@ def frozen(net):
 
 
 class Alternating:
-    def d_step(self, parts, real, fake):
-        loss = parts.loss
+    """Subclasses change what a fake is and how D and G score it (`fakes`, `d_loss`,
+    `g_loss`); the order of steps stays here."""
+
+    def fakes(self, parts, batch):
+        return parts.g(parts.noise(batch.real.shape[0]))
+
+    def d_loss(self, parts, batch, fake):
+        loss, fake = parts.loss, fake.detach()
         when = {"step": parts.step} if getattr(loss, "uses_step", False) else {}
-        d_loss = loss.d_loss(parts.d(real), parts.d(fake), **when)
+        d_loss = loss.d_loss(parts.d(batch.real), parts.d(fake), **when)
         if hasattr(loss, "penalty"):
-            d_loss = d_loss + loss.penalty(parts.d, real, fake, parts.generator)
+            d_loss = d_loss + loss.penalty(parts.d, batch.real, fake, parts.generator)
+        return d_loss
+
+    def g_loss(self, parts, fake):
+        return parts.loss.g_loss(parts.d(fake))
+
+    def d_step(self, parts, batch, fakes):
+        d_loss = self.d_loss(parts, batch, fakes)
         update(parts.d_opt, d_loss)
         return d_loss
 
     def step(self, parts, batch):
-        n, critic_steps = batch.real.shape[0], getattr(parts.loss, "critic_steps", 1)
-        fake = parts.g(parts.noise(n))
-        d_loss = self.d_step(parts, batch.real, fake.detach())
-        for _ in range(critic_steps - 1):
-            d_loss = self.d_step(parts, parts.draw().real, parts.g(parts.noise(n)).detach())
+        critic_steps = getattr(parts.loss, "critic_steps", 1)
+        fakes = self.fakes(parts, batch)
+        d_loss = self.d_step(parts, batch, fakes)
+        for _ in range(critic_steps - 1):  # the extra D steps draw their own batches
+            extra = parts.draw()
+            d_loss = self.d_step(parts, extra, self.fakes(parts, extra))
         if critic_steps > 1:  # D changed since the first fake: G's step needs a fresh sample
-            fake = parts.g(parts.noise(n))
+            fakes = self.fakes(parts, batch)
         with frozen(parts.d):
-            g_loss = parts.loss.g_loss(parts.d(fake))
+            g_loss = self.g_loss(parts, fakes)
             update(parts.g_opt, g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from conftest import query
-from ganbench import GanbenchError, count_parameters
+from ganbench import Batch, GanbenchError, Parts, count_parameters
 from ganbench_plugins import acgan, cdcgan002, folder, torchvision_sets
+from ganbench_plugins.conditional import Conditional
 from ganbench_plugins.conditional_losses import ACGAN, MatchingAware
+from ganbench_plugins.losses import WassersteinGP
 
 
 def keras_count(net):
@@ -83,6 +86,7 @@ def test_acgan_heads_are_two_separate_three_layer_heads():
     ["plugins=cdcgan002,conditional,acgan,acgan_heads", "acgan_lambda=5"],
     ["plugins=dcgan,conditional,acgan,acgan_heads", "filters=0.0625"],
     ["plugins=dcgan,conditional", "filters=0.0625"],
+    ["plugins=dcgan,conditional,wgan_gp", "critic_steps=2", "filters=0.0625"],
 ])
 def test_conditional_runs_train_three_steps(invoke, db, extra):
     result = invoke("run", "res=16", "batch=4", "metrics=", "log_every=1", *extra, "--steps", "3")
@@ -165,3 +169,63 @@ def test_a_conditional_generator_is_evaluated_with_conditions(invoke, db):
     assert result.exit_code == 0, result.output
     names = {n for (n,) in query(db, "select name from metrics where protocol is not null")}
     assert names == {"mnist_coverage", "mnist_kl"}
+
+
+def test_gradient_penalty_with_conditions_scores_the_same_point_between_the_pairs():
+    # D(x, c) = sum(x) * sum(c): the gradient's norm is sum(c_hat) * sqrt(4), c_hat = eps real + (1-eps) fake
+    critic = lambda x, c: x.flatten(1).sum(1) * c.sum(1)  # noqa: E731
+    real, fake = torch.randn(8, 1, 2, 2), torch.randn(8, 1, 2, 2)
+    cond, fake_cond = torch.full((8, 3), 1.0), torch.zeros(8, 3)  # condition sums 3 and 0
+    got = WassersteinGP(10, 1).penalty(critic, real, fake, torch.Generator().manual_seed(1), conditions=(cond, fake_cond))
+    eps = torch.rand(8, generator=torch.Generator().manual_seed(1))
+    assert got.item() == pytest.approx((10 * (3 * eps * 2 - 1) ** 2).mean().item(), rel=1e-5)
+
+
+class CondD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4 + 3, 1)
+
+    def forward(self, x, c):
+        return self.net(torch.cat([x.flatten(1), c], 1)).squeeze(1)
+
+
+class CondG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(2 + 3, 4)
+
+    def forward(self, z, c):
+        return self.net(torch.cat([z, c], 1)).view(-1, 1, 2, 2)
+
+
+class SpyLoss(WassersteinGP):
+    uses_step = True
+
+    def __init__(self):
+        super().__init__(gp_lambda=10, critic_steps=3)
+        self.steps_seen, self.penalties = [], []
+
+    def d_loss(self, real, fake, step=None):
+        self.steps_seen.append(step)
+        return super().d_loss(real, fake)
+
+    def penalty(self, d, real, fake, generator=None, conditions=None):
+        self.penalties.append(conditions)
+        return super().penalty(d, real, fake, generator, conditions)
+
+
+def _labelled():
+    return Batch(torch.randn(4, 1, 2, 2), labels=torch.eye(3)[torch.tensor([0, 1, 2, 0])])
+
+
+def test_the_conditional_scheme_applies_critic_steps_penalty_and_the_step():
+    draws, loss = [], SpyLoss()
+    g, d = CondG(), CondD()
+    parts = Parts(g, d, torch.optim.SGD(g.parameters(), 0.01), torch.optim.SGD(d.parameters(), 0.01), loss, 2,
+                  torch.Generator().manual_seed(0), step=7, draw=lambda: draws.append(1) or _labelled())
+    losses = Conditional().step(parts, _labelled())
+    assert len(draws) == 2 and loss.steps_seen == [7, 7, 7]  # three D steps, two of them on new batches
+    assert len(loss.penalties) == 3 and all(c[0].shape == c[1].shape == (4, 3) for c in loss.penalties)
+    assert math.isfinite(losses["d_loss"].item()) and all(p.requires_grad for p in d.parameters())
+
