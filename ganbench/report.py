@@ -6,6 +6,8 @@ step of the best (median over runs), the change against the baseline group (the 
 `baseline=`) and the p-value of Welch's t-test against it. Scores carry a protocol
 fingerprint; a column whose values come from more than one protocol shows the fingerprint
 beside each value, never a silent mix."""
+import re
+
 import numpy as np
 import pandas as pd
 from rich.table import Table
@@ -200,11 +202,23 @@ def footnote(table, protocols):
 TEXT_COLUMNS = ("group", "plugins", "status", "arm")
 
 
+def _header(name, values):
+    """A number column's name broken after underscores to about its values' width, so a wide
+    table narrows instead of cutting its names short."""
+    width, lines = max([8] + [len(v) for v in values]), [""]
+    for part in re.findall(r"[^_]*_|[^_]+$", name):  # each piece keeps its trailing underscore
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
+
+
 def as_rich(shown, title):
     """A frame of display strings as a rich Table: text left, numbers right."""
     out = Table(title=title)
     for column in shown.columns:
-        out.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
+        text = column in TEXT_COLUMNS
+        out.add_column(column if text else _header(column, shown[column]), justify="left" if text else "right")
     for row in shown.itertuples(index=False):
         out.add_row(*row)
     return out

@@ -106,3 +106,22 @@ def test_report_writes_the_figures(store, invoke, tmp_path):
     written = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert written == ["fid.png", "is.png", "losses.png"]
     assert all((tmp_path / "plots" / n).read_bytes()[:4] == b"\x89PNG" for n in written)
+
+
+def test_a_wide_terminal_table_breaks_column_names_after_underscores_instead_of_cutting_them():
+    from ganbench.report import _header
+    assert _header("max_mnist_coverage_vs_base", ["+0.1"]) == "max_\nmnist_\ncoverage_\nvs_base"
+    assert _header("d_params", ["259,457"]) == "d_params"
+    assert _header("min_fid_vs_base", ["-100.123456"]) == "min_fid_vs_\nbase"
+
+
+def test_the_terminal_table_shows_every_column_name_whole(store):
+    # at 200 columns the names cut to fit before; broken after underscores they fit whole
+    from rich.console import Console
+    table = group_table(*load_frames(store))
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(render(table, "table"))
+    text = console.export_text()
+    assert "…" not in text
+    for column in display_frame(table).columns:
+        assert all(piece in text for piece in column.replace("_", "_\n").split("\n"))
