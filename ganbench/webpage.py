@@ -73,7 +73,7 @@ def html_table(frame, css_class, number=None):
     """A frame as an HTML table: text columns left, numbers formatted by `number`, a value
     marked best (ending in *) in bold, long column names free to break after an underscore."""
     styler = frame.style.hide(axis="index").set_table_attributes(f'class="{css_class}"')
-    styler = styler.format(number, na_rep="").format_index(lambda n: escape(n).replace("_", "_<wbr>"), axis="columns")
+    styler = styler.format(number, na_rep="", escape="html").format_index(lambda n: escape(n).replace("_", "_<wbr>"), axis="columns")
     styler = styler.map(lambda v: "font-weight: bold" if isinstance(v, str) and v.endswith("*") else "")
     text = [c for c in frame.columns if c in TEXT_COLUMNS + PAGE_TEXT_COLUMNS]
     return styler.set_properties(subset=text, **{"text-align": "left"}).to_html()

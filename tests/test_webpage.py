@@ -39,6 +39,15 @@ def test_the_page_loads_nothing_from_outside(study_store, tmp_path):
     assert not re.search(r"<(script|link|iframe)\b|@import|url\(", html, re.I)
 
 
+def test_labels_are_text_not_markup(study_store, tmp_path):
+    label = '<img src="https://example.com/x.png">'
+    study_store.create_run(label=label, study="s", plugins="dcgan", config={}, config_hash="markup", seed=0,
+                           target_steps=10, steps_done=10, status="completed")
+    html = _pages(study_store, tmp_path)[0].read_text()
+    assert "example.com" in html and label not in html
+    assert all(s.startswith("data:") for s in SOURCES.findall(html))
+
+
 def test_the_statistics_are_the_table_s(study_store):
     table = group_table(*load_frames(study_store))
     stats = statistics_frame(table).set_index(["score", "group"])
