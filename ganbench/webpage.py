@@ -63,7 +63,8 @@ def pages_for(runs):
         study = None if pd.isna(study) else study
         name = study or NO_STUDY
         known = studies.get(study, {})
-        pages.append(Page(name, re.sub(r"[^A-Za-z0-9._-]+", "_", name) + ".html", study,
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+        pages.append(Page(name, f"{stem}-study.html" if stem == "index" else f"{stem}.html", study,
                           known.get("title", "" if study else "runs started without study="),
                           known.get("source", "")))
     return pages
@@ -117,15 +118,21 @@ def _run_context(run):
             "record": json.dumps(record, indent=2, default=str, sort_keys=True)}
 
 
+def _template(name):
+    return Environment(loader=PackageLoader("ganbench"), autoescape=select_autoescape()).get_template(name)
+
+
+def _written():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
     """The whole page for one study's runs, as a string."""
     table = group_table(runs, metrics, baseline)
-    environment = Environment(loader=PackageLoader("ganbench"), autoescape=select_autoescape())
     shown_runs = runs.sort_values("id")[[c for c in RUN_COLUMNS if c in runs.columns]]
     shown_runs = shown_runs.assign(started_at=shown_runs["started_at"].astype(str).str[:19])
-    return environment.get_template("study.html").render(
-        page=page, pages=pages, version=__version__, database=store.url, table_rows=len(table),
-        written=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    return _template("study.html").render(
+        page=page, pages=pages, version=__version__, database=store.url, table_rows=len(table), written=_written(),
         table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols()),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
@@ -134,9 +141,21 @@ def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
         runs=[_run_context(run) for _, run in runs.sort_values("id").iterrows()])
 
 
+def _runs_of(runs, page):
+    return runs[runs["study"].isna()] if page.study is None else runs[runs["study"] == page.study]
+
+
+def index_html(pages, runs, store):
+    """A page listing the study pages, with their run and group counts."""
+    selections = [_runs_of(runs, page) for page in pages]
+    rows = [(page, len(mine), mine["config_hash"].nunique()) for page, mine in zip(pages, selections)]
+    return _template("index.html").render(pages=rows, version=__version__, database=store.url, written=_written())
+
+
 def write_pages(store, runs, metrics, directory, baseline=None, strip=None):
-    """Write one page per study under `directory`; returns their paths. `baseline` applies to
-    the pages whose study has a group of that label; `strip` chooses the progress strip's steps."""
+    """Write one page per study under `directory`, and index.html listing them; returns the
+    study pages' paths. `baseline` applies to the pages whose study has a group of that
+    label; `strip` chooses the progress strip's steps."""
     if runs.empty:
         raise GanbenchError(f"no runs in {store.url} to write a page of; start some with ganbench run")
     if baseline is not None and baseline not in set(runs["label"]):
@@ -146,9 +165,10 @@ def write_pages(store, runs, metrics, directory, baseline=None, strip=None):
     directory.mkdir(parents=True, exist_ok=True)
     pages, written = pages_for(runs), []
     for page in pages:
-        mine = runs[runs["study"].isna()] if page.study is None else runs[runs["study"] == page.study]
+        mine = _runs_of(runs, page)
         base = baseline if baseline in set(mine["label"]) else None
         html = page_html(page, pages, mine, metrics[metrics["run_id"].isin(mine["id"])], store, base, strip)
         written.append(directory / page.file)
         written[-1].write_text(html, encoding="utf-8")
+    (directory / "index.html").write_text(index_html(pages, runs, store), encoding="utf-8")
     return written

@@ -15,7 +15,8 @@ from ganbench.webpage import statistics_frame, write_pages
 
 RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40", "eval_fake=40",
        "eval_every=2", "sample_every=2", "log_every=2", "--steps", "6"]
-SOURCES = re.compile(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", re.I)
+SOURCES = re.compile(r"""\bsrc\s*=\s*["']([^"']*)["']""", re.I)
+LINKS = re.compile(r"""\bhref\s*=\s*["']([^"']*)["']""", re.I)
 
 
 def _pages(store, directory, **kwargs):
@@ -29,6 +30,9 @@ def test_one_page_per_study_and_one_for_runs_outside_any(study_store, tmp_path):
     study_page = (tmp_path / "s.html").read_text()
     assert all(f'>{arm}</td>' in study_page for arm in ARMS) and ">loose</td>" not in study_page
     assert ">loose</td>" in (tmp_path / "runs.html").read_text()
+    index = (tmp_path / "index.html").read_text()
+    assert LINKS.findall(index) == ["s.html", "runs.html"]
+    assert re.search(r'href="s.html">s</a></td><td class="n">12</td><td class="n">3</td>', index)
 
 
 def test_the_page_loads_nothing_from_outside(study_store, tmp_path):
@@ -36,6 +40,7 @@ def test_the_page_loads_nothing_from_outside(study_store, tmp_path):
     html = page.read_text()
     sources = SOURCES.findall(html)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert set(LINKS.findall(html)) == {"index.html"}  # links only to the index beside it
     assert not re.search(r"<(script|link|iframe)\b|@import|url\(", html, re.I)
 
 
