@@ -134,16 +134,18 @@ def _steps(ctx, param, value):
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--study", help="only this study's runs")
+@click.option("--group", "groups", multiple=True, metavar="LABEL",
+              help="only this group; repeat for several, the first is the baseline")
 @click.option("--baseline", help="the group to compare against (default: the first)")
 @click.option("--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder")
 @click.option("--html", type=click.Path(file_okay=False),
               help="also write one self-contained web page per study to this folder")
 @click.option("--strip-steps", "strip", callback=_steps, metavar="STEPS",
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
-def report(db, fmt, study, baseline, plots, html, strip):
+def report(db, fmt, study, groups, baseline, plots, html, strip):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
-    runs, metrics = load_frames(store, study)
+    runs, metrics = load_frames(store, study, groups)
     if plots:
         for path in write_plots(runs, metrics, plots, store.results_dir, strip):
             click.echo(f"wrote {path}", err=True)

@@ -95,16 +95,18 @@ def _base_key(table, baseline):
 
 
 def group_table(runs, metrics, baseline=None):
-    """runs and metrics as DataFrames (the store's columns) -> one row per config group."""
+    """runs and metrics as DataFrames (the store's columns) -> one row per config group, in
+    the order the groups first appear in `runs`."""
     if runs.empty:
         return pd.DataFrame(columns=COLUMNS)
+    order = list(runs["config_hash"].drop_duplicates())
     runs = runs.sort_values("id").assign(
         steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
     table = runs.groupby("config_hash", sort=False).agg(
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
         status=("status", _status), steps=("steps_done", "max"), d_params=("d_params", "first"),
         g_params=("g_params", "first"), train_s=("train_s", "mean"), eval_s=("eval_s", "mean"),
-        steps_per_s=("steps_per_s", "mean"))
+        steps_per_s=("steps_per_s", "mean")).loc[order]
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
     base_key = _base_key(table, baseline)
     scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
@@ -116,10 +118,24 @@ def group_table(runs, metrics, baseline=None):
     return table.reset_index(drop=True)[LEADING + score_columns + TRAILING + protocol_columns]
 
 
-def load_frames(store, study=None):
+def load_frames(store, study=None, groups=None):
+    """Runs and their metrics; `study` keeps one study's, `groups` (labels) those groups', in
+    the order given, so the first is the baseline."""
     runs = load_runs(store, study)
+    if groups:
+        runs = _select_groups(runs, list(groups))
     metrics = load_metrics(store)
     return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
+
+
+def _select_groups(runs, groups):
+    labels = list(runs["label"].drop_duplicates()) if not runs.empty else []
+    missing = [g for g in groups if g not in labels]
+    if missing:
+        raise GanbenchError(f"no group labelled '{missing[0]}' for --group; groups are {', '.join(labels)}")
+    order = {label: i for i, label in enumerate(groups)}
+    chosen = runs[runs["label"].isin(groups)]
+    return chosen.assign(_order=chosen["label"].map(order)).sort_values(["_order", "id"]).drop(columns="_order")
 
 
 def score_names(table):

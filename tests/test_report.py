@@ -125,3 +125,14 @@ def test_the_terminal_table_shows_every_column_name_whole(store):
     assert "…" not in text
     for column in display_frame(table).columns:
         assert all(piece in text for piece in column.replace("_", "_\n").split("\n"))
+
+
+def test_a_selection_of_groups_in_the_order_given_the_first_the_baseline(store, invoke):
+    result = invoke("report", "--group", "close", "--group", "better", "--format", "csv", db_url=store.url)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.output))
+    assert list(table["group"]) == ["close", "better"] and table.loc[0, "min_fid_vs_base"] == 0
+    full = group_table(*load_frames(store)).set_index("group")
+    assert table.loc[1, "min_fid_vs_base"] == pytest.approx(full.loc["better", "min_fid"] - full.loc["close", "min_fid"])
+    result = invoke("report", "--group", "nope", db_url=store.url)
+    assert result.exit_code == 2 and "no group labelled 'nope' for --group; groups are baseline, better, close" in result.output
