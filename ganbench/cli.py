@@ -146,20 +146,20 @@ def report(db, fmt, study, groups, baseline, plots, html, strip):
     """One row per group of runs with the same config except the seed."""
     store = Store(db)
     runs, metrics = load_frames(store, study, groups)
+    table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
         for path in write_plots(runs, metrics, plots, store.results_dir, strip):
             click.echo(f"wrote {path}", err=True)
     if html:
         for path in write_pages(store, runs, metrics, html, baseline, strip):
             click.echo(f"wrote {path}", err=True)
-    table = group_table(runs, metrics, baseline)
     protocols = store.protocols()
     output = render(table, fmt, protocols, baseline)
     if fmt == "table":
         console = wide_console()
         console.print(output)
-        if footnote(table, protocols):
-            console.print(footnote(table, protocols), highlight=False)
+        if footnote(table, protocols, baseline):
+            console.print(footnote(table, protocols, baseline), highlight=False)
     else:
         click.echo(output)
 

@@ -202,12 +202,12 @@ def display_frame(table, baseline=None):
     return shown.drop(columns=empty).reset_index(drop=True)  # CSV and JSON keep every column
 
 
-def footnote(table, protocols):
+def footnote(table, protocols, baseline=None):
     """Lines explaining the marks, and each fingerprint of a mixed column."""
     lines = []
     if score_names(table):
         lines.append("mean ± std over seeds; * best; (n.s.): not different from the baseline "
-                     f"(first row) by Welch's t-test at p < {SIGNIFICANCE}")
+                     f"({baseline or 'first row'}) by Welch's t-test at p < {SIGNIFICANCE}")
     for name, column in mixed_columns(table).items():
         ids = _protocol_ids(table[column])
         lines.append(f"{name} was scored under {len(ids)} protocols; compare only equal ones:")
@@ -246,7 +246,7 @@ def rich_table(table, baseline=None, title="ganbench results"):
 
 def render(table, fmt, protocols=None, baseline=None):
     """The table as text in one of FORMATS (a rich Table for 'table')."""
-    note = footnote(table, protocols or {})
+    note = footnote(table, protocols or {}, baseline)
     if fmt == "table":
         return rich_table(table, baseline)
     if fmt == "md":

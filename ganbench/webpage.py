@@ -133,7 +133,7 @@ def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
     shown_runs = shown_runs.assign(started_at=shown_runs["started_at"].astype(str).str[:19])
     return _template("study.html").render(
         page=page, pages=pages, version=__version__, database=store.url, table_rows=len(table), written=_written(),
-        table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols()),
+        table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols(), baseline),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
         arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.results_dir, strip)],

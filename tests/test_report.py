@@ -81,6 +81,14 @@ def test_python_api_filters(store):
 def test_report_cli_with_baseline_and_latex(store, invoke):
     result = invoke("report", "--format", "latex", "--baseline", "close", db_url=store.url)
     assert result.exit_code == 0 and "\\begin{tabular}" in result.output
+    assert "not different from the baseline (close)" in result.output
+
+
+def test_a_bad_baseline_stops_before_any_figure_or_page_is_written(store, invoke, tmp_path):
+    result = invoke("report", "--baseline", "nope", "--plots", str(tmp_path / "p"), "--html", str(tmp_path / "h"),
+                    db_url=store.url)
+    assert result.exit_code == 2 and "groups are baseline, better, close" in result.output
+    assert not (tmp_path / "p").exists() and not (tmp_path / "h").exists()
 
 
 def test_figures_have_a_line_per_arm_and_bands_for_seeds(store, tmp_path):
