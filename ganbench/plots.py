@@ -85,12 +85,12 @@ def arm_samples(runs, results_dir, strip=None):
     """[(group label, RunSamples)] from each group's first run that wrote any samples, its
     progress strip at the steps `strip` chooses (default: the fair's)."""
     out = []
-    for _, group in runs.sort_values("id").groupby("config_hash", sort=False):
-        for _, run in group.iterrows():
+    for key, label in group_labels(runs).items():
+        for _, run in runs[runs["config_hash"] == key].sort_values("id").iterrows():
             run_dir = Path(results_dir) / "runs" / str(run["id"])
             found = (run_dir / "samples").is_dir() and read_samples(run_dir, run["config"]["options"]["res"], strip)
             if found:
-                out.append((group["label"].iloc[-1], found))
+                out.append((label, found))
                 break
     return out
 

@@ -84,14 +84,19 @@ def _protocols(values):
     return ",".join(found) if found else None
 
 
+def check_groups(wanted, labels, option):
+    """Refuse a group label that no run has, naming the ones there are."""
+    labels = list(dict.fromkeys(labels))
+    for name in wanted:
+        if name not in labels:
+            raise GanbenchError(f"no group labelled '{name}' for {option}; groups are {', '.join(labels)}")
+
+
 def _base_key(table, baseline):
     if baseline is None:
         return table.index[0]
-    match = table.index[table["group"] == baseline]
-    if match.empty:
-        raise GanbenchError(f"no group labelled '{baseline}' for --baseline; groups are "
-                            f"{', '.join(table['group'])}")
-    return match[0]
+    check_groups([baseline], table["group"], "--baseline")
+    return table.index[table["group"] == baseline][0]
 
 
 def group_table(runs, metrics, baseline=None):
@@ -129,10 +134,7 @@ def load_frames(store, study=None, groups=None):
 
 
 def _select_groups(runs, groups):
-    labels = list(runs["label"].drop_duplicates()) if not runs.empty else []
-    missing = [g for g in groups if g not in labels]
-    if missing:
-        raise GanbenchError(f"no group labelled '{missing[0]}' for --group; groups are {', '.join(labels)}")
+    check_groups(groups, runs["label"] if not runs.empty else [], "--group")
     order = {label: i for i, label in enumerate(groups)}
     chosen = runs[runs["label"].isin(groups)]
     return chosen.assign(_order=chosen["label"].map(order)).sort_values(["_order", "id"]).drop(columns="_order")

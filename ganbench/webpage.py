@@ -18,7 +18,7 @@ from . import __version__
 from .defaults import load_registry_toml
 from .errors import GanbenchError
 from .plots import arm_samples, figures
-from .report import TEXT_COLUMNS, display_frame, footnote, group_table, score_names
+from .report import TEXT_COLUMNS, check_groups, display_frame, footnote, group_table, score_names
 
 RUN_COLUMNS = ["id", "label", "seed", "status", "steps_done", "target_steps", "device", "gpu",
                "train_s", "eval_s", "started_at", "error"]
@@ -74,7 +74,8 @@ def html_table(frame, css_class, number=None):
     """A frame as an HTML table: text columns left, numbers formatted by `number`, a value
     marked best (ending in *) in bold, long column names free to break after an underscore."""
     styler = frame.style.hide(axis="index").set_table_attributes(f'class="{css_class}"')
-    styler = styler.format(number, na_rep="", escape="html").format_index(lambda n: escape(n).replace("_", "_<wbr>"), axis="columns")
+    styler = styler.format(number, na_rep="", escape="html")
+    styler = styler.format_index(lambda name: escape(name).replace("_", "_<wbr>"), axis="columns")
     styler = styler.map(lambda v: "font-weight: bold" if isinstance(v, str) and v.endswith("*") else "")
     text = [c for c in frame.columns if c in TEXT_COLUMNS + PAGE_TEXT_COLUMNS]
     return styler.set_properties(subset=text, **{"text-align": "left"}).to_html()
@@ -158,9 +159,7 @@ def write_pages(store, runs, metrics, directory, baseline=None, strip=None):
     label; `strip` chooses the progress strip's steps."""
     if runs.empty:
         raise GanbenchError(f"no runs in {store.url} to write a page of; start some with ganbench run")
-    if baseline is not None and baseline not in set(runs["label"]):
-        raise GanbenchError(f"no group labelled '{baseline}' for --baseline; groups are "
-                            f"{', '.join(runs['label'].drop_duplicates())}")
+    check_groups([baseline] if baseline is not None else [], runs["label"], "--baseline")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pages, written = pages_for(runs), []
