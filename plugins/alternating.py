@@ -29,6 +29,11 @@ def frozen(net):
             p.requires_grad_(True)
 
 
+def when(parts):
+    """The step, for a loss that declares `uses_step` (schedules such as annealed label noise)."""
+    return {"step": parts.step} if getattr(parts.loss, "uses_step", False) else {}
+
+
 class Alternating:
     """Subclasses change what a fake is and how D and G score it (`fakes`, `d_loss`,
     `g_loss`); the order of steps stays here."""
@@ -38,8 +43,7 @@ class Alternating:
 
     def d_loss(self, parts, batch, fake):
         loss, fake = parts.loss, fake.detach()
-        when = {"step": parts.step} if getattr(loss, "uses_step", False) else {}
-        d_loss = loss.d_loss(parts.d(batch.real), parts.d(fake), **when)
+        d_loss = loss.d_loss(parts.d(batch.real), parts.d(fake), **when(parts))
         if hasattr(loss, "penalty"):
             d_loss = d_loss + loss.penalty(parts.d, batch.real, fake, parts.generator)
         return d_loss

@@ -12,7 +12,7 @@ import torch
 
 from ganbench import GanbenchError, hookimpl
 
-from .alternating import Alternating
+from .alternating import Alternating, when
 
 
 def _split(output):
@@ -36,8 +36,7 @@ class Conditional(Alternating):
         fake, fake_cond = fakes[0].detach(), fakes[1]
         real_logits, real_aux = _split(parts.d(real, cond))
         fake_logits, fake_aux = _split(parts.d(fake, fake_cond))
-        when = {"step": parts.step} if getattr(loss, "uses_step", False) else {}
-        total = loss.d_loss(real_logits, fake_logits, **when)
+        total = loss.d_loss(real_logits, fake_logits, **when(parts))
         if real_aux is not None and hasattr(loss, "aux_loss"):
             total = total + loss.aux_loss(real_aux, cond) + loss.aux_loss(fake_aux, fake_cond)
         return total + self.pair_terms(parts, real, cond, fake, fake_cond)
