@@ -20,7 +20,7 @@ import torch_fidelity
 from torch_fidelity import feature_extractor_inceptionv3 as fe
 from torchvision.utils import save_image
 
-from timing import device_name, timed
+from timing import device_name, print_comparison, timed
 
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -79,11 +79,11 @@ def main():
         ours, ours_is = timed(lambda: ganbench_path(g, noise, space, args.batch), device)
         (Path(tmp) / "png").mkdir()
         theirs, theirs_is = timed(lambda: png_path(g, noise, weights, device, args.batch, Path(tmp) / "png"), device)
-    name = device_name(device)
-    print(f"device: {name}; {args.images} generated 64x64 images, Inception Score on each path")
-    print(f"{'path':<44}{'images/s':>10}{'IS':>10}")
-    print(f"{'ganbench (uint8 on the device, no files)':<44}{args.images / ours:>10.1f}{ours_is:>10.4f}")
-    print(f"{'PNG files + torch_fidelity.calculate_metrics':<44}{args.images / theirs:>10.1f}{theirs_is:>10.4f}")
+    print_comparison(
+        f"device: {device_name(device)}; {args.images} generated 64x64 images, Inception Score on each path",
+        ["path", "images/s", "IS"],
+        [["ganbench (uint8 on the device, no files)", f"{args.images / ours:.1f}", f"{ours_is:.4f}"],
+         ["PNG files + torch_fidelity.calculate_metrics", f"{args.images / theirs:.1f}", f"{theirs_is:.4f}"]])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import argparse
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from timing import device_name, timed
+from timing import device_name, print_comparison, timed
 
 from ganbench import Batch
 from ganbench.config import resolve
@@ -59,11 +59,11 @@ def main():
     ganbench_loop(exp, warmup, batch, 50)  # cudnn autotuning and allocator warm-up
     ours, _ = timed(lambda: ganbench_loop(exp, args.steps, batch, 50), device)
     theirs, _ = timed(lambda: handwritten_loop(exp, args.steps, batch, device), device)
-    name = device_name(device)
-    print(f"device: {name}; config: {' '.join(args.overrides)}; {args.steps} steps each")
-    print(f"{'loop':<40}{'steps/s':>10}")
-    print(f"{'ganbench (device-resident data)':<40}{args.steps / ours:>10.1f}")
-    print(f"{'hand-written (DataLoader + .item())':<40}{args.steps / theirs:>10.1f}")
+    print_comparison(
+        f"device: {device_name(device)}; config: {' '.join(args.overrides)}; {args.steps} steps each",
+        ["loop", "steps/s"],
+        [["ganbench (device-resident data)", f"{args.steps / ours:.1f}"],
+         ["hand-written (DataLoader + .item())", f"{args.steps / theirs:.1f}"]])
 
 
 if __name__ == "__main__":
