@@ -1,4 +1,5 @@
-"""Checkpoints: networks, optimizers, RNG states and the step, written atomically."""
+"""Checkpoints: every named network, optimizer and moving average, the scheme's own state,
+the RNG states and the step, written atomically."""
 import os
 from pathlib import Path
 
@@ -23,27 +24,38 @@ def load(path):
     return torch.load(path, map_location="cpu") if path.exists() else None
 
 
-def capture(parts, step, clock):
+def _states(table):
+    return {name: item.state_dict() for name, item in table.items()}
+
+
+def capture(parts, scheme, step, clock):
     return {
         "step": step, "train_s": clock.train_s(), "eval_s": clock.eval_s,
-        "g": parts.g.state_dict(), "d": parts.d.state_dict(),
-        "g_opt": parts.g_opt.state_dict(), "d_opt": parts.d_opt.state_dict(),
-        "g_ema": parts.g_ema.state_dict() if parts.g_ema is not None else None,
-        "rng": {"torch": torch.get_rng_state(), "run": parts.generator.get_state(),
+        "nets": _states(parts.nets), "opts": _states(parts.opts), "ema": _states(parts.ema),
+        "scheme": scheme.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "run": parts.rng.get_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
 
 
-def restore(parts, state):
+def upgraded(state):
+    """A checkpoint from before schemes named their networks ('g', 'd', 'g_opt', ...)."""
+    if "nets" in state:
+        return state
+    ema = {"g": state["g_ema"]} if state.get("g_ema") is not None else {}
+    return {**state, "nets": {"g": state["g"], "d": state["d"]}, "opts": {"g": state["g_opt"], "d": state["d_opt"]},
+            "ema": ema, "scheme": {}}
+
+
+def restore(parts, scheme, state):
     """Put a captured state back; returns the step it was taken at."""
-    parts.g.load_state_dict(state["g"])
-    parts.d.load_state_dict(state["d"])
-    parts.g_opt.load_state_dict(state["g_opt"])
-    parts.d_opt.load_state_dict(state["d_opt"])
-    if parts.g_ema is not None:
-        parts.g_ema.load_state_dict(state["g_ema"])
+    state = upgraded(state)
+    for table, saved in ((parts.nets, state["nets"]), (parts.opts, state["opts"]), (parts.ema, state["ema"])):
+        for name, item in table.items():
+            item.load_state_dict(saved[name])
+    scheme.load_state_dict(state["scheme"])
     torch.set_rng_state(state["rng"]["torch"])
-    parts.generator.set_state(state["rng"]["run"])
+    parts.rng.set_state(state["rng"]["run"])
     if state["rng"]["cuda"]:
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     return state["step"]

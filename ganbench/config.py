@@ -108,25 +108,42 @@ def choose_metrics(text, registry, defaults):
 
 
 def choose_components(names, registry, defaults):
-    """Fill each kind from the names in order, then from registry.toml's [defaults]."""
-    chosen, modifiers = {}, []
+    """Fill each kind from the names in order, then from what the chosen components suggest
+    (`defaults=` at registration: cyclegan's scheme suggests lsgan), then from registry.toml's
+    [defaults]. A name that fills one kind overrides a bundle's component of that kind
+    (`plugins=cyclegan,unet`: the U-Net generator with the rest of cyclegan)."""
+    chosen, bundled, modifiers = {}, set(), []
     for name in names:
-        for component in registry.named(name):
+        found = registry.named(name)
+        for component in found:
             if component.kind == "metric":
                 raise GanbenchError(f"'{name}' is a metric; choose metrics with metrics={name}")
             if component.kind == "modifier":
                 modifiers.append(name)
-            elif component.kind in chosen:
-                raise GanbenchError(
-                    f"plugins= names two {component.kind}s, '{chosen[component.kind]}' and "
-                    f"'{name}'; a run takes one {component.kind}, so drop one of them")
             else:
-                chosen[component.kind] = name
+                _choose(chosen, bundled, component, len([c for c in found if c.kind in SINGLE_KINDS]) > 1)
+    suggested = {}
+    for kind in list(chosen):
+        for other, value in registry.get(kind, chosen[kind]).meta.get("defaults", {}).items():
+            suggested.setdefault(other, value)
     for kind in SINGLE_KINDS:
         if kind not in chosen:
-            chosen[kind] = _default(kind, registry, defaults)
+            chosen[kind] = registry.get(kind, suggested[kind]).name if kind in suggested else _default(kind, registry, defaults)
     chosen["modifier"] = modifiers
     return chosen
+
+
+def _choose(chosen, bundled, component, bundle):
+    kind, name = component.kind, component.name
+    if kind in chosen and (kind not in bundled) == (not bundle):
+        raise GanbenchError(
+            f"plugins= names two {kind}s, '{chosen[kind]}' and '{name}'; a run takes one {kind}, so drop one of them")
+    if kind in chosen and bundle:
+        return  # a single-kind name already chose this kind
+    chosen[kind] = name
+    bundled.discard(kind)
+    if bundle:
+        bundled.add(kind)
 
 
 def _default(kind, registry, defaults):

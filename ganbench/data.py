@@ -1,4 +1,5 @@
 """Image sets kept as uint8 on the device and batched there, with no host round trip."""
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -6,14 +7,28 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from .errors import GanbenchError
+
 
 @dataclass
 class ImageSet:
     """What a data set plugin returns: uint8 images (N, C, res, res) and optional labels,
-    class ids (N,) or multi-hot tags (N, K); either becomes a float condition vector."""
+    class ids (N,) or multi-hot tags (N, K); either becomes a float condition vector.
+    `test` holds held-out images of the same kind (translation scores on them)."""
 
     images: torch.Tensor
     labels: Optional[torch.Tensor] = None
+    description: str = ""
+    test: Optional["ImageSet"] = None
+
+
+@dataclass
+class TwoDomains:
+    """What a data set plugin returns for unpaired translation: domains A and B, each an
+    ImageSet with its own `test` images."""
+
+    a: ImageSet
+    b: ImageSet
     description: str = ""
 
 
@@ -29,10 +44,28 @@ class Batch:
 class DeviceData:
     """Holds an ImageSet on the device and draws random batches from it there."""
 
+    domains = 1
+
     def __init__(self, imageset, device, flip=False, rotate=0.0):
         self.images = imageset.images.to(device)
         self.labels = None if imageset.labels is None else conditions(imageset.labels).to(device)
         self.flip, self.rotate = flip, rotate
+        self.test = imageset.test and DeviceData(imageset.test, device)
+
+    @property
+    def device(self):
+        return self.images.device
+
+    def reference(self, n):
+        """(images, note): up to n real images in a fixed order (a seed-0 permutation), the
+        metrics' reference set, and how it was chosen for the protocol fingerprint."""
+        images = self.images[self.chosen(n)]
+        return images, f"{len(images)} of {len(self)} (seed-0 permutation), data sha256 {digest(images)}"
+
+    def chosen(self, n):
+        """The indices of the reference: the first n of a seed-0 permutation."""
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(0))
+        return order[:n].to(self.device)
 
     @property
     def cond_dim(self):
@@ -51,16 +84,60 @@ class DeviceData:
         pick = torch.randint(len(self), (n,), generator=torch.Generator().manual_seed(seed))
         return self.labels[pick.to(self.labels.device)]
 
-    def sample(self, n, generator):
-        idx = torch.randint(len(self), (n,), device=self.images.device, generator=generator)
+    def sample(self, n, rng):
+        idx = torch.randint(len(self), (n,), device=self.images.device, generator=rng)
         real = self.images[idx].float().div_(127.5).sub_(1.0)
         if self.flip:
-            mirror = torch.rand(n, 1, 1, 1, device=real.device, generator=generator) < 0.5
+            mirror = torch.rand(n, 1, 1, 1, device=real.device, generator=rng) < 0.5
             real = torch.where(mirror, real.flip(3), real)
         if self.rotate:
-            real = rotated(real, self.rotate, generator)
+            real = rotated(real, self.rotate, rng)
         labels = None if self.labels is None else self.labels[idx]
         return Batch(real, labels)
+
+
+class DomainData:
+    """Two domains on the device; a batch holds A's images as `real` and B's as `other`."""
+
+    domains = 2
+
+    def __init__(self, domains, device, flip=False, rotate=0.0):
+        check_domains(domains)
+        self.a, self.b = (DeviceData(d, device, flip, rotate) for d in (domains.a, domains.b))
+
+    @property
+    def device(self):
+        return self.a.device
+
+    @property
+    def channels(self):
+        return self.a.channels
+
+    cond_dim = 0
+
+    def __len__(self):
+        return len(self.a)
+
+    def sample(self, n, rng):
+        a, b = self.a.sample(n, rng), self.b.sample(n, rng)
+        return Batch(a.real, other=b.real)
+
+
+def check_domains(domains):
+    """Both domains have train and test images, all of one shape, before anything runs."""
+    want = tuple(domains.a.images.shape[1:])
+    for name, domain in (("A", domains.a), ("B", domains.b)):
+        for split, images in (("train", domain.images), ("test", domain.test and domain.test.images)):
+            if images is None or len(images) == 0:
+                raise GanbenchError(f"domain {name} has no {split} images; a two-domain data set needs "
+                                    f"train and test images in both (folder: trainA/, testA/, trainB/, testB/)")
+            if tuple(images.shape[1:]) != want:
+                raise GanbenchError(f"domain {name}'s {split} images are {tuple(images.shape[1:])}, domain A's "
+                                    f"train images {want}; a data set must bring both domains to one size")
+
+
+def digest(images):
+    return hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]
 
 
 def conditions(labels):
@@ -70,10 +147,10 @@ def conditions(labels):
     return labels.float()
 
 
-def rotated(images, degrees, generator):
+def rotated(images, degrees, rng):
     """Each image turned by a random angle in [-degrees, degrees], edges repeated."""
     n = images.shape[0]
-    angle = (torch.rand(n, device=images.device, generator=generator) * 2 - 1) * math.radians(degrees)
+    angle = (torch.rand(n, device=images.device, generator=rng) * 2 - 1) * math.radians(degrees)
     cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
     theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)

@@ -9,7 +9,7 @@ from .environment import pick_device
 from .errors import GanbenchError
 from .plugins import registry
 from .progress import TrainingProgress
-from .runner import build, run_record, train
+from .runner import build, parameter_counts, run_record, train
 from .studies import count
 
 
@@ -25,7 +25,7 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
     config = resolve(overrides, reg, default_components(), steps)
     dev = pick_device(device)
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
-    run_id = store.create_run(**run_record(exp, seed, name, reg, study))
+    run_id = store.create_run(parameter_counts(exp), **run_record(exp, seed, name, reg, study))
     progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                 console=console)
     return run_id, train(store, run_id, exp, progress)
@@ -63,17 +63,17 @@ def resume_run(store, run_id, device="auto", console=None, extras=None):
 
 
 def dry_run(arms):
-    """Each arm's label with its G and D parameter counts and the published ones: a DataFrame."""
+    """Each arm's label with each network's parameter count beside the published one, and
+    the difference in percent: a DataFrame."""
     import pandas as pd
 
     reg, defaults = registry(), default_components()
     rows = []
     for arm in arms:
-        g, d = count(arm, reg, defaults)
-        rows.append({"arm": arm.label or "(one run)", "g_params": g, "published_g": arm.published.get("g_params"),
-                     "d_params": d, "published_d": arm.published.get("d_params")})
-    table = pd.DataFrame(rows)
-    for net in ("g", "d"):
-        published = pd.to_numeric(table[f"published_{net}"], errors="coerce")
-        table[f"{net}_diff_%"] = 100 * (table[f"{net}_params"] / published - 1)
-    return table
+        row = {"arm": arm.label or "(one run)"}
+        for name, params in count(arm, reg, defaults).items():
+            published = arm.published.get(f"{name}_params")
+            row.update({f"{name}_params": params, f"published_{name}": published,
+                        f"{name}_diff_%": 100 * (params / published - 1) if published else None})
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -96,8 +96,9 @@ def arm_samples(runs, results_dir, strip=None):
 
 
 def sample_images(runs, results_dir, directory, strip=None):
-    """Per group: the progress strip of one fixed noise vector at the steps `strip` chooses
-    (default: the fair's), and the best checkpoint's diversity grid and interpolation.
+    """Per group: the progress strip of one fixed input at the steps `strip` chooses
+    (default: the fair's), the newest grid (translation rows for translation schemes) and the
+    best checkpoint's panels (diversity grid and interpolation for noise schemes).
     Returns the paths."""
     written = []
     for label, found in arm_samples(runs, results_dir, strip):
@@ -106,10 +107,12 @@ def sample_images(runs, results_dir, directory, strip=None):
             tiles = [pil_to_tensor(tile) for _, tile in found.progress]
             written.append(directory / f"{stem}-progress.png")
             save_image(torch.stack(tiles).float() / 255, written[-1], nrow=len(tiles), padding=PADDING)
-        for kind in ("diversity", "interpolation"):
-            if getattr(found, kind):
-                written.append(directory / f"{stem}-{kind}.png")
-                shutil.copyfile(getattr(found, kind), written[-1])
+        for kind, (path, _) in found.best_panels.items():
+            written.append(directory / f"{stem}-{kind}.png")
+            shutil.copyfile(path, written[-1])
+        if found.last_grid:
+            written.append(directory / f"{stem}-grid.png")
+            shutil.copyfile(found.last_grid[1], written[-1])
     return written
 
 

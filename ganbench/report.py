@@ -107,11 +107,11 @@ def group_table(runs, metrics, baseline=None):
     order = list(runs["config_hash"].drop_duplicates())
     runs = runs.sort_values("id").assign(
         steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
+    params = {c: (c, "first") for c in param_columns(runs)}
     table = runs.groupby("config_hash", sort=False).agg(
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
-        status=("status", _status), steps=("steps_done", "max"), d_params=("d_params", "first"),
-        g_params=("g_params", "first"), train_s=("train_s", "mean"), eval_s=("eval_s", "mean"),
-        steps_per_s=("steps_per_s", "mean")).loc[order]
+        status=("status", _status), steps=("steps_done", "max"), **params,
+        train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean")).loc[order]
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
     base_key = _base_key(table, baseline)
     scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
@@ -120,7 +120,14 @@ def group_table(runs, metrics, baseline=None):
     table = pd.concat([table] + scores, axis=1)
     score_columns = [c for s in scores for c in s.columns if not c.endswith("_protocol")]
     protocol_columns = [c for s in scores for c in s.columns if c.endswith("_protocol")]
-    return table.reset_index(drop=True)[LEADING + score_columns + TRAILING + protocol_columns]
+    leading = LEADING + [c for c in params if c not in LEADING]
+    return table.reset_index(drop=True)[leading + score_columns + TRAILING + protocol_columns]
+
+
+def param_columns(runs):
+    """d_params and g_params, then every other network's `<name>_params`, sorted."""
+    others = sorted(c for c in runs.columns if c.endswith("_params") and c not in LEADING)
+    return ["d_params", "g_params"] + others
 
 
 def load_frames(store, study=None, groups=None):
@@ -162,7 +169,7 @@ def mixed_columns(table):
 def _number(value, column):
     if pd.isna(value):
         return ""
-    if column in ("d_params", "g_params", "runs", "steps") or column.endswith("_step"):
+    if column in ("runs", "steps") or column.endswith(("_step", "_params")):
         return f"{int(value):,}"
     if column == "eval_share":
         return f"{100 * value:.0f}%"
@@ -200,7 +207,7 @@ def display_frame(table, baseline=None):
     for name, protocol_column in mixed_columns(table).items():
         for column in [c for c in scores if c.endswith(f"_{name}")]:
             shown[column] = [f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])]
-    empty = [c for c in shown.columns if c not in LEADING and (shown[c] == "").all()]
+    empty = [c for c in shown.columns if c not in LEADING[:5] and (shown[c] == "").all()]
     return shown.drop(columns=empty).reset_index(drop=True)  # CSV and JSON keep every column
 
 

@@ -18,7 +18,7 @@ def load_runs(db=None, study=None):
     d_params, train_s, eval_s, ...). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
     or sqlite:///results/ganbench.db); `study` keeps one study's runs."""
     store = _store(db)
-    runs = pd.DataFrame(store.runs())
+    runs = with_network_params(pd.DataFrame(store.runs()), store.networks())
     if study is not None:
         runs = runs[runs["study"] == study] if not runs.empty else runs
         if runs.empty:
@@ -36,3 +36,17 @@ def load_metrics(db=None, run_ids=None, names=None):
     if names is not None:
         metrics = metrics[metrics["name"].isin(list(names))]
     return metrics.reset_index(drop=True)
+
+
+def with_network_params(runs, networks):
+    """One `<name>_params` column per network the runs' schemes named (g_params, d_params for
+    the noise-to-image family; runs recorded before networks had a table keep those columns)."""
+    if runs.empty or not networks:
+        return runs
+    table = pd.DataFrame(networks, columns=["id", "name", "kind", "params"])
+    wide = table.pivot(index="id", columns="name", values="params").add_suffix("_params")
+    runs = runs.set_index("id")
+    for column in wide.columns:
+        recorded = wide[column].reindex(runs.index)
+        runs[column] = recorded.combine_first(runs[column]) if column in runs.columns else recorded
+    return runs.reset_index()

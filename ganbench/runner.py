@@ -17,11 +17,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from . import checkpoint, environment
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
-from .data import DeviceData
+from .data import DeviceData, DomainData, TwoDomains
 from .errors import GanbenchError
 from .evaluation import Evaluator
-from .network import count_parameters, eval_mode
+from .network import count_parameters
 from .parts import Parts
+from .scheme import Scheme
 from .samples import Sampler
 from .store import now
 
@@ -36,76 +37,93 @@ class Experiment:
 
     config: RunConfig
     components: list
-    data: DeviceData
+    data: object  # DeviceData, or DomainData for two domains
     parts: Parts
-    scheme: object
+    scheme: Scheme
     device: torch.device
     evaluator: Optional[Evaluator] = None
     seed: int = 0
-    sample_labels: Optional[torch.Tensor] = None  # conditions for sample grids of a conditional G
 
 
 def build(config, registry, device, seed, cache_dir, extras=None):
-    """Build data, networks, modifiers, optimizers, loss, scheme and metrics from a config.
-    `extras` are settings that are not part of the config (say, a weights file's path)."""
+    """Build data, scheme, its networks with modifiers and optimizers, loss and metrics from a
+    config. `extras` are settings that are not part of the config (say, a weights file's path)."""
     components = active(config.components, registry)
     chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
-    metrics = [c for c in components if c.kind == "metric"]
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
-    data = DeviceData(chosen["dataset"].build(cfg), device, cfg.flip, cfg.rotate)
+    data = device_data(chosen["dataset"].build(cfg), device, cfg)
     cfg.channels, cfg.cond_dim = data.channels, data.cond_dim
     scheme = chosen["scheme"].build(cfg)
-    conditional = getattr(scheme, "conditional", False)
-    cfg.cond_dim = cfg.cond_dim if conditional else 0  # networks take conditions only when given them
-    g, d = networks(components, cfg)
-    g, d = g.to(device), d.to(device)
-    _check_shapes(g, d, cfg, device, conditional)
+    check_fit(scheme, chosen, data.domains, registry)
+    cfg.cond_dim = data.cond_dim if scheme.conditional else 0  # networks take conditions only when given them
+    nets = {name: net.to(device) for name, net in networks(scheme, components, cfg).items()}
     rng = torch.Generator(device).manual_seed(seed)
-    optimizer = chosen["optimizer"].build
-    parts = Parts(g, d, optimizer(g.parameters(), cfg.g_lr, cfg), optimizer(d.parameters(), cfg.d_lr, cfg),
-                  chosen["loss"].build(cfg), cfg.z_dim, rng, cfg.noise,
-                  draw=lambda: data.sample(cfg.batch, rng), g_ema=_ema(g, cfg.g_ema))
-    evaluator = None
-    if metrics:
-        built = {m.name: m.build(cfg) for m in metrics}
-        evaluator = Evaluator(built, data, cfg, device, seed, cache_dir, conditional)
-    labels = data.fixed_labels(25, seed) if conditional else None
-    return Experiment(config, components, data, parts, scheme, device, evaluator, seed, labels)
+    parts = make_parts(scheme, nets, chosen, cfg, rng, draw=lambda: data.sample(cfg.batch, rng))
+    scheme.prepare(data, cfg, seed)
+    scheme.check(parts)
+    metrics = {c.name: c.build(cfg) for c in components if c.kind == "metric"}
+    evaluator = Evaluator(metrics, scheme.tracks(), cfg, device, cache_dir) if metrics else None
+    return Experiment(config, components, data, parts, scheme, device, evaluator, seed)
 
 
-def networks(components, cfg):
-    """G and D built from their components, then the modifiers applied in the order given."""
+def device_data(found, device, cfg):
+    """A data set plugin's ImageSet or TwoDomains, on the device."""
+    holder = DomainData if isinstance(found, TwoDomains) else DeviceData
+    return holder(found, device, cfg.flip, cfg.rotate)
+
+
+def check_fit(scheme, chosen, domains, registry):
+    """The data set has the scheme's domains and the generator takes what the scheme feeds it.
+    `domains`: the data's count, or the counts a data set may give (folder: 1 or 2)."""
+    name, dataset, generator = chosen["scheme"].name, chosen["dataset"].name, chosen["generator"]
+    if scheme.domains not in _counts(domains):
+        fitting = [c.name for c in registry if c.kind == "dataset" and scheme.domains in _counts(c.meta.get("domains", 1))]
+        raise GanbenchError(f"scheme '{name}' trains on {scheme.domains} image domain(s), dataset '{dataset}' "
+                            f"has {domains}; choose a data set with {scheme.domains}: {', '.join(fitting) or 'none installed'}")
+    takes = generator.meta.get("input", "noise")
+    if takes != scheme.generator_input:
+        fitting = [c.name for c in registry if c.kind == "generator" and c.meta.get("input", "noise") == scheme.generator_input]
+        raise GanbenchError(f"generator '{generator.name}' takes {takes}, scheme '{name}' feeds its generators "
+                            f"{scheme.generator_input}; choose one of: {', '.join(fitting) or 'none installed'}")
+
+
+def _counts(domains):
+    return (domains,) if isinstance(domains, int) else tuple(domains)
+
+
+def networks(scheme, components, cfg):
+    """The scheme's networks built from the run's components of their kinds, then the
+    modifiers applied in the order given, each to every network of its target kind."""
     chosen = {c.kind: c for c in components}
-    g, d = chosen["generator"].build(cfg), chosen["discriminator"].build(cfg)
+    nets = {name: chosen[kind].build(cfg) for name, kind in scheme.networks.items()}
     for modifier in (c for c in components if c.kind == "modifier"):
-        modifier.build(g if modifier.target == "generator" else d, cfg)
-    return g, d
+        for name, kind in scheme.networks.items():
+            if kind == modifier.target:
+                modifier.build(nets[name], cfg)
+    return nets
+
+
+def make_parts(scheme, nets, chosen, cfg, rng, draw):
+    """Parts: one optimizer per network (g_lr for generators, d_lr for discriminators) and a
+    moving average of each generator when g_ema asks."""
+    optimizer = chosen["optimizer"].build
+    lr = {"generator": cfg.g_lr, "discriminator": cfg.d_lr}
+    opts = {name: optimizer(nets[name].parameters(), lr[kind], cfg) for name, kind in scheme.networks.items()}
+    ema = {name: _ema(nets[name], cfg.g_ema) for name in scheme.generators() if cfg.g_ema}
+    return Parts(nets, opts, chosen["loss"].build(cfg), rng, getattr(cfg, "z_dim", 0), getattr(cfg, "noise", "normal"),
+                 draw=draw, ema=ema)
 
 
 def _ema(g, decay):
-    if not decay:
-        return None
     return AveragedModel(g, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
-def _check_shapes(g, d, cfg, device, conditional):
-    """One tiny forward pass in eval mode (no BN statistics change) to catch mismatches early."""
-    with eval_mode(g, d):
-        z = torch.randn(2, cfg.z_dim, device=device)
-        cond = (torch.zeros(2, cfg.cond_dim, device=device),) if conditional else ()
-        image = g(z, *cond)
-        want = (2, cfg.channels, cfg.res, cfg.res)
-        if tuple(image.shape) != want:
-            raise GanbenchError(f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
-                                f"data set has {want[1:]}; check res and the generator's options")
-        logits = d(image, *cond)
-        logits = logits[0] if isinstance(logits, tuple) else logits  # (realness, auxiliary)
-        if tuple(logits.shape) != (2,):
-            raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
-                                f"it must return one logit per image")
+def parameter_counts(exp):
+    """{network name: (kind, trainable parameters)}."""
+    return {name: (kind, count_parameters(exp.parts.nets[name])) for name, kind in exp.scheme.networks.items()}
 
 
 def run_record(exp, seed, name, registry, study=None):
@@ -115,11 +133,16 @@ def run_record(exp, seed, name, registry, study=None):
     return dict(label=name or exp.config.label(declared), study=study, plugins=",".join(exp.config.plugins),
                 config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
                 status="queued", target_steps=exp.config.options["steps"],
-                g_params=count_parameters(exp.parts.g), d_params=count_parameters(exp.parts.d),
+                g_params=_count(exp, "g"), d_params=_count(exp, "d"),
                 device=str(exp.device), gpu=env["gpu"], torch_version=env["torch"],
                 cuda_version=env["cuda"], ganbench_version=env["ganbench"], git_sha=env["git_sha"],
                 plugin_versions=env["plugins"], environment=env,
                 score_directions=exp.evaluator.directions() if exp.evaluator else {})
+
+
+def _count(exp, name):
+    """g_params and d_params, the columns of the noise-to-image family (None for other names)."""
+    return count_parameters(exp.parts.nets[name]) if name in exp.parts.nets else None
 
 
 @contextmanager
@@ -151,10 +174,10 @@ def train(store, run_id, exp, progress, state=None):
     o = exp.config.options
     step, clock = 0, Clock()
     if state:
-        step = checkpoint.restore(exp.parts, state)
+        step = checkpoint.restore(exp.parts, exp.scheme, state)
         clock = Clock(state["train_s"], state["eval_s"])
     ckpt = checkpoint.checkpoint_path(store.results_dir, run_id)
-    sampler = Sampler(ckpt.parent, exp.config.settings(), exp.device, exp.seed, exp.sample_labels)
+    sampler = Sampler(ckpt.parent)
     best = Best(exp.evaluator.directions() if exp.evaluator else {}, sampler.recorded_best())
     if exp.evaluator:
         store.add_protocols(exp.evaluator.protocol_details())
@@ -164,11 +187,11 @@ def train(store, run_id, exp, progress, state=None):
     try:
         with sigterm_as_interrupt(), progress:
             while step < o["steps"]:
-                batch = exp.data.sample(o["batch"], exp.parts.generator)
+                batch = exp.data.sample(o["batch"], exp.parts.rng)
                 exp.parts.step = step
                 window.append(exp.scheme.step(exp.parts, batch))
-                if exp.parts.g_ema is not None:
-                    exp.parts.g_ema.update_parameters(exp.parts.g)
+                for name, average in exp.parts.ema.items():
+                    average.update_parameters(exp.parts.nets[name])
                 step += 1
                 progress.advance()
                 last = step == o["steps"]
@@ -180,19 +203,21 @@ def train(store, run_id, exp, progress, state=None):
                         raise Diverged(f"non-finite loss at step {step}: {losses}")
                 if exp.evaluator and (step % o["eval_every"] == 0 or last):
                     with clock.evaluating():
-                        scores = exp.evaluator.evaluate(exp.parts.g_for_evaluation())
+                        scores = exp.evaluator.evaluate(exp.parts)
                     store.add_metrics(run_id, [(step, *row) for row in scores])
                     store.update_run(run_id, eval_s=clock.eval_s)
                     progress.show({name: value for name, value, _ in scores}, None)
                     if best.improved(scores):
                         with clock.paused():
-                            sampler.best(exp.parts.g_for_evaluation(), step, *best.current)
+                            sampler.best(exp.scheme.best_panels(exp.parts), best_weights(exp), step, *best.current)
                 if o["sample_every"] and (step % o["sample_every"] == 0 or last):
                     with clock.paused():
-                        sampler.grid(exp.parts.g_for_evaluation(), step)
+                        panel = exp.scheme.panel(exp.parts)
+                        if panel is not None:
+                            sampler.grid(panel, step)
                 if step % o["ckpt_every"] == 0 or last:
                     with clock.paused():
-                        checkpoint.save(ckpt, checkpoint.capture(exp.parts, step, clock))
+                        checkpoint.save(ckpt, checkpoint.capture(exp.parts, exp.scheme, step, clock))
     except Diverged as e:
         status, error = "diverged", str(e)
     except KeyboardInterrupt:
@@ -205,6 +230,11 @@ def train(store, run_id, exp, progress, state=None):
         store.update_run(run_id, status=status, error=error, steps_done=step,
                          train_s=clock.train_s(), eval_s=clock.eval_s, ended_at=now())
     return status
+
+
+def best_weights(exp):
+    """The generators' weights (their moving averages where kept) at a new best score."""
+    return {name: exp.parts.for_evaluation(name).state_dict() for name in exp.scheme.generators()}
 
 
 class Best:

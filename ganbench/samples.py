@@ -1,41 +1,30 @@
-"""Images a run writes while it trains, from noise fixed per run: a 5x5 grid every
-`sample_every` steps, and at each new best score a 10-image diversity grid and a 10-step
-linear interpolation between two noise vectors (the fair's checks for mode collapse and
-memorisation). Files go to runs/<id>/samples/ beside the checkpoint."""
+"""Images a run writes while it trains, as its scheme draws them: a panel every
+`sample_every` steps (step-<N>.png) and, at each new best score, the scheme's best panels
+(best-<name>.png) with the generators' weights (best.pt). Files go to runs/<id>/samples/
+beside the checkpoint; layout.json and best.json say how to read them back."""
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from PIL import Image
 from torchvision.utils import save_image
 
-from .network import eval_mode
-from .parts import sample_noise
+from . import checkpoint
 
-SAMPLE_SEED_OFFSET = 2_000_003
 FAIR_STRIP = (1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000)
 PADDING = 2  # torchvision's grid padding, so a tile can be cut out again
+# best.json before schemes named their panels: the noise schemes' two
+LEGACY_PANELS = {"diversity": "diversity: ten noise vectors at the best checkpoint",
+                 "interpolation": "interpolation between two noise vectors in ten steps, best checkpoint"}
 
 
 class Sampler:
-    def __init__(self, run_dir, cfg, device, seed, labels=None):
-        rng = torch.Generator(device).manual_seed(seed + SAMPLE_SEED_OFFSET)
-        draw = lambda n: sample_noise(cfg.noise, n, cfg.z_dim, rng)  # noqa: E731
-        self.grid_noise, self.diversity_noise = draw(25), draw(10)
-        ends = draw(2)
-        t = torch.linspace(0, 1, 10, device=device)[:, None]
-        self.path = (1 - t) * ends[0] + t * ends[1]
-        self.labels = labels  # conditions for a conditional G, drawn from the data
+    def __init__(self, run_dir):
         self.dir = Path(run_dir) / "samples"
 
-    def _images(self, g, z):
-        with eval_mode(g):
-            return g(z) if self.labels is None else g(z, self.labels[: len(z)])
-
-    def _save(self, images, name, nrow):
+    def _save(self, panel, name):
         self.dir.mkdir(parents=True, exist_ok=True)
-        save_image(images, self.dir / name, nrow=nrow, padding=PADDING, normalize=True, value_range=(-1, 1))
+        save_image(panel.images, self.dir / name, nrow=panel.nrow, padding=PADDING, normalize=True, value_range=(-1, 1))
 
     def recorded_best(self):
         path = self.dir / "best.json"
@@ -44,13 +33,18 @@ class Sampler:
         best = json.loads(path.read_text())
         return best["score"], best["value"]
 
-    def grid(self, g, step):
-        self._save(self._images(g, self.grid_noise), f"step-{step:07d}.png", 5)
+    def grid(self, panel, step):
+        self._save(panel, f"step-{step:07d}.png")
+        layout = {"nrow": panel.nrow, "focus": panel.focus, "caption": panel.caption}
+        (self.dir / "layout.json").write_text(json.dumps(layout))
 
-    def best(self, g, step, score, value):
-        self._save(self._images(g, self.diversity_noise), "best-diversity.png", 10)
-        self._save(self._images(g, self.path), "best-interpolation.png", 10)
-        (self.dir / "best.json").write_text(json.dumps({"step": step, "score": score, "value": value}))
+    def best(self, panels, weights, step, score, value):
+        """The best checkpoint's panels and generator weights, then best.json naming them."""
+        for name, panel in panels.items():
+            self._save(panel, f"best-{name}.png")
+        checkpoint.save(self.dir.parent / "best.pt", {"step": step, "score": score, "value": value, "nets": weights})
+        captions = {name: panel.caption for name, panel in panels.items()}
+        (self.dir / "best.json").write_text(json.dumps({"step": step, "score": score, "value": value, "panels": captions}))
 
 
 def grids(run_dir):
@@ -58,10 +52,19 @@ def grids(run_dir):
     return {int(p.stem.removeprefix("step-")): p for p in sorted((Path(run_dir) / "samples").glob("step-*.png"))}
 
 
-def first_tile(path, res):
-    """The top-left image of a saved grid: the same noise vector at every step."""
+def layout(run_dir):
+    """How the run's grids are laid out: columns, the tile the strip follows, the caption."""
+    path = Path(run_dir) / "samples" / "layout.json"
+    found = json.loads(path.read_text()) if path.exists() else {}
+    return {"nrow": 5, "focus": 0, "caption": "5x5 grid", **found}
+
+
+def tile(path, res, index=0, nrow=5):
+    """Tile `index` (row by row) of a saved grid: the same input at every step."""
+    row, column = divmod(index, nrow)
+    left, top = PADDING + column * (res + PADDING), PADDING + row * (res + PADDING)
     with Image.open(path) as grid:
-        return grid.crop((PADDING, PADDING, PADDING + res, PADDING + res)).copy()
+        return grid.crop((left, top, left + res, top + res)).copy()
 
 
 def strip_steps(available, wanted=None):
@@ -77,25 +80,26 @@ def strip_steps(available, wanted=None):
 @dataclass
 class RunSamples:
     """What one run's samples folder holds, read back for a report."""
-    progress: list = field(default_factory=list)  # [(step, PIL image)]: one noise vector over training
-    last_grid: tuple | None = None  # (step, path) of the newest 5x5 grid
-    diversity: Path | None = None
-    interpolation: Path | None = None
+    progress: list = field(default_factory=list)  # [(step, PIL image)]: one fixed input over training
+    last_grid: tuple | None = None  # (step, path) of the newest grid
+    grid_caption: str = ""
+    best_panels: dict = field(default_factory=dict)  # name -> (path, caption) at the best checkpoint
     best: dict | None = None  # best.json: the step and score of the best checkpoint
 
     def __bool__(self):
-        return bool(self.progress or self.diversity or self.interpolation)
+        return bool(self.progress or self.best_panels)
 
 
 def read_samples(run_dir, res, strip=None):
     """A run's progress strip at strip_steps(), its newest grid and its best-checkpoint images."""
-    folder, available = Path(run_dir) / "samples", grids(run_dir)
-    found = RunSamples(progress=[(s, first_tile(available[s], res)) for s in strip_steps(available, strip)])
+    folder, available, how = Path(run_dir) / "samples", grids(run_dir), layout(run_dir)
+    found = RunSamples(progress=[(s, tile(available[s], res, how["focus"], how["nrow"]))
+                                 for s in strip_steps(available, strip)], grid_caption=how["caption"])
     if available:
         found.last_grid = max(available.items())
-    for kind in ("diversity", "interpolation"):
-        if (folder / f"best-{kind}.png").exists():
-            setattr(found, kind, folder / f"best-{kind}.png")
     if (folder / "best.json").exists():
         found.best = json.loads((folder / "best.json").read_text())
+    captions = (found.best or {}).get("panels") or LEGACY_PANELS
+    found.best_panels = {name: (folder / f"best-{name}.png", caption) for name, caption in captions.items()
+                         if (folder / f"best-{name}.png").exists()}
     return found

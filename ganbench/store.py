@@ -99,6 +99,17 @@ class Metric(Base):
     protocol: Mapped[str | None] = mapped_column(ForeignKey("protocols.id"), nullable=True)
 
 
+class Network(Base):
+    """A run's network by the name its scheme gave it, with its trainable parameter count.
+    A table of its own, so databases made before it gain it without changing `runs`."""
+
+    __tablename__ = "networks"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    params: Mapped[int] = mapped_column(Integer)
+
+
 class Protocol(Base):
     """How a score was made: extractor, weights hash, image counts, reference split, resize."""
 
@@ -171,12 +182,19 @@ class Store:
         """Where checkpoints go: beside a SQLite file, else ./results."""
         return self.sqlite_path.parent if self.sqlite_path else Path("results")
 
-    def create_run(self, **fields):
+    def create_run(self, networks=None, **fields):
+        """A new run and, in the same transaction, its networks {name: (kind, parameters)}."""
         with Session(self.engine) as s, s.begin():
             run = Run(**fields)
             s.add(run)
             s.flush()
+            s.add_all([Network(run_id=run.id, name=n, kind=k, params=p) for n, (k, p) in (networks or {}).items()])
             return run.id
+
+    def networks(self):
+        """[(run id, network name, kind, parameters)] for every run that recorded them."""
+        with self.engine.connect() as c:
+            return [tuple(row) for row in c.execute(select(Network.run_id, Network.name, Network.kind, Network.params))]
 
     def update_run(self, run_id, **fields):
         with self.engine.begin() as c:

@@ -13,7 +13,7 @@ from .config import active, parse_overrides, resolve
 from .defaults import load_registry_toml
 from .errors import GanbenchError, lookup
 from .network import count_parameters
-from .runner import networks
+from .runner import check_fit, networks
 
 SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
 
@@ -92,7 +92,7 @@ def plan(overrides, path=None):
         merged = {**base, **parse_overrides(arm.get("overrides", [])), **pairs}
         for suffix, values in expand(merged):
             label = f"{arm['label']} {suffix}".strip()
-            published = {k: arm[k] for k in ("g_params", "d_params") if k in arm}
+            published = {k: arm[k] for k in arm if k.endswith("_params")}
             arms.append(Arm(label, _from_environment(values), name, published, arm.get("data", data)))
     return arms
 
@@ -102,14 +102,17 @@ def as_overrides(values):
 
 
 def count(arm, registry, defaults):
-    """G and D parameter counts of an arm, built on the CPU without data."""
+    """{network name: parameters} of an arm, built on the CPU without data: the data set's
+    registered channels, classes and domains stand in for it."""
     config = resolve(as_overrides(arm.overrides), registry, defaults)
-    dataset = registry.get("dataset", config.components["dataset"])
-    conditional = registry.get("scheme", config.components["scheme"]).meta.get("conditional", False)
-    cfg = config.settings(channels=dataset.meta.get("channels", 3),
-                          cond_dim=dataset.meta.get("classes", 0) if conditional else 0)
-    g, d = networks(active(config.components, registry), cfg)
-    return count_parameters(g), count_parameters(d)
+    components = active(config.components, registry)
+    chosen = {c.kind: c for c in components}
+    dataset = chosen["dataset"].meta
+    cfg = config.settings(channels=dataset.get("channels", 3), cond_dim=dataset.get("classes", 0))
+    scheme = chosen["scheme"].build(cfg)
+    check_fit(scheme, chosen, dataset.get("domains", 1), registry)
+    cfg.cond_dim = cfg.cond_dim if scheme.conditional else 0
+    return {name: count_parameters(net) for name, net in networks(scheme, components, cfg).items()}
 
 
 def _from_environment(values):

@@ -107,8 +107,8 @@ def _arm_context(label, found):
     return {"label": label,
             "progress": [(step, image_uri(tile)) for step, tile in found.progress],
             "last_grid": found.last_grid and (found.last_grid[0], image_uri(found.last_grid[1])),
-            "diversity": found.diversity and image_uri(found.diversity),
-            "interpolation": found.interpolation and image_uri(found.interpolation),
+            "grid_caption": found.grid_caption,
+            "best_panels": [(name, image_uri(path), caption) for name, (path, caption) in found.best_panels.items()],
             "best_note": f" (step {best['step']:,}, {best['score']} {best['value']:.4g})" if best else ""}
 
 

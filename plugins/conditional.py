@@ -26,9 +26,29 @@ def _shuffled(x, generator):
 class Conditional(Alternating):
     conditional = True  # G and D get conditions, in evaluation too
 
+    def prepare(self, data, cfg, seed):
+        """Conditions for the fixed noise, drawn once from the data (whose labels may be sorted)."""
+        super().prepare(data, cfg, seed)
+        self.conditions = {"eval": data.fixed_labels(cfg.eval_fake, seed),
+                           "grid": data.fixed_labels(25, seed), "check": data.fixed_labels(2, seed)}
+        self.conditions["diversity"] = self.conditions["interpolation"] = self.conditions["grid"][:10]
+
+    def generate(self, g, z, at):
+        kind, start = at
+        return g(z, self.conditions[kind][start:start + len(z)])
+
+    def judge(self, d, images, at):
+        kind, start = at
+        return _split(d(images, self.conditions[kind][start:start + len(images)]))
+
+    def eval_labels(self):
+        """Class ids of one-hot conditions, so a classifier can check them; tags have none."""
+        cond = self.conditions["eval"]
+        return cond.argmax(1) if bool((cond.sum(1) == 1).all()) else None
+
     def fakes(self, parts, batch):
         """(images, conditions): fakes for a shuffled copy of the batch's conditions."""
-        fake_cond = _shuffled(batch.labels, parts.generator)
+        fake_cond = _shuffled(batch.labels, parts.rng)
         return parts.g(parts.noise(fake_cond.shape[0]), fake_cond), fake_cond
 
     def d_loss(self, parts, batch, fakes):
@@ -43,7 +63,7 @@ class Conditional(Alternating):
 
     def pair_terms(self, parts, real, cond, fake, fake_cond):
         """The loss's mismatch term and gradient penalty, when it has them."""
-        loss, gen, total = parts.loss, parts.generator, 0
+        loss, gen, total = parts.loss, parts.rng, 0
         if hasattr(loss, "mismatch_loss"):
             wrong_cond, wrong_images = _shuffled(cond, gen), _shuffled(real, gen)
             total = total + loss.mismatch_loss(_split(parts.d(real, wrong_cond))[0],

@@ -3,6 +3,8 @@
 `mnist_fd`: the Fréchet distance between real and generated digits in the 128-d feature space
 of a small classifier trained on mnist5k (shipped in plugins/weights). It is FID's formula
 (torch-fidelity's) in another feature space, so it is not FID and is never shown as FID.
+`mnist_kept`: for translation (and conditional runs), the share of generated digits the
+classifier reads as the label they should keep: the source digit's, or the condition's.
 `mnist_modes`: the share of the ten classes the generator covers (a class counts once it gets
 at least a tenth of its fair share, 1% of the images) and the KL divergence of the generated
 predicted-class histogram from the real one: mode collapse raises the KL and lowers coverage.
@@ -70,6 +72,19 @@ class DigitModes:
         return {"mnist_coverage": coverage, "mnist_kl": float(kl)}
 
 
+class DigitKept:
+    """For translated digits (or a conditional G's): the share the classifier reads as the
+    class they should show, the source image's label. Scored where the scheme knows labels."""
+
+    needs_real, report = False, {"mnist_kept": "max"}
+    space = DigitSpace()
+
+    def score(self, real, fake):
+        if "labels" not in fake:
+            return {}
+        return {"mnist_kept": (fake["probs"].argmax(1) == fake["labels"]).double().mean().item()}
+
+
 def _digits_only(metric):
     def build(cfg):
         if cfg.channels != 1:
@@ -85,3 +100,5 @@ def register_metrics(register):
              help="Fréchet distance in a digit classifier's features (offline; not FID)")
     register("mnist_modes", _digits_only(DigitModes),
              help="class coverage and KL of the class histogram (mode collapse)")
+    register("mnist_kept", _digits_only(DigitKept),
+             help="share of translated (or conditional) digits the classifier reads as their label")

@@ -126,8 +126,17 @@ class KID:
     def __init__(self, space, subsets, subset_size):
         self.space, self.subsets, self.subset_size = space, subsets, subset_size
 
+    def size(self, n_real, n_fake):
+        """The subset size, shrunk to the image counts: translation test sets hold 100-500."""
+        return min(self.subset_size, n_real, n_fake)
+
+    def fingerprint(self, n_real, n_fake):
+        """An adapted subset size goes into the protocol, so KIDs of other sizes never mix."""
+        size = self.size(n_real, n_fake)
+        return {"kid_subset_size": size} if size != self.subset_size else {}
+
     def score(self, real, fake):
-        size = min(self.subset_size, len(real["2048"]), len(fake["2048"]))
+        size = self.size(len(real["2048"]), len(fake["2048"]))
         out = kid_features_to_metric(fake["2048"], real["2048"], kid_subsets=self.subsets,
                                      kid_subset_size=size, verbose=False)
         return {"kid": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}

@@ -50,8 +50,8 @@ class Counting(torch.optim.SGD):
 def test_critic_steps_take_that_many_d_steps_and_batches_per_g_step():
     g, d = nn.Sequential(nn.Linear(2, 4), nn.Unflatten(1, (1, 2, 2))), nn.Sequential(nn.Flatten(), nn.Linear(4, 1), nn.Flatten(0))
     draws = []
-    parts = Parts(g, d, torch.optim.SGD(g.parameters(), 0.1), Counting(d.parameters(), 0.1),
-                  WassersteinGP(10, 3), 2, torch.Generator().manual_seed(0),
+    parts = Parts({"g": g, "d": d}, {"g": torch.optim.SGD(g.parameters(), 0.1), "d": Counting(d.parameters(), 0.1)},
+                  WassersteinGP(10, 3), torch.Generator().manual_seed(0), 2,
                   draw=lambda: draws.append(1) or Batch(torch.randn(4, 1, 2, 2)))
     losses = Alternating().step(parts, Batch(torch.randn(4, 1, 2, 2)))
     assert Counting.steps == 3 and len(draws) == 2
@@ -94,9 +94,11 @@ def test_g_ema_is_scored_and_checkpointed(invoke, db, workdir):
                     "eval_real=50", "eval_fake=50", "--steps", "4", "log_every=2", "ckpt_every=2")
     assert result.exit_code == 0, result.output
     state = torch.load(workdir / "results" / "runs" / "1" / "last.pt")
-    averaged = state["g_ema"]["module.stages.project.0.weight"]
-    assert not torch.equal(averaged, state["g"]["stages.project.0.weight"])
-    assert state["g_ema"]["n_averaged"].item() == 4
+    averaged = state["ema"]["g"]["module.stages.project.0.weight"]
+    assert not torch.equal(averaged, state["nets"]["g"]["stages.project.0.weight"])
+    assert state["ema"]["g"]["n_averaged"].item() == 4
+    best = torch.load(workdir / "results" / "runs" / "1" / "best.pt")
+    assert best["step"] == 4 and torch.equal(best["nets"]["g"]["stages.project.0.weight"], averaged)  # G's average
 
 
 def _cfg():

@@ -118,7 +118,7 @@ def tagged_dir(tmp_path):
 def test_tags_become_multi_hot_conditions_with_report_002s_filter(tagged_dir, tmp_path):
     root, csv = tagged_dir
     cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path / "cache"), tags_csv=str(csv),
-                          tags="blonde hair,red hair,blue eyes", tags_max=2)
+                          tags="blonde hair,red hair,blue eyes", tags_max=2, data_dir_b="")
     data = folder.folder(cfg)
     # c.png has no wanted tag and d.png three of them: both left out
     assert data.images.shape[0] == 3
@@ -129,7 +129,7 @@ def test_tag_csv_errors_name_the_problem(tagged_dir, tmp_path):
     root, _ = tagged_dir
     bad = tmp_path / "bad.csv"
     bad.write_text("name,labels\nx,y\n")
-    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path), tags_csv=str(bad), tags="", tags_max=2)
+    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path), tags_csv=str(bad), tags="", tags_max=2, data_dir_b="")
     with pytest.raises(GanbenchError, match="needs columns 'file' and 'tags'"):
         folder.folder(cfg)
     bad.write_text("file,tags\nnope.png,hat\n")
@@ -222,8 +222,8 @@ def _labelled():
 def test_the_conditional_scheme_applies_critic_steps_penalty_and_the_step():
     draws, loss = [], SpyLoss()
     g, d = CondG(), CondD()
-    parts = Parts(g, d, torch.optim.SGD(g.parameters(), 0.01), torch.optim.SGD(d.parameters(), 0.01), loss, 2,
-                  torch.Generator().manual_seed(0), step=7, draw=lambda: draws.append(1) or _labelled())
+    parts = Parts({"g": g, "d": d}, {"g": torch.optim.SGD(g.parameters(), 0.01), "d": torch.optim.SGD(d.parameters(), 0.01)},
+                  loss, torch.Generator().manual_seed(0), 2, step=7, draw=lambda: draws.append(1) or _labelled())
     losses = Conditional().step(parts, _labelled())
     assert len(draws) == 2 and loss.steps_seen == [7, 7, 7]  # three D steps, two of them on new batches
     assert len(loss.penalties) == 3 and all(c[0].shape == c[1].shape == (4, 3) for c in loss.penalties)

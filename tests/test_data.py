@@ -56,7 +56,7 @@ def image_dir(tmp_path):
 
 
 def test_folder_reads_every_image_recursively_and_caches_them(image_dir, tmp_path, monkeypatch):
-    cfg = SimpleNamespace(res=8, data_dir=str(image_dir), cache_dir=str(tmp_path / "cache"), tags_csv="")
+    cfg = SimpleNamespace(res=8, data_dir=str(image_dir), cache_dir=str(tmp_path / "cache"), tags_csv="", data_dir_b="")
     data = folder_plugin.folder(cfg)
     assert data.images.shape == (3, 3, 8, 8)
     means = data.images.float().mean(dim=(2, 3))
@@ -68,7 +68,7 @@ def test_folder_reads_every_image_recursively_and_caches_them(image_dir, tmp_pat
 
 
 def test_folder_cache_notices_a_new_image(image_dir, tmp_path):
-    cfg = SimpleNamespace(res=8, data_dir=str(image_dir), cache_dir=str(tmp_path / "cache"), tags_csv="")
+    cfg = SimpleNamespace(res=8, data_dir=str(image_dir), cache_dir=str(tmp_path / "cache"), tags_csv="", data_dir_b="")
     folder_plugin.folder(cfg)
     _save(image_dir / "d.png", (8, 8), (9, 9, 9), "PNG")
     assert len(folder_plugin.folder(cfg).images) == 4
@@ -82,7 +82,7 @@ def test_folder_cache_notices_a_new_image(image_dir, tmp_path):
 def test_folder_errors_name_the_problem(tmp_path, setup, message):
     root = tmp_path / "imgs"
     setup(root)
-    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path / "cache"), tags_csv="")
+    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path / "cache"), tags_csv="", data_dir_b="")
     with pytest.raises(GanbenchError, match=message):
         folder_plugin.folder(cfg)
 

@@ -13,6 +13,8 @@ from conftest import SMALL, query
 from ganbench import ImageSet, hookimpl
 from ganbench.data import DeviceData
 from ganbench.evaluation import Evaluator
+from ganbench.parts import Parts
+from ganbench_plugins.alternating import Alternating
 from ganbench.report import group_table, load_frames, render
 from ganbench.store import Store
 from ganbench_plugins import digit_classifier
@@ -112,13 +114,15 @@ class Counting:
 def _evaluator(space, digits, tmp_path, eval_fake=8, eval_real=16):
     real, _ = digits
     metric = FID(Counting(space))
-    cfg = SimpleNamespace(eval_real=eval_real, eval_fake=eval_fake, z_dim=4, eval_batch=8)
-    data = DeviceData(ImageSet(real), torch.device("cpu"))
-    return Evaluator({"fid": metric}, data, cfg, torch.device("cpu"), 0, tmp_path), metric.space
+    cfg = SimpleNamespace(eval_real=eval_real, eval_fake=eval_fake, z_dim=4, eval_batch=8, noise="normal")
+    scheme = Alternating()
+    scheme.prepare(DeviceData(ImageSet(real), torch.device("cpu")), cfg, 0)
+    return Evaluator({"fid": metric}, scheme.tracks(), cfg, torch.device("cpu"), tmp_path), metric.space
 
 
 def _generator():
-    return torch.nn.Sequential(torch.nn.Linear(4, 3 * 32 * 32), torch.nn.Tanh(), torch.nn.Unflatten(1, (3, 32, 32)))
+    g = torch.nn.Sequential(torch.nn.Linear(4, 3 * 32 * 32), torch.nn.Tanh(), torch.nn.Unflatten(1, (3, 32, 32)))
+    return Parts({"g": g}, {}, None, torch.Generator())
 
 
 def test_reference_features_are_cached_and_reused(space, digits, tmp_path):
@@ -144,7 +148,7 @@ def test_fingerprints_differ_when_eval_fake_changes(space, digits, tmp_path):
     a, _ = _evaluator(space, digits, tmp_path, eval_fake=8)
     b, _ = _evaluator(space, digits, tmp_path, eval_fake=16)
     c, _ = _evaluator(space, digits, tmp_path, eval_fake=8)
-    key = space.key
+    key = ("", space.key)  # the noise schemes' one unnamed track
     assert a.protocols[key][0] != b.protocols[key][0]
     assert a.protocols[key] == c.protocols[key]
     details = a.protocols[key][1]

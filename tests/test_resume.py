@@ -47,8 +47,8 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, wo
     assert query(db, "select status, steps_done from runs where id = 2") == [("completed", 6)]
     whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
     for net in ("g", "d"):
-        for key, tensor in whole[net].items():
-            assert torch.equal(tensor, split[net][key]), (net, key)
+        for key, tensor in whole["nets"][net].items():
+            assert torch.equal(tensor, split["nets"][net][key]), (net, key)
     metrics = "select step, name, value from metrics where run_id = ? order by step, name"
     assert query(db, metrics, 1) == query(db, metrics, 2)
 
