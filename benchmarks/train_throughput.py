@@ -6,6 +6,7 @@ step). ganbench keeps uint8 images on the device, batches them there and reads t
 every log_every steps. Same networks, loss, optimizer and batch size on both sides.
 
     python benchmarks/train_throughput.py [--device auto] [--steps 200] [KEY=VALUE ...]
+    python benchmarks/train_throughput.py plugins=cyclegan,digit_styles res=32 ngf=16 ndf=16 n_blocks=4 batch=8
 """
 import argparse
 
@@ -26,23 +27,31 @@ from ganbench.runner import _read_losses, build
 def ganbench_loop(exp, steps, batch, log_every):
     window = []
     for step in range(1, steps + 1):
-        window.append(exp.scheme.step(exp.parts, exp.data.sample(batch, exp.parts.generator)))
+        window.append(exp.scheme.step(exp.parts, exp.data.sample(batch, exp.parts.rng)))
         if step % log_every == 0:
             _read_losses(window)
             window = []
 
 
+def loader(images, batch):
+    return DataLoader(TensorDataset(images.cpu().float().div(127.5).sub(1)), batch_size=batch, shuffle=True,
+                      drop_last=True)
+
+
+def handwritten_batches(data, batch, device):
+    """Endless batches as a script makes them: one DataLoader per domain, copied each step."""
+    domains = [data] if data.domains == 1 else [data.a, data.b]
+    while True:
+        for pairs in zip(*(loader(d.images, batch) for d in domains)):
+            real = [p[0].to(device) for p in pairs]
+            yield Batch(real[0], other=real[1] if len(real) > 1 else None)
+
+
 def handwritten_loop(exp, steps, batch, device):
-    images = exp.data.images.cpu().float().div(127.5).sub(1)
-    loader = DataLoader(TensorDataset(images), batch_size=batch, shuffle=True, drop_last=True)
-    done = 0
-    while done < steps:
-        for (real,) in loader:
-            losses = exp.scheme.step(exp.parts, Batch(real.to(device)))
-            [v.item() for v in losses.values()]
-            done += 1
-            if done == steps:
-                return
+    batches = handwritten_batches(exp.data, batch, device)
+    for _ in range(steps):
+        losses = exp.scheme.step(exp.parts, next(batches))
+        [v.item() for v in losses.values()]
 
 
 

@@ -9,14 +9,15 @@ hookimpl = HookimplMarker("ganbench")
 @hookspec
 def register_generators(register):
     """Register generators: `build(cfg)` returns an `nn.Module` mapping noise (N, z_dim)
-    to images (N, cfg.channels, cfg.res, cfg.res) in [-1, 1], preferably a `ganbench.Staged`
-    so modifiers can replace its named stages."""
+    to images (N, cfg.channels, cfg.res, cfg.res) in [-1, 1] (registered with `input="image"`:
+    images to images of the same shape), preferably a `ganbench.Staged` so modifiers can
+    replace its named stages."""
 
 
 @hookspec
 def register_discriminators(register):
     """Register discriminators: `build(cfg)` returns an `nn.Module` mapping images to one
-    logit per image, shape (N,)."""
+    logit per image, shape (N,) (or a map of logits, for schemes that average one)."""
 
 
 @hookspec
@@ -35,20 +36,23 @@ def register_losses(register):
 @hookspec
 def register_optimizers(register):
     """Register optimizers: `build(params, lr, cfg)` returns a `torch.optim.Optimizer`;
-    the core calls it once for G (with `g_lr`) and once for D (with `d_lr`)."""
+    the core calls it once per network of the scheme, with `g_lr` for generators and `d_lr`
+    for discriminators."""
 
 
 @hookspec
 def register_datasets(register):
     """Register data sets: `build(cfg)` returns a `ganbench.ImageSet` of uint8 images
-    already brought to `cfg.res`; the core moves them to the device once."""
+    already brought to `cfg.res`, or `ganbench.TwoDomains` (A and B, each with test images)
+    for translation; the core moves them to the device once."""
 
 
 @hookspec
 def register_schemes(register):
-    """Register training schemes: `build(cfg)` returns an object whose
-    `step(parts, batch)` does one training step's work and returns a dict of
-    detached scalar loss tensors (read back only every `log_every` steps)."""
+    """Register training schemes: `build(cfg)` returns a `ganbench.Scheme`, which declares
+    the networks it trains, does one step's work in `step(parts, batch)` (a dict of detached
+    scalar loss tensors, read back only every `log_every` steps) and says how its images are
+    made: the tracks the metrics score and the sample panels."""
 
 
 @hookspec

@@ -60,10 +60,20 @@ def score_figure(runs, metrics, name):
     return figure
 
 
+def loss_names(metrics):
+    """The losses the runs' schemes recorded (rows without a protocol), in recorded order."""
+    return list(dict.fromkeys(metrics.loc[metrics["protocol"].isna(), "name"]))
+
+
 def loss_figure(runs, metrics):
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
-    for ax, name in zip(figure.subplots(1, 2), ("d_loss", "g_loss")):
+    """One panel per loss, two to a row (d_loss and g_loss; CycleGAN's five)."""
+    names = loss_names(metrics)
+    rows = (len(names) + 1) // 2
+    figure = Figure(figsize=(11, 4.5 * rows), layout="constrained")
+    for ax, name in zip(figure.subplots(rows, 2, squeeze=False).flat, names):
         _draw(ax, _curves(runs, metrics, name, LOSS_BIN), f"{name} (mean per {LOSS_BIN} steps)", palette(runs))
+    for ax in figure.axes[len(names):]:
+        ax.set_visible(False)
     figure.suptitle("losses")
     return figure
 
@@ -72,7 +82,7 @@ def figures(runs, metrics):
     """{file stem: Figure} for every score recorded and the losses."""
     scores = sorted(set(metrics.loc[metrics["protocol"].notna(), "name"]))
     out = {name: score_figure(runs, metrics, name) for name in scores}
-    if metrics["name"].isin(["d_loss", "g_loss"]).any():
+    if loss_names(metrics):
         out["losses"] = loss_figure(runs, metrics)
     return out
 

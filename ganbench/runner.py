@@ -111,6 +111,10 @@ def make_parts(scheme, nets, chosen, cfg, rng, draw):
     moving average of each generator when g_ema asks."""
     optimizer = chosen["optimizer"].build
     lr = {"generator": cfg.g_lr, "discriminator": cfg.d_lr}
+    for name, kind in scheme.networks.items():
+        if not any(p.requires_grad for p in nets[name].parameters()):
+            raise GanbenchError(f"network {name} ({kind} '{chosen[kind].name}') has no trainable parameters; "
+                                f"check its component and options")
     opts = {name: optimizer(nets[name].parameters(), lr[kind], cfg) for name, kind in scheme.networks.items()}
     ema = {name: _ema(nets[name], cfg.g_ema) for name in scheme.generators() if cfg.g_ema}
     return Parts(nets, opts, chosen["loss"].build(cfg), rng, getattr(cfg, "z_dim", 0), getattr(cfg, "noise", "normal"),

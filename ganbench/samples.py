@@ -40,6 +40,7 @@ class Sampler:
 
     def best(self, panels, weights, step, score, value):
         """The best checkpoint's panels and generator weights, then best.json naming them."""
+        self.dir.mkdir(parents=True, exist_ok=True)
         for name, panel in panels.items():
             self._save(panel, f"best-{name}.png")
         checkpoint.save(self.dir.parent / "best.pt", {"step": step, "score": score, "value": value, "nets": weights})

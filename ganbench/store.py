@@ -171,7 +171,8 @@ class Store:
             self.engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 _tune_sqlite(self.engine)
-            Base.metadata.create_all(self.engine)
+            with self.engine.begin() as c:  # one transaction (BEGIN IMMEDIATE on SQLite): writers starting together
+                Base.metadata.create_all(c)  # check and create tables one at a time
         except (DatabaseError, OperationalError) as e:
             raise GanbenchError(f"cannot use database {url}: {e.orig}; check --db") from None
         except Exception as e:  # a malformed URL or a missing driver

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image
 
 from . import __version__
 from .defaults import load_registry_toml
@@ -108,8 +109,15 @@ def _arm_context(label, found):
             "progress": [(step, image_uri(tile)) for step, tile in found.progress],
             "last_grid": found.last_grid and (found.last_grid[0], image_uri(found.last_grid[1])),
             "grid_caption": found.grid_caption,
-            "best_panels": [(name, image_uri(path), caption) for name, (path, caption) in found.best_panels.items()],
+            "best_panels": [(name, image_uri(path), caption, _shape_class(path))
+                            for name, (path, caption) in found.best_panels.items()],
             "best_note": f" (step {best['step']:,}, {best['score']} {best['value']:.4g})" if best else ""}
+
+
+def _shape_class(path):
+    """A strip of ten shows wide (row10); a grid or a panel of translation rows as a grid (grid5)."""
+    with Image.open(path) as image:
+        return "row10" if image.width > 2 * image.height else "grid5"
 
 
 def _run_context(run):

@@ -53,6 +53,23 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, wo
     assert query(db, metrics, 1) == query(db, metrics, 2)
 
 
+def test_a_checkpoint_from_before_schemes_named_their_networks_still_resumes(invoke, db, workdir, register_plugin):
+    register_plugin(InterruptOnce, name="interrupt_once")
+    args = ["plugins=interrupt_once", *TINY, "--steps", "6", "--seed", "1"]
+    assert invoke("run", *args).exit_code == 0
+    InterruptOnce.calls, InterruptOnce.at = 0, 5
+    assert invoke("run", *args).exit_code == 130
+    path = workdir / "results" / "runs" / "2" / "last.pt"
+    state = torch.load(path)
+    old = {k: v for k, v in state.items() if k not in ("nets", "opts", "ema", "scheme")}
+    old.update(g=state["nets"]["g"], d=state["nets"]["d"], g_opt=state["opts"]["g"], d_opt=state["opts"]["d"], g_ema=None)
+    torch.save(old, path)  # the keys every checkpoint had before
+    assert invoke("run", "--resume", "2").exit_code == 0
+    whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
+    for net in ("g", "d"):
+        assert all(torch.equal(t, split["nets"][net][k]) for k, t in whole["nets"][net].items())
+
+
 def test_a_completed_run_cannot_be_resumed(invoke):
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     result = invoke("run", "--resume", "1")

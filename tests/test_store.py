@@ -1,8 +1,10 @@
 import math
+import sqlite3
 
 import pytest
 
 from ganbench import GanbenchError
+from ganbench.report import group_table, load_frames
 from ganbench.store import Store
 
 
@@ -55,3 +57,19 @@ def test_existing_runs_survive_a_second_store_on_the_same_file(tmp_path):
     first = Store(url)
     run_id = first.create_run(label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1)
     assert Store(url).get_run(run_id)["label"] == "x"
+
+
+def test_a_database_from_before_the_networks_table_gains_it_and_still_reports(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store(url)
+    store.create_run(label="old", plugins="dcgan", config={}, config_hash="h", seed=0, target_steps=1,
+                     g_params=100, d_params=50, status="completed", steps_done=1)
+    with sqlite3.connect(tmp_path / "old.db") as c:
+        c.execute("drop table networks")  # as every database made before it
+    reopened = Store(url)
+    assert reopened.networks() == []
+    run = reopened.create_run({"g": ("generator", 7), "d": ("discriminator", 3)}, label="new", plugins="dcgan",
+                              config={}, config_hash="k", seed=0, target_steps=1, status="completed", steps_done=1)
+    table = group_table(*load_frames(reopened))
+    assert table[["group", "g_params", "d_params"]].values.tolist() == [["old", 100, 50], ["new", 7, 3]]
+    assert sorted(reopened.networks()) == [(run, "d", "discriminator", 3), (run, "g", "generator", 7)]

@@ -165,3 +165,19 @@ def test_the_rendered_page_of_a_seeded_study(browser, study_store, tmp_path):
     statistics = _rendered_table(page, "table.statistics")
     assert len(statistics) == 1 + 2 * len(ARMS)
     assert page.inner_text("#footnote").startswith("mean ± std over seeds")
+
+
+def test_the_rendered_page_shows_translation_panels(browser, invoke, workdir):
+    run = ["plugins=cyclegan,digit_styles", "res=16", "ngf=4", "ndf=4", "n_blocks=1", "n_layers=2", "batch=2",
+           "metrics=mnist_fd", "eval_real=20", "eval_fake=20", "eval_every=2", "sample_every=2", "log_every=2"]
+    assert invoke("run", *run, "--steps", "4", "--name", "cycle").exit_code == 0
+    assert invoke("report", "--html", "site", "--format", "csv").exit_code == 0
+    page, requested = _open(browser, workdir / "site" / "runs.html")
+    panel = page.eval_on_selector("figure[data-panel=translation] img", "i => [i.complete, i.naturalWidth, i.naturalHeight]")
+    assert panel == [True, 3 * 18 + 2, 8 * 18 + 2]  # 8 test images as rows of real | translated | back
+    captions = page.eval_on_selector_all("section.arm figcaption", "cs => cs.map(c => c.innerText)")
+    assert captions[:2] == ["2", "4"] and "test images: real | translated | translated back at step 4" in captions
+    curves = page.eval_on_selector_all("figure.curve", "fs => fs.map(f => f.dataset.name)")
+    assert sorted(curves) == ["losses", "mnist_fd_ab", "mnist_fd_ba"]
+    assert all(done and width > 0 for done, width, _ in _images(page))
+    assert {u.split(":", 1)[0] for u in requested} <= {"file", "data"}
