@@ -117,7 +117,7 @@ def make_parts(scheme, nets, chosen, cfg, rng, draw):
                                 f"check its component and options")
     opts = {name: optimizer(nets[name].parameters(), lr[kind], cfg) for name, kind in scheme.networks.items()}
     ema = {name: _ema(nets[name], cfg.g_ema) for name in scheme.generators() if cfg.g_ema}
-    return Parts(nets, opts, chosen["loss"].build(cfg), rng, getattr(cfg, "z_dim", 0), getattr(cfg, "noise", "normal"),
+    return Parts(nets, opts, chosen["loss"].build(cfg), rng, cfg.z_dim, cfg.noise,
                  draw=draw, ema=ema)
 
 
