@@ -61,6 +61,25 @@ def register_plugin():
         plugins.unregister(plugin)
 
 
+def interrupting(scheme):
+    """A subclass of a scheme class that raises KeyboardInterrupt once, on step call `at`."""
+    class Interrupting(scheme):
+        at, calls = None, 0
+
+        def step(self, parts, batch):
+            cls = type(self)
+            cls.calls += 1
+            if cls.calls == cls.at:
+                cls.at = None
+                raise KeyboardInterrupt
+            return super().step(parts, batch)
+
+        @classmethod
+        def arm(cls, at):
+            cls.calls, cls.at = 0, at
+    return Interrupting
+
+
 def query(db_url, sql, *args):
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as c:

@@ -7,23 +7,13 @@ import time
 
 import torch
 
-from conftest import TINY, TINY_MODEL, query
+from conftest import TINY, TINY_MODEL, interrupting, query
 from ganbench import hookimpl
 from ganbench.store import Store
 from ganbench_plugins.alternating import Alternating
 
 
-class InterruptOnce(Alternating):
-    at = None  # the call on which to raise KeyboardInterrupt, once
-    calls = 0
-
-    def step(self, parts, batch):
-        InterruptOnce.calls += 1
-        if InterruptOnce.calls == InterruptOnce.at:
-            InterruptOnce.at = None
-            raise KeyboardInterrupt
-        return super().step(parts, batch)
-
+class InterruptOnce(interrupting(Alternating)):
     @staticmethod
     @hookimpl
     def register_schemes(register):
@@ -34,12 +24,17 @@ def _checkpoint(workdir, run_id):
     return torch.load(workdir / "results" / "runs" / str(run_id) / "last.pt")
 
 
-def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, workdir, register_plugin):
+def _whole_and_interrupted(invoke, register_plugin):
+    """Run 1 trains 6 steps; run 2, the same, is interrupted at its fifth step."""
     register_plugin(InterruptOnce, name="interrupt_once")
     args = ["plugins=interrupt_once", *TINY, "--steps", "6", "--seed", "1"]
     assert invoke("run", *args).exit_code == 0
-    InterruptOnce.calls, InterruptOnce.at = 0, 5
+    InterruptOnce.arm(5)
     assert invoke("run", *args).exit_code == 130
+
+
+def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, workdir, register_plugin):
+    _whole_and_interrupted(invoke, register_plugin)
     assert query(db, "select status, steps_done from runs where id = 2") == [("interrupted", 4)]
 
     resumed = invoke("run", "--resume", "2")
@@ -54,11 +49,7 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, wo
 
 
 def test_a_checkpoint_from_before_schemes_named_their_networks_still_resumes(invoke, db, workdir, register_plugin):
-    register_plugin(InterruptOnce, name="interrupt_once")
-    args = ["plugins=interrupt_once", *TINY, "--steps", "6", "--seed", "1"]
-    assert invoke("run", *args).exit_code == 0
-    InterruptOnce.calls, InterruptOnce.at = 0, 5
-    assert invoke("run", *args).exit_code == 130
+    _whole_and_interrupted(invoke, register_plugin)
     path = workdir / "results" / "runs" / "2" / "last.pt"
     state = torch.load(path)
     old = {k: v for k, v in state.items() if k not in ("nets", "opts", "ema", "scheme")}

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import query
+from conftest import interrupting, query
 from ganbench import ImageSet, Option, Panel, Scheme, Track, TwoDomains, hookimpl
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -72,16 +72,7 @@ def test_the_panel_shows_real_translated_and_back_for_fixed_test_images(invoke, 
     assert (workdir / "plots" / "cycle-translation.png").exists()
 
 
-class InterruptCycle(CycleGAN):
-    at, calls = None, 0
-
-    def step(self, parts, batch):
-        InterruptCycle.calls += 1
-        if InterruptCycle.calls == InterruptCycle.at:
-            InterruptCycle.at = None
-            raise KeyboardInterrupt
-        return super().step(parts, batch)
-
+class InterruptCycle(interrupting(CycleGAN)):
     @staticmethod
     @hookimpl
     def register_schemes(register):
@@ -94,7 +85,7 @@ def test_a_resumed_cyclegan_run_is_bit_exact(invoke, db, workdir, register_plugi
             "--seed", "3"]
     args.remove("plugins=cyclegan,digit_styles")
     assert invoke("run", *args).exit_code == 0
-    InterruptCycle.calls, InterruptCycle.at = 0, 6  # the pool is full and swapping by then
+    InterruptCycle.arm(6)  # the pool is full and swapping by then
     assert invoke("run", *args).exit_code == 130
     resumed = invoke("run", "--resume", "2")
     assert resumed.exit_code == 0, resumed.output
