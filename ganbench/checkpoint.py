@@ -1,41 +1,71 @@
 """Checkpoints: every named network, optimizer and moving average, the scheme's own state,
-the RNG states and the step, written atomically."""
+the RNG states, the step, the losses not yet logged and whose run it is, written atomically."""
 import os
-from pathlib import Path
 
 import torch
 
-
-def checkpoint_path(results_dir, run_id):
-    return Path(results_dir) / "runs" / str(run_id) / "last.pt"
+from .errors import GanbenchError
 
 
 def save(path, state):
-    """torch.save to a temporary file, then rename: a kill mid-write leaves the old file whole.
-    Checkpoints and every cache file are written this way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """torch.save to a temporary file, then rename: a kill mid-write leaves the old file whole,
+    and a failed write (a full disk) leaves no partial file behind. Checkpoints and every cache
+    file are written this way."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise GanbenchError(f"cannot write {path} ({e.strerror or e}); free space or fix the folder's "
+                            f"permissions") from None
 
 
 def load(path):
-    # On the CPU: RNG states must be CPU tensors, and load_state_dict moves the rest.
-    return torch.load(path, map_location="cpu") if path.exists() else None
+    """The state in `path`, or None when there is none; an unreadable file is named."""
+    if not path.exists():
+        return None
+    try:
+        # On the CPU: RNG states must be CPU tensors, and load_state_dict moves the rest.
+        return torch.load(path, map_location="cpu")
+    except PermissionError:
+        raise GanbenchError(f"checkpoint {path} cannot be read (permission denied); fix its permissions") from None
+    except Exception as e:  # truncated or not a checkpoint at all: torch raises several kinds
+        raise GanbenchError(f"checkpoint {path} is damaged or not a checkpoint ({type(e).__name__}); "
+                            f"remove it and pass --restart to train the run again from step 0") from None
 
 
 def _states(table):
     return {name: item.state_dict() for name, item in table.items()}
 
 
-def capture(parts, scheme, step, clock):
+def capture(parts, scheme, step, clock, window=(), identity=None):
     return {
-        "step": step, "train_s": clock.train_s(), "eval_s": clock.eval_s,
+        "step": step, "train_s": clock.train_s(), "eval_s": clock.eval_s, "identity": identity,
         "nets": _states(parts.nets), "opts": _states(parts.opts), "ema": _states(parts.ema),
         "scheme": scheme.state_dict(),
+        "window": [{name: value.detach() for name, value in losses.items()} for losses in window],
         "rng": {"torch": torch.get_rng_state(), "run": parts.rng.get_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
+
+
+def check_identity(state, expected, path):
+    """A checkpoint is resumed only by its own run of its own database, under its config."""
+    found = state.get("identity")
+    if found is None:
+        return  # written before checkpoints carried their run's identity: nothing to check
+    for key, what in (("database", "another database"), ("run", "another run"), ("config_hash", "another config")):
+        if found.get(key) != expected[key]:
+            raise GanbenchError(f"checkpoint {path} belongs to {what} ({key} {found.get(key)}, this run has "
+                                f"{expected[key]}); nothing was changed. Remove it and pass --restart to train "
+                                f"the run again from step 0")
+
+
+def window(state, device):
+    """The losses a checkpoint held that were not yet logged, back on the device."""
+    return [{name: value.to(device) for name, value in losses.items()} for losses in state.get("window", [])]
 
 
 def upgraded(state):

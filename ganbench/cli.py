@@ -8,8 +8,10 @@ from rich.table import Table
 
 from .errors import GanbenchError
 from .launch import dry_run as dry_run_counts
-from .launch import resume_run, start_run
-from .studies import as_overrides, check_data, plan
+from .launch import check_arms, resume_run, start_run
+from .progress import silence_stdout
+from .stopping import STOP
+from .studies import as_overrides, plan
 from .plots import write_plots
 from .plugins import registry
 from .report import FORMATS, as_rich, footnote, group_table, load_frames, render
@@ -28,7 +30,10 @@ class Cli(click.Group):
             return super().invoke(ctx)
         except GanbenchError as e:
             self._fail(ctx, e, f"Error: {e}", 2)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as e:
             self._fail(ctx, e, f"Error: {type(e).__name__}: {e} (--debug shows the traceback)", 1)
@@ -88,31 +93,51 @@ def plugins(as_json):
               type=click.Path(dir_okay=False), default=None,
               help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
 @click.option("--dry-run", is_flag=True, help="build every arm, print its G and D parameters, train nothing")
-def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run):
+@click.option("--restart", is_flag=True, help="with --resume: train a run that has no checkpoint again from step 0")
+def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
     extras = {"inception_weights": inception_weights}
-    if resume_id is not None:
-        if overrides or steps is not None or name or dry_run or seeds > 1:
-            raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
-                                "--steps, --seeds, --name and --dry-run")
-        status = resume_run(Store(db), resume_id, device, extras=extras)
-        click.echo(f"run {resume_id}: {status}")
-        sys.exit(EXIT_CODES[status])
-    arms = plan(list(overrides))
-    if dry_run:
-        wide_console().print(dry_run_table(dry_run_counts(arms)))
-        return
+    with STOP.installed():
+        if resume_id is not None:
+            if overrides or steps is not None or name or dry_run or seeds > 1:
+                raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
+                                    "--steps, --seeds, --name and --dry-run")
+            status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart)
+            say(f"run {resume_id}: {status}")
+            sys.exit(EXIT_CODES[status])
+        if restart:
+            raise GanbenchError("--restart goes with --resume RUN_ID")
+        arms = plan(list(overrides))
+        if dry_run:
+            wide_console().print(dry_run_table(dry_run_counts(arms)))
+            return
+        check_arms(arms, steps)  # every arm, before the database is opened or anything trains
+        sys.exit(max(EXIT_CODES[s] for s in run_arms(Store(db), arms, steps, range(seed, seed + seeds), name,
+                                                     device, extras)))
+
+
+def run_arms(store, arms, steps, seeds, name, device, extras):
+    """Each arm and seed in turn, until a stop request ends the whole command. Returns the
+    statuses."""
+    statuses = []
     for arm in arms:
-        check_data(arm)
-    store, statuses = Store(db), []
-    for arm in arms:
-        for s in range(seed, seed + seeds):
+        for s in seeds:
             run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, name or arm.label,
                                        device, extras=extras, study=arm.study)
-            click.echo(f"run {run_id}: {status}")
+            say(f"run {run_id}: {status}")
             statuses.append(status)
-    sys.exit(max(EXIT_CODES[s] for s in statuses))
+            if STOP.requested:
+                return statuses
+    return statuses
+
+
+def say(line):
+    """A line on stdout; a closed stdout (`| head`) never ends a run."""
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def dry_run_table(table):
@@ -144,11 +169,11 @@ def _steps(ctx, param, value):
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
 def report(db, fmt, study, groups, baseline, plots, html, strip):
     """One row per group of runs with the same config except the seed."""
-    store = Store(db)
+    store = Store(db, create=False, write=False)
     runs, metrics = load_frames(store, study, groups)
     table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
-        for path in write_plots(runs, metrics, plots, store.results_dir, strip):
+        for path in write_plots(runs, metrics, plots, store.run_dir, strip):
             click.echo(f"wrote {path}", err=True)
     if html:
         for path in write_pages(store, runs, metrics, html, baseline, strip):

@@ -2,19 +2,35 @@
 import os
 import socket
 
-from . import checkpoint
+from . import checkpoint, liveness
 from .config import RunConfig, active, resolve
 from .defaults import default_components
 from .environment import pick_device
 from .errors import GanbenchError
 from .plugins import registry
 from .progress import TrainingProgress
+from .stopping import STOP
 from .runner import build, parameter_counts, run_record, train
-from .studies import count
+from .studies import as_overrides, check_data, count
 
 
 def _cache_dir(store):
     return store.results_dir / "cache"
+
+
+def check_arms(arms, steps=None):
+    """Resolve every arm (plugins, options, values) and check its data before any trains."""
+    reg, defaults = registry(), default_components()
+    for arm in arms:
+        check_data(arm)
+        try:
+            resolve(as_overrides(arm.overrides), reg, defaults, steps)
+        except GanbenchError as e:
+            raise GanbenchError(f"{_arm_name(arm)}: {e}") from None
+
+
+def _arm_name(arm):
+    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label or 'the run'}'"
 
 
 def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None,
@@ -25,41 +41,61 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
     config = resolve(overrides, reg, default_components(), steps)
     dev = pick_device(device)
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
-    run_id = store.create_run(parameter_counts(exp), **run_record(exp, seed, name, reg, study))
-    progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
-                                console=console)
-    return run_id, train(store, run_id, exp, progress)
+    with STOP.deferred():  # once recorded, a stop request ends the run with a status
+        run_id = store.create_run(parameter_counts(exp), **run_record(exp, seed, name, reg, study))
+        progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"], console=console)
+        return run_id, train(store, run_id, exp, progress)
 
 
-def _alive(row):
-    if row["host"] != socket.gethostname() or not row["pid"] or row["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(row["pid"], 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def resume_run(store, run_id, device="auto", console=None, extras=None):
-    """Continue a stopped run from its last checkpoint to its target steps, same config and seed."""
-    row = store.get_run(run_id)
-    if row["status"] == "completed":
-        raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); "
-                            f"start a new run instead")
-    if row["status"] == "running" and _alive(row):
-        raise GanbenchError(f"run {run_id} is still running (pid {row['pid']}); stop it first")
+def resume_run(store, run_id, device="auto", console=None, extras=None, restart=False):
+    """Continue a stopped run from its last checkpoint to its target steps, same config and
+    seed; `restart` trains one that has no checkpoint from step 0. Nothing changes in the
+    store until the checkpoint is checked, restored and the run claimed."""
+    row = resumable(store, run_id)
     reg = registry()
     config = RunConfig.from_dict(row["config"])
     active(config.components, reg)  # a component uninstalled since gives a clear error here
     exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
-    state = checkpoint.load(checkpoint.checkpoint_path(store.results_dir, run_id))
-    store.drop_metrics_after(run_id, state["step"] if state else 0)
-    progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
-                                done=state["step"] if state else 0, console=console)
-    return train(store, run_id, exp, progress, state)
+    path = store.run_dir(run_id) / "last.pt"
+    state = checkpoint.load(path)
+    if state is None and not restart:
+        raise GanbenchError(f"run {run_id} has no checkpoint at {path} (stopped before its first, or the folder was "
+                            f"removed); pass --restart to train it again from step 0")
+    if state is not None:
+        checkpoint.check_identity(state, {"database": store.identity, "run": run_id, "config_hash": row["config_hash"]}, path)
+        _restore(exp, state, path)
+    with STOP.deferred():
+        claim(store, run_id, row)
+        progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
+                                    done=state["step"] if state else 0, console=console)
+        return train(store, run_id, exp, progress, state)
+
+
+def resumable(store, run_id):
+    """The run's record, if it may be resumed: not completed, and not alive elsewhere."""
+    row = store.get_run(run_id)
+    status = liveness.status(row, store.heartbeats().get(run_id))
+    if status == "completed":
+        raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); start a new run instead")
+    if status in ("running", "queued"):
+        raise GanbenchError(f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first")
+    return row
+
+
+def _restore(exp, state, path):
+    try:
+        checkpoint.restore(exp.parts, exp.scheme, state)
+    except (RuntimeError, KeyError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GanbenchError(f"checkpoint {path} does not fit this run's networks ({first}); nothing was changed. "
+                            f"Remove it and pass --restart to train the run again from step 0") from None
+
+
+def claim(store, run_id, row):
+    """Mark the run ours, atomically: of two resumes started together, one goes on."""
+    mine = store.claim(run_id, row, status="running", host=socket.gethostname(), pid=os.getpid(), error=None)
+    if not mine:
+        raise GanbenchError(f"run {run_id} was just taken by another process; `ganbench report` shows its status")
 
 
 def dry_run(arms):

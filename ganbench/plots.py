@@ -91,27 +91,27 @@ def _slug(label):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "run"
 
 
-def arm_samples(runs, results_dir, strip=None):
+def arm_samples(runs, run_dir, strip=None):
     """[(group label, RunSamples)] from each group's first run that wrote any samples, its
     progress strip at the steps `strip` chooses (default: the fair's)."""
     out = []
     for key, label in group_labels(runs).items():
         for _, run in runs[runs["config_hash"] == key].sort_values("id").iterrows():
-            run_dir = Path(results_dir) / "runs" / str(run["id"])
-            found = (run_dir / "samples").is_dir() and read_samples(run_dir, run["config"]["options"]["res"], strip)
+            folder = run_dir(run["id"])
+            found = (folder / "samples").is_dir() and read_samples(folder, run["config"]["options"]["res"], strip)
             if found:
                 out.append((label, found))
                 break
     return out
 
 
-def sample_images(runs, results_dir, directory, strip=None):
+def sample_images(runs, run_dir, directory, strip=None):
     """Per group: the progress strip of one fixed input at the steps `strip` chooses
     (default: the fair's), the newest grid (translation rows for translation schemes) and the
     best checkpoint's panels (diversity grid and interpolation for noise schemes).
     Returns the paths."""
     written = []
-    for label, found in arm_samples(runs, results_dir, strip):
+    for label, found in arm_samples(runs, run_dir, strip):
         stem = _slug(label)
         if found.progress:
             tiles = [pil_to_tensor(tile) for _, tile in found.progress]
@@ -126,13 +126,13 @@ def sample_images(runs, results_dir, directory, strip=None):
     return written
 
 
-def write_plots(runs, metrics, directory, results_dir=None, strip=None):
+def write_plots(runs, metrics, directory, run_dir=None, strip=None):
     """Save every figure as PNG under `directory`, and the runs' sample images when
-    `results_dir` holds them; returns the paths."""
+    `run_dir(run id)` gives their folders; returns the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, figure in figures(runs, metrics).items():
         paths.append(directory / f"{stem}.png")
         figure.savefig(paths[-1], dpi=120)
-    return paths + (sample_images(runs, results_dir, directory, strip) if results_dir else [])
+    return paths + (sample_images(runs, run_dir, directory, strip) if run_dir else [])

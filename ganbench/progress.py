@@ -1,4 +1,7 @@
-"""Training progress: a rich bar on a terminal, plain log lines otherwise."""
+"""Training progress: a rich bar on a terminal, plain log lines otherwise. Output never
+ends a run: a closed stdout (`ganbench run ... | head`) silences it instead."""
+import os
+import sys
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
@@ -8,6 +11,13 @@ from rich.text import Text
 class StepsPerSecond(ProgressColumn):
     def render(self, task):
         return Text(f"{task.speed:.1f} steps/s" if task.speed else "-- steps/s")
+
+
+def silence_stdout():
+    """Point stdout at /dev/null, so neither later lines nor the exit's flush fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _losses(losses):
@@ -51,4 +61,7 @@ class TrainingProgress:
         line = f"{self.label}  step {self.done}/{self.total}  {_losses(values)}"
         if steps_per_s:
             line += f"  {steps_per_s:.1f} steps/s  eta {(self.total - self.done) / steps_per_s:.0f}s"
-        self.console.print(line, highlight=False, soft_wrap=True)
+        try:
+            self.console.print(line, highlight=False, soft_wrap=True)
+        except BrokenPipeError:
+            silence_stdout()

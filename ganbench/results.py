@@ -3,6 +3,7 @@ import os
 
 import pandas as pd
 
+from . import liveness
 from .errors import GanbenchError
 from .store import DEFAULT_DB, Store
 
@@ -10,7 +11,7 @@ METRIC_COLUMNS = ["run_id", "step", "name", "value", "protocol"]
 
 
 def _store(db):
-    return db if isinstance(db, Store) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB))
+    return db if isinstance(db, Store) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB), create=False, write=False)
 
 
 def load_runs(db=None, study=None):
@@ -19,6 +20,9 @@ def load_runs(db=None, study=None):
     or sqlite:///results/ganbench.db); `study` keeps one study's runs."""
     store = _store(db)
     runs = with_network_params(pd.DataFrame(store.runs()), store.networks())
+    if not runs.empty:  # a run marked running that is not alive is lost
+        beats = store.heartbeats()
+        runs["status"] = [liveness.status(row, beats.get(row["id"])) for row in runs.to_dict("records")]
     if study is not None:
         runs = runs[runs["study"] == study] if not runs.empty else runs
         if runs.empty:

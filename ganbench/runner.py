@@ -2,9 +2,7 @@
 losses, parameter counts, wall time and the final status in the store."""
 import math
 import os
-import signal
 import socket
-import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -24,6 +22,8 @@ from .network import count_parameters
 from .parts import Parts
 from .scheme import Scheme
 from .samples import Sampler
+from .liveness import Heart
+from .stopping import STOP
 from .store import now
 
 
@@ -149,23 +149,6 @@ def _count(exp, name):
     return count_parameters(exp.parts.nets[name]) if name in exp.parts.nets else None
 
 
-@contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM (a cluster's scheduler stopping the job) ends the run like Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _read_losses(window):
     """Mean of each loss over the window: one device-to-host copy for the lot."""
     names = list(window[0])
@@ -173,67 +156,128 @@ def _read_losses(window):
     return dict(zip(names, means.tolist()))
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop request taken at a step boundary: the state is whole and is checkpointed."""
+
+
 def train(store, run_id, exp, progress, state=None):
     """Train from `state` (a checkpoint, or None for step 0) to the config's target steps."""
-    o = exp.config.options
-    step, clock = 0, Clock()
-    if state:
-        step = checkpoint.restore(exp.parts, exp.scheme, state)
-        clock = Clock(state["train_s"], state["eval_s"])
-    ckpt = checkpoint.checkpoint_path(store.results_dir, run_id)
-    sampler = Sampler(ckpt.parent)
-    best = Best(exp.evaluator.directions() if exp.evaluator else {}, sampler.recorded_best())
-    if exp.evaluator:
-        store.add_protocols(exp.evaluator.protocol_details())
-    store.update_run(run_id, status="running", started_at=now(), ended_at=None, error=None,
-                     steps_done=step, host=socket.gethostname(), pid=os.getpid())
-    status, error, window, first = "completed", None, [], step
+    o, run = exp.config.options, Training(store, run_id, exp, state)
+    status, error = "completed", None
     try:
-        with sigterm_as_interrupt(), progress:
-            while step < o["steps"]:
-                batch = exp.data.sample(o["batch"], exp.parts.rng)
-                exp.parts.step = step
-                window.append(exp.scheme.step(exp.parts, batch))
-                for name, average in exp.parts.ema.items():
-                    average.update_parameters(exp.parts.nets[name])
-                step += 1
+        with STOP.deferred(), Heart(store, run_id), progress:
+            while run.step < o["steps"]:
+                if STOP.requested:
+                    raise Interrupted
+                run.train_step()
                 progress.advance()
-                last = step == o["steps"]
-                if step % o["log_every"] == 0 or last:
-                    losses, window = _record(store, run_id, step, window), []
-                    store.update_run(run_id, steps_done=step, train_s=clock.train_s())
-                    progress.show(losses, (step - first) / clock.train_s(since=state))
-                    if not all(math.isfinite(v) for v in losses.values()):
-                        raise Diverged(f"non-finite loss at step {step}: {losses}")
-                if exp.evaluator and (step % o["eval_every"] == 0 or last):
-                    with clock.evaluating():
-                        scores = exp.evaluator.evaluate(exp.parts)
-                    store.add_metrics(run_id, [(step, *row) for row in scores])
-                    store.update_run(run_id, eval_s=clock.eval_s)
-                    progress.show({name: value for name, value, _ in scores}, None)
-                    if best.improved(scores):
-                        with clock.paused():
-                            sampler.best(exp.scheme.best_panels(exp.parts), best_weights(exp), step, *best.current)
-                if o["sample_every"] and (step % o["sample_every"] == 0 or last):
-                    with clock.paused():
-                        panel = exp.scheme.panel(exp.parts)
-                        if panel is not None:
-                            sampler.grid(panel, step)
-                if step % o["ckpt_every"] == 0 or last:
-                    with clock.paused():
-                        checkpoint.save(ckpt, checkpoint.capture(exp.parts, exp.scheme, step, clock))
+                last = run.step == o["steps"]
+                if run.step % o["log_every"] == 0 or last:
+                    progress.show(*run.log())
+                if exp.evaluator and (run.step % o["eval_every"] == 0 or last):
+                    progress.show(run.evaluate(), None)
+                if o["sample_every"] and (run.step % o["sample_every"] == 0 or last):
+                    run.sample()
+                if run.step % o["ckpt_every"] == 0 or last:
+                    run.save()
     except Diverged as e:
         status, error = "diverged", str(e)
-    except KeyboardInterrupt:
-        status, error = "interrupted", f"interrupted at step {step}"
-        _record(store, run_id, step, window)
+    except Interrupted:
+        status, error = "interrupted", run.save_on_interrupt()
+    except KeyboardInterrupt:  # a second request, or one raised inside a step: the state is not whole
+        status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
     except BaseException as e:
-        status, error = "failed", "".join(traceback.format_exception(e))
+        status, error = "failed", f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e))
         raise
     finally:
-        store.update_run(run_id, status=status, error=error, steps_done=step,
-                         train_s=clock.train_s(), eval_s=clock.eval_s, ended_at=now())
+        run.finish(status, error)
     return status
+
+
+class Training:
+    """One run's state between steps and what happens at log, evaluation, sample and
+    checkpoint steps; `train` above is the loop."""
+
+    def __init__(self, store, run_id, exp, state=None):
+        self.store, self.run_id, self.exp, self.options = store, run_id, exp, exp.config.options
+        self.step, self.clock, self.window, self.since = 0, Clock(), [], state
+        if state:  # already restored into exp's parts and scheme
+            self.step = state["step"]
+            self.window = checkpoint.window(state, exp.device)  # losses not yet logged when it was taken
+            self.clock = Clock(state["train_s"], state["eval_s"])
+            store.drop_metrics_after(run_id, self.step)  # only now that the checkpoint is back
+        self.saved, self.first = self.step, self.step
+        self.path = store.run_dir(run_id) / "last.pt"
+        self.sampler = Sampler(self.path.parent)
+        self.best = Best(exp.evaluator.directions() if exp.evaluator else {}, self.sampler.recorded_best())
+        self.identity = {"database": store.identity, "run": run_id, "config_hash": exp.config.hash()}
+        self._start()
+
+    def _start(self):
+        if self.exp.evaluator:
+            self.store.add_protocols(self.exp.evaluator.protocol_details())
+        self.store.update_run(self.run_id, status="running", started_at=now(), ended_at=None, error=None,
+                              steps_done=self.step, host=socket.gethostname(), pid=os.getpid())
+
+    def train_step(self):
+        parts = self.exp.parts
+        batch = self.exp.data.sample(self.options["batch"], parts.rng)
+        parts.step = self.step
+        self.window.append(self.exp.scheme.step(parts, batch))
+        for name, average in parts.ema.items():
+            average.update_parameters(parts.nets[name])
+        self.step += 1
+
+    def log(self):
+        """Record the window's mean losses; (losses, steps/s) for the progress display."""
+        losses, self.window = _record(self.store, self.run_id, self.step, self.window), []
+        self.store.update_run(self.run_id, steps_done=self.step, train_s=self.clock.train_s())
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise Diverged(f"non-finite loss at step {self.step}: {losses}")
+        return losses, (self.step - self.first) / self.clock.train_s(since=self.since)
+
+    def check_finite(self):
+        """Losses not yet logged are checked before weights are scored or saved."""
+        if self.window and not all(math.isfinite(v) for v in _read_losses(self.window).values()):
+            raise Diverged(f"non-finite loss before step {self.step}: {_read_losses(self.window)}")
+
+    def evaluate(self):
+        self.check_finite()
+        exp = self.exp
+        with self.clock.evaluating():
+            scores = exp.evaluator.evaluate(exp.parts)
+        self.store.add_metrics(self.run_id, [(self.step, *row) for row in scores])
+        self.store.update_run(self.run_id, eval_s=self.clock.eval_s)
+        if self.best.improved(scores):
+            with self.clock.paused():
+                self.sampler.best(exp.scheme.best_panels(exp.parts), best_weights(exp), self.step, *self.best.current)
+        return {name: value for name, value, _ in scores}
+
+    def sample(self):
+        with self.clock.paused():
+            panel = self.exp.scheme.panel(self.exp.parts)
+            if panel is not None:
+                self.sampler.grid(panel, self.step)
+
+    def save(self):
+        self.check_finite()
+        with self.clock.paused():
+            state = checkpoint.capture(self.exp.parts, self.exp.scheme, self.step, self.clock, self.window, self.identity)
+            checkpoint.save(self.path, state)
+        self.saved = self.step
+
+    def save_on_interrupt(self):
+        """A checkpoint at the interrupted step, so a resume loses nothing; the error text."""
+        if self.step > self.saved:
+            self.save()
+        return f"interrupted at step {self.step}"
+
+    def finish(self, status, error):
+        """The final status, whatever stops the process meanwhile; steps_done is where a resume starts."""
+        done = self.step if status in ("completed", "diverged") else self.saved
+        with STOP.held():
+            self.store.update_run(self.run_id, status=status, error=error, steps_done=done,
+                                  train_s=self.clock.train_s(), eval_s=self.clock.eval_s, ended_at=now())
 
 
 def best_weights(exp):

@@ -4,22 +4,26 @@ SQLite (the default) runs in WAL mode with a busy timeout and BEGIN IMMEDIATE wr
 several runs can write one file at once. NaN is stored as the text 'NaN' on SQLite, which
 would otherwise turn it into NULL; inf is a REAL there already.
 """
+import functools
 import math
 import os
+import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine,
-                        delete, event, insert, select, update)
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete, func,
+                        insert, inspect, select, update)
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
+from . import sqlite
 from .errors import GanbenchError
 
 DEFAULT_DB = "sqlite:///results/ganbench.db"
-STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted")
-SQLITE_MAGIC = b"SQLite format 3\x00"
+STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted", "lost")
 
 
 def now():
@@ -118,71 +122,120 @@ class Protocol(Base):
     details: Mapped[dict] = mapped_column(JSON)
 
 
-def _sqlite_file(url):
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
-        return None
-    return Path(url[len(prefix):])
+class Meta(Base):
+    """The database's own facts: its identity (checkpoints carry it) and where older runs keep
+    their files."""
+
+    __tablename__ = "ganbench_meta"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
-def check_sqlite_file(path):
-    """Refuse, with a clear message and without touching it, a file that is not SQLite."""
-    if path.is_dir():
-        raise GanbenchError(f"database {path} is a directory; give --db a file path")
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as f:
-            if f.read(16) != SQLITE_MAGIC:
-                raise GanbenchError(f"{path} is not a SQLite database; give --db another path "
-                                    f"(the file was left as it is)")
-    if not path.exists():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise GanbenchError(f"cannot create the folder for database {path} ({e.strerror}); "
-                                f"give --db a writable path") from None
-    if not os.access(path if path.exists() else path.parent, os.W_OK):
-        raise GanbenchError(f"database {path} is not writable; give --db a writable path")
+class Heartbeat(Base):
+    """When a running run last said it was alive, and from which host and process."""
+
+    __tablename__ = "heartbeats"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _tune_sqlite(engine):
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _):
-        # Take transaction control from the driver so writes can BEGIN IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
+def _locked(error):
+    return "locked" in str(getattr(error, "orig", error)).lower()
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+def writes(method):
+    """Retry a write whose database stays locked past the busy timeout, with backoff, for up
+    to the store's `patience` seconds: a reader or another program's lock never loses a run."""
+    @functools.wraps(method)
+    def retried(self, *args, **kwargs):
+        delay, waited = 0.05, 0.0
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except OperationalError as e:
+                if not _locked(e) or waited >= self.patience:
+                    raise
+                time.sleep(delay)
+                waited, delay = waited + delay, min(2 * delay, 5.0)
+    return retried
 
 
 class Store:
-    """Reads and writes runs and metrics in one database given by a SQLAlchemy URL."""
+    """Reads and writes runs and metrics in one database given by a SQLAlchemy URL.
+    `create`: a missing SQLite file may be made; `write`: tables and identity are set up
+    (reports pass False, so they need no write access and take no write lock)."""
 
-    def __init__(self, url=DEFAULT_DB):
-        self.url = url
-        self.sqlite_path = _sqlite_file(url)
+    def __init__(self, url=DEFAULT_DB, create=True, write=True):
+        self.url, self.sqlite_path, self.read_only = url, sqlite.file_of(url), False
+        self.patience = float(os.environ.get("GANBENCH_LOCK_PATIENCE", 600))
         if self.sqlite_path:
-            check_sqlite_file(self.sqlite_path)
+            sqlite.check_file(self.sqlite_path, create)
+            sqlite.check_own(self.sqlite_path)
+            self.read_only = not sqlite.writable(self.sqlite_path)
+            if self.read_only and write:
+                raise GanbenchError(f"database {self.sqlite_path} is not writable; give --db a writable path")
         try:
-            self.engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                _tune_sqlite(self.engine)
-            with self.engine.begin() as c:  # one transaction (BEGIN IMMEDIATE on SQLite): writers starting together
-                Base.metadata.create_all(c)  # check and create tables one at a time
+            self.engine = self._engine()
+            if write:
+                self._prepare()
+            self.tables = set(inspect(self.engine).get_table_names())
+            self.identity = self._meta().get("database_id")
         except (DatabaseError, OperationalError) as e:
             raise GanbenchError(f"cannot use database {url}: {e.orig}; check --db") from None
+        except GanbenchError:
+            raise
         except Exception as e:  # a malformed URL or a missing driver
             raise GanbenchError(f"cannot open database {url}: {e}; check --db") from None
+        if "runs" not in self.tables:
+            raise GanbenchError(f"no ganbench runs in {url} (it has no runs table); give --db the database your runs wrote to")
+
+    def _engine(self):
+        if self.read_only:
+            return create_engine(sqlite.read_only_url(self.sqlite_path))
+        engine = create_engine(self.url)
+        if engine.dialect.name == "sqlite":
+            sqlite.tune(engine, os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000))
+        return engine
+
+    @writes
+    def _prepare(self):
+        """Tables and identity in one transaction (BEGIN IMMEDIATE on SQLite): processes that
+        open a new database together create each table once."""
+        with self.engine.begin() as c:
+            Base.metadata.create_all(c)
+            if c.scalar(select(Meta.value).where(Meta.key == "database_id")) is None:
+                newest = c.scalar(select(func.max(Run.id))) or 0  # runs from before identities keep their folders
+                c.execute(insert(Meta), [{"key": "database_id", "value": uuid.uuid4().hex},
+                                         {"key": "legacy_runs_upto", "value": str(newest)}])
+
+    @contextmanager
+    def _reading(self):
+        with self.engine.connect() as c:
+            yield c.execution_options(**{sqlite.READ: True})
+
+    def _meta(self):
+        if "ganbench_meta" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.key: row.value for row in c.execute(select(Meta))}
 
     @property
     def results_dir(self):
-        """Where checkpoints go: beside a SQLite file, else ./results."""
+        """Where run folders and caches go: beside a SQLite file, else ./results."""
         return self.sqlite_path.parent if self.sqlite_path else Path("results")
 
+    def run_dir(self, run_id):
+        """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
+        Runs recorded before databases had an identity keep runs/<id>."""
+        legacy = int(self._meta().get("legacy_runs_upto", 0)) if self.identity else run_id
+        if run_id <= legacy:
+            return self.results_dir / "runs" / str(run_id)
+        name = self.sqlite_path.stem if self.sqlite_path else (self.engine.url.database or self.engine.dialect.name)
+        return self.results_dir / "runs" / f"{name}-{self.identity[:8]}" / str(run_id)
+
+    @writes
     def create_run(self, networks=None, **fields):
         """A new run and, in the same transaction, its networks {name: (kind, parameters)}."""
         with Session(self.engine) as s, s.begin():
@@ -194,20 +247,48 @@ class Store:
 
     def networks(self):
         """[(run id, network name, kind, parameters)] for every run that recorded them."""
-        with self.engine.connect() as c:
+        if "networks" not in self.tables:
+            return []
+        with self._reading() as c:
             return [tuple(row) for row in c.execute(select(Network.run_id, Network.name, Network.kind, Network.params))]
 
+    @writes
     def update_run(self, run_id, **fields):
         with self.engine.begin() as c:
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
 
-    def get_run(self, run_id):
-        with Session(self.engine) as s:
-            run = s.get(Run, run_id)
-            if run is None:
-                raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench report` lists runs")
-            return {c.name: getattr(run, c.name) for c in Run.__table__.columns}
+    @writes
+    def claim(self, run_id, seen, **fields):
+        """Set `fields` on a run only if it is still as `seen` (status, host, pid): of two
+        processes resuming one run, exactly one gets True."""
+        same = [Run.id == run_id, Run.status == seen["status"],
+                func.coalesce(Run.host, "") == (seen["host"] or ""), func.coalesce(Run.pid, -1) == (seen["pid"] or -1)]
+        with self.engine.begin() as c:
+            return c.execute(update(Run).where(*same).values(**fields)).rowcount == 1
 
+    @writes
+    def beat(self, run_id, host, pid):
+        """A running run's heartbeat."""
+        with self.engine.begin() as c:
+            values = {"host": host, "pid": pid, "beat_at": now()}
+            if c.execute(update(Heartbeat).where(Heartbeat.run_id == run_id).values(**values)).rowcount == 0:
+                c.execute(insert(Heartbeat).values(run_id=run_id, **values))
+
+    def heartbeats(self):
+        """{run id: (host, pid, time of the last beat)}."""
+        if "heartbeats" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.run_id: (row.host, row.pid, row.beat_at) for row in c.execute(select(Heartbeat))}
+
+    def get_run(self, run_id):
+        with self._reading() as c:
+            row = c.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
+        if row is None:
+            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench report` lists runs")
+        return dict(row)
+
+    @writes
     def add_metrics(self, run_id, rows):
         """Write (step, name, value) or (step, name, value, protocol) rows in one transaction."""
         if rows:
@@ -216,6 +297,7 @@ class Store:
                     {"run_id": run_id, "step": row[0], "name": row[1], "value": row[2],
                      "protocol": row[3] if len(row) > 3 else None} for row in rows])
 
+    @writes
     def add_protocols(self, protocols):
         """Record {id: details} for the fingerprints not recorded yet."""
         with self.engine.begin() as c:
@@ -225,23 +307,23 @@ class Store:
                 c.execute(insert(Protocol), new)
 
     def protocols(self):
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return {row.id: row.details for row in c.execute(select(Protocol))}
 
+    @writes
     def drop_metrics_after(self, run_id, step):
         """Forget metrics past a checkpoint, before a resumed run writes them again."""
         with self.engine.begin() as c:
             c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
 
     def runs(self):
-        with Session(self.engine) as s:
-            rows = s.scalars(select(Run).order_by(Run.id)).all()
-            return [{c.name: getattr(r, c.name) for c in Run.__table__.columns} for r in rows]
+        with self._reading() as c:
+            return [dict(row) for row in c.execute(select(Run.__table__).order_by(Run.id)).mappings()]
 
     def metrics(self, run_id=None):
         query = select(Metric.run_id, Metric.step, Metric.name, Metric.value,
                        Metric.protocol).order_by(Metric.id)
         if run_id is not None:
             query = query.where(Metric.run_id == run_id)
-        with self.engine.connect() as c:
+        with self._reading() as c:
             return [tuple(row) for row in c.execute(query)]

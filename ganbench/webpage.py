@@ -145,7 +145,7 @@ def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
         table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols(), baseline),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
-        arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.results_dir, strip)],
+        arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.run_dir, strip)],
         run_table=html_table(shown_runs, "runs", lambda v: f"{v:.1f}" if isinstance(v, float) else v),
         runs=[_run_context(run) for _, run in runs.sort_values("id").iterrows()])
 

@@ -80,6 +80,11 @@ def interrupting(scheme):
     return Interrupting
 
 
+def run_dir(db_url, run_id):
+    """Where a run of the database keeps its checkpoint and samples."""
+    return Store(db_url, create=False, write=False).run_dir(int(run_id))
+
+
 def query(db_url, sql, *args):
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as c:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import query
+from conftest import query, run_dir
 from ganbench import Batch, Parts
 from ganbench.data import rotated
 from ganbench_plugins import dcgan000, spectral_norm, trunc_init
@@ -93,11 +93,11 @@ def test_g_ema_is_scored_and_checkpointed(invoke, db, workdir):
     result = invoke("run", "res=16", "batch=4", "filters=0.0625", "g_ema=0.5", "metrics=mnist_fd",
                     "eval_real=50", "eval_fake=50", "--steps", "4", "log_every=2", "ckpt_every=2")
     assert result.exit_code == 0, result.output
-    state = torch.load(workdir / "results" / "runs" / "1" / "last.pt")
+    state = torch.load(run_dir(db, 1) / "last.pt")
     averaged = state["ema"]["g"]["module.stages.project.0.weight"]
     assert not torch.equal(averaged, state["nets"]["g"]["stages.project.0.weight"])
     assert state["ema"]["g"]["n_averaged"].item() == 4
-    best = torch.load(workdir / "results" / "runs" / "1" / "best.pt")
+    best = torch.load(run_dir(db, 1) / "best.pt")
     assert best["step"] == 4 and torch.equal(best["nets"]["g"]["stages.project.0.weight"], averaged)  # G's average
 
 

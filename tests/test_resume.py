@@ -7,8 +7,8 @@ import time
 
 import torch
 
-from conftest import TINY, TINY_MODEL, interrupting, query
-from ganbench import hookimpl
+from conftest import TINY, TINY_MODEL, interrupting, query, run_dir
+from ganbench import GanbenchError, hookimpl
 from ganbench.store import Store
 from ganbench_plugins.alternating import Alternating
 
@@ -20,8 +20,8 @@ class InterruptOnce(interrupting(Alternating)):
         register("interrupt_once", lambda cfg: InterruptOnce())
 
 
-def _checkpoint(workdir, run_id):
-    return torch.load(workdir / "results" / "runs" / str(run_id) / "last.pt")
+def _checkpoint(db, run_id):
+    return torch.load(run_dir(db, run_id) / "last.pt")
 
 
 def _whole_and_interrupted(invoke, register_plugin):
@@ -40,7 +40,7 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, wo
     resumed = invoke("run", "--resume", "2")
     assert resumed.exit_code == 0, resumed.output
     assert query(db, "select status, steps_done from runs where id = 2") == [("completed", 6)]
-    whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
+    whole, split = _checkpoint(db, 1), _checkpoint(db, 2)
     for net in ("g", "d"):
         for key, tensor in whole["nets"][net].items():
             assert torch.equal(tensor, split["nets"][net][key]), (net, key)
@@ -50,13 +50,13 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(invoke, db, wo
 
 def test_a_checkpoint_from_before_schemes_named_their_networks_still_resumes(invoke, db, workdir, register_plugin):
     _whole_and_interrupted(invoke, register_plugin)
-    path = workdir / "results" / "runs" / "2" / "last.pt"
+    path = run_dir(db, 2) / "last.pt"
     state = torch.load(path)
     old = {k: v for k, v in state.items() if k not in ("nets", "opts", "ema", "scheme")}
     old.update(g=state["nets"]["g"], d=state["nets"]["d"], g_opt=state["opts"]["g"], d_opt=state["opts"]["d"], g_ema=None)
     torch.save(old, path)  # the keys every checkpoint had before
     assert invoke("run", "--resume", "2").exit_code == 0
-    whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
+    whole, split = _checkpoint(db, 1), _checkpoint(db, 2)
     for net in ("g", "d"):
         assert all(torch.equal(t, split["nets"][net][k]) for k, t in whole["nets"][net].items())
 
@@ -88,15 +88,22 @@ def _wait_for(predicate, timeout=120):
     return False
 
 
+def _checkpointed(db, run_id):
+    try:
+        return (run_dir(db, run_id) / "last.pt").exists()
+    except GanbenchError:  # the database is not made yet
+        return False
+
+
 def test_resume_after_a_hard_kill(invoke, db, workdir):
-    steps, ckpt = 600, workdir / "results" / "runs" / "1" / "last.pt"
+    steps = 600
     child = subprocess.Popen(
         [sys.executable, "-m", "ganbench", "run", *TINY_MODEL, "log_every=10", "ckpt_every=20",
          "--steps", str(steps), "--device", "cpu", "--db", db],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         started = _wait_for(lambda: child.poll() is not None or (
-            ckpt.exists() and query(db, "select steps_done from runs")[0][0] >= 40))
+            _checkpointed(db, 1) and query(db, "select steps_done from runs")[0][0] >= 40))
         assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
     finally:
         if child.poll() is None:

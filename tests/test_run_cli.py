@@ -1,10 +1,11 @@
 import io
+import os
 import json
 
 import pandas as pd
 import pytest
 
-from conftest import TINY, query
+from conftest import TINY, query, run_dir
 from ganbench.report import COLUMNS
 
 
@@ -33,7 +34,7 @@ def test_run_records_everything_and_report_prints_every_format(invoke, db, workd
     assert json.loads(versions)["generator:dcgan"]["version"] == ganbench.__version__
     losses = query(db, "select step, name from metrics where run_id = 2 order by step, name")
     assert losses == [(2, "d_loss"), (2, "g_loss"), (4, "d_loss"), (4, "g_loss")]
-    assert (workdir / "results" / "runs" / "2" / "last.pt").exists()
+    assert (run_dir(db, 2) / "last.pt").exists()
 
     as_csv = pd.read_csv(io.StringIO(invoke("report", "--format", "csv").output))
     as_json = pd.DataFrame(json.loads(invoke("report", "--format", "json").output))
@@ -81,7 +82,7 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(invoke, db):
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().splitlines() == [f"Error: {result.output.strip()[7:]}"]
         assert words in result.output and "Traceback" not in result.output
-    assert query(db, "select count(*) from runs") == [(0,)]  # nothing ran
+    assert not os.path.exists(db.removeprefix("sqlite:///"))  # nothing ran, no database was made
 
 
 def test_debug_shows_the_traceback(invoke):
@@ -94,5 +95,8 @@ def test_debug_shows_the_traceback(invoke):
 
 def test_resume_refuses_overrides_and_unknown_runs(invoke):
     assert "keeps the run's recorded config" in invoke("run", "--resume", "1", "res=16").output
+    result = invoke("run", "--resume", "7")
+    assert result.exit_code == 2 and "no database at" in result.output  # and none was made
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     result = invoke("run", "--resume", "7")
     assert result.exit_code == 2 and "no run 7" in result.output

@@ -4,7 +4,7 @@ import json
 
 from PIL import Image
 
-from conftest import query
+from conftest import query, run_dir
 from ganbench.samples import strip_steps, tile
 
 RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40", "eval_fake=40",
@@ -13,7 +13,7 @@ RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40"
 
 def test_a_run_writes_grids_and_its_best_samples(invoke, db, workdir):
     assert invoke("run", *RUN).exit_code == 0
-    samples = workdir / "results" / "runs" / "1" / "samples"
+    samples = run_dir(db, 1) / "samples"
     assert sorted(p.name for p in samples.glob("step-*.png")) == [f"step-000000{s}.png" for s in (2, 4, 6)]
     with Image.open(samples / "step-0000002.png") as grid:
         assert grid.size == (5 * (16 + 2) + 2,) * 2  # 5x5 tiles with torchvision's 2-pixel padding
@@ -24,10 +24,10 @@ def test_a_run_writes_grids_and_its_best_samples(invoke, db, workdir):
     assert (best["score"], best["step"], best["value"]) == ("mnist_fd", step, value)
 
 
-def test_grids_come_from_fixed_noise(invoke, workdir):
+def test_grids_come_from_fixed_noise(db, invoke, workdir):
     for seed in ("5", "5"):
         assert invoke("run", *RUN, "--seed", seed).exit_code == 0
-    first, second = (workdir / "results" / "runs" / r / "samples" / "step-0000002.png" for r in ("1", "2"))
+    first, second = (run_dir(db, r) / "samples" / "step-0000002.png" for r in (1, 2))
     assert first.read_bytes() == second.read_bytes()  # same seed, same noise, same images
 
 
@@ -53,12 +53,12 @@ def test_chosen_strip_steps_are_kept_even_one_and_spread_when_none_is_there():
     assert strip_steps(available, [7]) == strip_steps(available)
 
 
-def test_report_strip_steps_choose_the_tiles(invoke, workdir):
+def test_report_strip_steps_choose_the_tiles(db, invoke, workdir):
     assert invoke("run", *RUN, "--name", "arm").exit_code == 0
     assert invoke("report", "--plots", "plots", "--strip-steps", "6,2", "--format", "csv").exit_code == 0
     with Image.open(workdir / "plots" / "arm-progress.png") as strip:
         assert strip.size == (2 * (16 + 2) + 2, 16 + 4)
-        grid = workdir / "results" / "runs" / "1" / "samples" / "step-0000006.png"
+        grid = run_dir(db, 1) / "samples" / "step-0000006.png"
         assert strip.crop((2, 2, 18, 18)).tobytes() == tile(grid, 16).tobytes()  # step 6 first
     result = invoke("report", "--plots", "plots", "--strip-steps", "2,x")
     assert result.exit_code == 2 and "give training steps separated by commas" in result.output

@@ -3,7 +3,9 @@ import math
 import os
 import signal
 
-from conftest import TINY, query
+import torch
+
+from conftest import TINY, query, run_dir
 from ganbench import hookimpl
 from ganbench_plugins.alternating import Alternating
 from ganbench_plugins.bce import NonSaturatingBCE
@@ -56,7 +58,7 @@ def test_a_run_that_raises_is_failed_with_its_error(invoke, db, register_plugin)
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "Error: RuntimeError: boom in step 4 (--debug shows the traceback)"
     status, done, error = _statuses(db, 1)
-    assert (status, done) == ("failed", 3)
+    assert (status, done) == ("failed", 2)  # where a resume starts: the checkpoint at step 2
     assert "RuntimeError: boom in step 4" in error and "Traceback" in error
     assert query(db, "select step from metrics where run_id = 1 and name = 'd_loss'") == [(2,)]
 
@@ -66,9 +68,10 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_metrics(invoke, db, regi
     result = invoke("run", "plugins=trouble", *TINY, "--steps", "10")
     assert result.exit_code == 130
     status, done, error = _statuses(db, 1)
-    assert (status, done, error) == ("interrupted", 5, "interrupted at step 5")
-    # logged at 2 and 4, then the partial window (step 5) flushed on the way out
-    assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [(2,), (4,), (5,)]
+    # raised inside step 6, so the state is not whole: the run resumes from its checkpoint at step 4
+    assert (status, done, error) == ("interrupted", 4, "interrupted at step 5; resumes from step 4")
+    # logged at 2 and 4; no partial window is written, so a resume logs what an uninterrupted run does
+    assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [(2,), (4,)]
 
 
 class SelfTerminate(Alternating):
@@ -92,7 +95,9 @@ def test_sigterm_is_handled_like_ctrl_c(invoke, db, register_plugin):
     register_plugin(SelfTerminate, name="selfterm")
     result = invoke("run", "plugins=selfterm", *TINY, "--steps", "10")
     assert result.exit_code == 130
-    assert _statuses(db, 1)[:2] == ("interrupted", 2)  # step 3 never finished
+    # the request waits for the step boundary: step 3 finishes and is checkpointed
+    assert _statuses(db, 1) == ("interrupted", 3, "interrupted at step 3")
+    assert torch.load(run_dir(db, 1) / "last.pt")["step"] == 3
 
 
 def test_non_finite_losses_mark_the_run_diverged_and_stop_it(invoke, db, register_plugin):

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import interrupting, query
+from conftest import interrupting, query, run_dir
 from ganbench import ImageSet, Option, Panel, Scheme, Track, TwoDomains, hookimpl
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -26,8 +26,8 @@ SCORED = ["metrics=mnist_fd,mnist_kept", "eval_real=30", "eval_fake=20", "eval_e
 NETWORKS = ("g_ab", "g_ba", "d_a", "d_b")
 
 
-def _checkpoint(workdir, run_id):
-    return torch.load(workdir / "results" / "runs" / str(run_id) / "last.pt")
+def _checkpoint(db, run_id):
+    return torch.load(run_dir(db, run_id) / "last.pt")
 
 
 def test_a_cyclegan_run_scores_both_directions_and_records_four_networks(invoke, db, workdir):
@@ -56,14 +56,14 @@ def test_kept_labels_are_the_source_images_labels(invoke, db):
     assert 0 <= kept <= 1 and math.isfinite(kept)
 
 
-def test_the_panel_shows_real_translated_and_back_for_fixed_test_images(invoke, workdir):
+def test_the_panel_shows_real_translated_and_back_for_fixed_test_images(db, invoke, workdir):
     assert invoke("run", *TINY_CYCLE, *SCORED, "--steps", "4", "--name", "cycle").exit_code == 0
-    samples = workdir / "results" / "runs" / "1" / "samples"
+    samples = run_dir(db, 1) / "samples"
     with Image.open(samples / "step-0000004.png") as grid:
         assert grid.size == (3 * (16 + 2) + 2, 8 * (16 + 2) + 2)  # 8 test images, 3 columns
     assert json.loads((samples / "layout.json").read_text())["focus"] == 1
     assert json.loads((samples / "best.json").read_text())["score"] == "mnist_fd_ab"
-    best = torch.load(workdir / "results" / "runs" / "1" / "best.pt")
+    best = torch.load(run_dir(db, 1) / "best.pt")
     assert set(best["nets"]) == {"g_ab", "g_ba"}
     assert invoke("report", "--plots", "plots", "--format", "csv").exit_code == 0
     with Image.open(workdir / "plots" / "cycle-progress.png") as strip:
@@ -89,7 +89,7 @@ def test_a_resumed_cyclegan_run_is_bit_exact(invoke, db, workdir, register_plugi
     assert invoke("run", *args).exit_code == 130
     resumed = invoke("run", "--resume", "2")
     assert resumed.exit_code == 0, resumed.output
-    whole, split = _checkpoint(workdir, 1), _checkpoint(workdir, 2)
+    whole, split = _checkpoint(db, 1), _checkpoint(db, 2)
     for table in ("nets", "opts"):
         assert set(whole[table]) == set(NETWORKS)
     for net in NETWORKS:
@@ -101,9 +101,9 @@ def test_a_resumed_cyclegan_run_is_bit_exact(invoke, db, workdir, register_plugi
     assert query(db, metrics, 1) == query(db, metrics, 2)
 
 
-def test_learning_rates_stay_then_fall_linearly(invoke, workdir):
+def test_learning_rates_stay_then_fall_linearly(db, invoke, workdir):
     assert invoke("run", *TINY_CYCLE, *QUIET, "decay_start=0.5", "g_lr=0.001", "--steps", "4").exit_code == 0
-    lr = _checkpoint(workdir, 1)["opts"]["g_ab"]["param_groups"][0]["lr"]
+    lr = _checkpoint(db, 1)["opts"]["g_ab"]["param_groups"][0]["lr"]
     assert lr == pytest.approx(0.001 * (1 - (3 - 2) / 2))  # the last step, 3, is halfway down
 
 
@@ -257,12 +257,12 @@ def test_a_plugin_scheme_with_three_networks_trains_checkpoints_and_reports(invo
             "log_every=2", "ckpt_every=2", "sample_every=2", "--steps", "4"]
     result = invoke("run", *args)
     assert result.exit_code == 0, result.output
-    state = _checkpoint(workdir, 1)
+    state = _checkpoint(db, 1)
     assert set(state["nets"]) == set(state["opts"]) == {"g", "d", "d2"}
     counts = dict(query(db, "select name, params from networks"))
     assert counts["d"] == counts["d2"] and query(db, "select d_params from runs") == [(counts["d"],)]
     assert query(db, "select count(*) from metrics where name = 'mnist_fd'") == [(2,)]
-    assert (workdir / "results" / "runs" / "1" / "samples" / "step-0000004.png").exists()
+    assert (run_dir(db, 1) / "samples" / "step-0000004.png").exists()
     header = invoke("report", "--format", "csv").output.splitlines()[0].split(",")
     assert {"d_params", "g_params", "d2_params"} <= set(header)
     dry = invoke("run", "plugins=triple", "res=16", "filters=0.0625", "--dry-run")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARMS, SEEDS
+from conftest import ARMS, SEEDS, run_dir
 from ganbench.report import display_frame, group_table, load_frames
+from ganbench.store import Store
 from ganbench.webpage import statistics_frame, write_pages
 
 RUN = ["res=16", "batch=4", "filters=0.0625", "metrics=mnist_fd", "eval_real=40", "eval_fake=40",
@@ -63,17 +64,20 @@ def test_the_statistics_are_the_table_s(study_store):
     assert better["ci95_high"] - better["ci95_low"] == pytest.approx(2 * row["min_fid_ci95"])
 
 
-def test_the_page_embeds_the_run_s_own_sample_files(invoke, workdir):
+def test_the_page_embeds_the_run_s_own_sample_files(db, invoke, workdir):
     assert invoke("run", *RUN, "--name", "arm one").exit_code == 0
     result = invoke("report", "--html", "site", "--format", "csv")
     assert result.exit_code == 0 and "wrote site/runs.html" in result.output
     html = (workdir / "site" / "runs.html").read_text()
-    samples = workdir / "results" / "runs" / "1" / "samples"
+    samples = run_dir(db, 1) / "samples"
     for name in ("best-diversity.png", "best-interpolation.png", "step-0000006.png"):
         assert base64.b64encode((samples / name).read_bytes()).decode() in html
 
 
 def test_html_errors_are_one_line(invoke, workdir, study_store):
+    result = invoke("report", "--html", "site", db_url=f"sqlite:///{workdir / 'missing.db'}")
+    assert result.exit_code == 2 and "no database at" in result.output and not (workdir / "missing.db").exists()
+    Store(f"sqlite:///{workdir / 'empty.db'}")
     result = invoke("report", "--html", "site", db_url=f"sqlite:///{workdir / 'empty.db'}")
     assert result.exit_code == 2 and "no runs in" in result.output and "Traceback" not in result.output
     result = invoke("report", "--html", "site", "--baseline", "nope", db_url=study_store.url)

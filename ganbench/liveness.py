@@ -1,0 +1,65 @@
+"""Whether a run marked running is alive: its heartbeat, and its process on this host.
+
+A running run beats every BEAT_S seconds from a thread of its own. A run marked running or
+queued whose beat is older than STALE_S, or whose process on this host is gone, is `lost`:
+killed without a chance to say so (SIGKILL, a power cut, a node gone), and resumable."""
+import os
+import socket
+import threading
+from datetime import datetime, timezone
+
+BEAT_S = 10.0
+STALE_S = 60.0
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def status(row, beat, now=None):
+    """The run's status as it stands: `lost` for a running or queued run that is not alive."""
+    if row["status"] not in ("running", "queued"):
+        return row["status"]
+    return row["status"] if alive(row, beat, now) else "lost"
+
+
+def alive(row, beat, now=None):
+    """On this host the process tells; elsewhere the heartbeat's age does."""
+    if row["host"] == socket.gethostname() and row["pid"]:
+        return row["pid"] != os.getpid() and pid_alive(row["pid"])
+    if beat is None:
+        return True  # another host, no heartbeat (recorded before heartbeats): cannot tell
+    last = beat[2] if beat[2].tzinfo else beat[2].replace(tzinfo=timezone.utc)
+    return ((now or datetime.now(timezone.utc)) - last).total_seconds() < STALE_S
+
+
+class Heart:
+    """Beats for one run from a daemon thread until stopped; a failed beat is skipped."""
+
+    def __init__(self, store, run_id):
+        self.store, self.run_id, self.done = store, run_id, threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        host, pid = socket.gethostname(), os.getpid()
+        while True:
+            try:
+                self.store.beat(self.run_id, host, pid)
+            except Exception:  # noqa: BLE001 - a missed beat only makes the run look older
+                pass
+            if self.done.wait(BEAT_S):
+                return
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()

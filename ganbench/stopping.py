@@ -1,0 +1,67 @@
+"""How a command stops: Ctrl-C and SIGTERM (a cluster's scheduler) end it the same way.
+
+Before a run is recorded, a stop request interrupts at once (nothing to save). While a run
+trains, it is a request that the training loop takes at the next step boundary, so the
+checkpoint written then is whole; a second request interrupts at once. While the final
+status is written, requests wait, so every stop Python sees ends in a final status."""
+import signal
+import threading
+from contextlib import contextmanager
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stop:
+    """The command's stop requests; one per process (`STOP`)."""
+
+    def __init__(self):
+        self.requested, self.deferring = False, False
+
+    def handle(self, signum, frame):
+        if self.deferring and not self.requested:
+            self.requested = True
+            return
+        self.requested = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def installed(self):
+        """Take SIGINT and SIGTERM for the command (only the main thread can)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        self.requested = False
+        previous = {s: signal.signal(s, self.handle) for s in SIGNALS}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    @contextmanager
+    def deferred(self):
+        """From a run's record on: a request waits for the next step boundary."""
+        before, self.deferring = self.deferring, True
+        try:
+            yield
+        finally:
+            self.deferring = before
+
+    @contextmanager
+    def held(self):
+        """Requests wait while the final status is written."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._note) for s in SIGNALS}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _note(self, signum, frame):
+        self.requested = True
+
+
+STOP = Stop()
