@@ -84,7 +84,7 @@ def plugins(as_json):
 @click.option("--steps", type=int, help="training steps (overrides steps=)")
 @db_option
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="the (first) seed")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="the (first) seed")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="runs per arm, seeds --seed, --seed+1, ...")
 @click.option("--name", help="group label for the table (default: derived from the config)")
@@ -184,7 +184,7 @@ def report(db, fmt, study, groups, baseline, plots, html, strip):
         console = wide_console()
         console.print(output)
         if footnote(table, protocols, baseline):
-            console.print(footnote(table, protocols, baseline), highlight=False)
+            console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
         click.echo(output)
 

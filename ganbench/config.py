@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from .errors import GanbenchError, suggest
-from .options import Option, non_negative, positive, power_of_two
+from .options import Option, between, non_negative, positive, power_of_two
 from .registry import SINGLE_KINDS
 
 CORE_OPTIONS = {
     "res": Option(int, 64, "image side in pixels", check=power_of_two),
-    "batch": Option(int, 32, "images per step for D and for G", check=positive),
-    "z_dim": Option(int, 100, "length of the noise vector", check=positive),
+    "batch": Option(int, 32, "images per step for D and for G", check=between(1, 65536)),
+    "z_dim": Option(int, 100, "length of the noise vector", check=between(1, 65536)),
     "g_lr": Option(float, 2e-4, "generator learning rate", check=positive),
     "d_lr": Option(float, 2e-4, "discriminator learning rate", check=positive),
     "flip": Option(bool, False, "random horizontal flips of real images (on the device)"),
@@ -22,7 +22,7 @@ CORE_OPTIONS = {
     "noise": Option(str, "normal", "noise distribution: normal N(0, 1), uniform U[0, 1) as in the "
                     "fair, normal004 N(0, e^(-1/pi)) as in report 004",
                     choices=("normal", "uniform", "normal004")),
-    "steps": Option(int, 50000, "training steps to run", check=positive, in_label=False),
+    "steps": Option(int, 50000, "training steps to run", check=between(1, 10**10), in_label=False),
     "log_every": Option(int, 100, "read losses back and record them every N steps",
                         check=positive, in_label=False),
     "ckpt_every": Option(int, 1000, "checkpoint every N steps", check=positive, in_label=False),

@@ -26,11 +26,11 @@ def check_arms(arms, steps=None):
         try:
             resolve(as_overrides(arm.overrides), reg, defaults, steps)
         except GanbenchError as e:
-            raise GanbenchError(f"{_arm_name(arm)}: {e}") from None
+            raise GanbenchError(f"{_arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)) from None
 
 
 def _arm_name(arm):
-    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label or 'the run'}'"
+    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label}'"
 
 
 def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", console=None,

@@ -1,4 +1,5 @@
 """Typed, documented options that plugins and the core declare, and their parsing from text."""
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -41,13 +42,20 @@ class Option:
         except ValueError:
             example = f"{key}={self.default}" if self.default is not None else f"{key}=<{self.type.__name__}>"
             raise GanbenchError(
-                f"{key}={text}: expected {self.type.__name__}, e.g. {example}"
+                f"{key}={text}: expected {'a finite number' if self.type is float else self.type.__name__}, e.g. {example}"
             ) from None
 
     def describe(self):
         """A JSON-ready description for `ganbench plugins`."""
         return {"type": self.type.__name__, "default": self.default, "help": self.help,
                 "choices": list(self.choices) if self.choices else None}
+
+
+def _finite(value):
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(value)
+    return v
 
 
 def _bool(text):
@@ -57,7 +65,7 @@ def _bool(text):
     raise ValueError(text)
 
 
-_CONVERT = {int: int, float: float, str: str, bool: _bool}
+_CONVERT = {int: int, float: _finite, str: str, bool: _bool}
 
 
 def positive(value):
@@ -69,5 +77,12 @@ def non_negative(value):
 
 
 def power_of_two(value):
-    ok = value >= 8 and value & (value - 1) == 0
-    return None if ok else "must be a power of two, 8 or more (16, 32, 64, 128, ...)"
+    ok = 8 <= value <= 4096 and value & (value - 1) == 0
+    return None if ok else "must be a power of two from 8 to 4096 (16, 32, 64, 128, ...)"
+
+
+def between(low, high):
+    """A check that a value lies in [low, high]: sizes beyond any GPU's memory stop before building."""
+    def check(value):
+        return None if low <= value <= high else f"must be between {low:,} and {high:,}"
+    return check

@@ -62,6 +62,6 @@ class TrainingProgress:
         if steps_per_s:
             line += f"  {steps_per_s:.1f} steps/s  eta {(self.total - self.done) / steps_per_s:.0f}s"
         try:
-            self.console.print(line, highlight=False, soft_wrap=True)
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
         except BrokenPipeError:
             silence_stdout()

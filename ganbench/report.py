@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 from scipy import stats
 
 from .errors import GanbenchError
@@ -203,7 +204,7 @@ def display_frame(table, baseline=None):
         if column in scores:
             shown[column] = [_score_cell(row, column, best) for _, row in table.iterrows()]
         else:
-            shown[column] = [_number(v, column) for v in table[column]]
+            shown[column] = [printable(_number(v, column)) for v in table[column]]
     for name, protocol_column in mixed_columns(table).items():
         for column in [c for c in scores if c.endswith(f"_{name}")]:
             shown[column] = [f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])]
@@ -238,6 +239,15 @@ def _header(name, values):
     return "\n".join(lines)
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text):
+    """Text as text: control characters (an ANSI escape, a newline) shown as escapes, so a
+    label can neither drive the terminal nor break a table's rows."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 def as_rich(shown, title):
     """A frame of display strings as a rich Table: text left, numbers right."""
     out = Table(title=title)
@@ -245,7 +255,7 @@ def as_rich(shown, title):
         text = column in TEXT_COLUMNS
         out.add_column(column if text else _header(column, shown[column]), justify="left" if text else "right")
     for row in shown.itertuples(index=False):
-        out.add_row(*row)
+        out.add_row(*(Text(cell) for cell in row))  # cells are text: a label's [brackets] are not markup
     return out
 
 
@@ -259,7 +269,8 @@ def render(table, fmt, protocols=None, baseline=None):
     if fmt == "table":
         return rich_table(table, baseline)
     if fmt == "md":
-        return display_frame(table, baseline).to_markdown(index=False, disable_numparse=True) + (f"\n\n{note}" if note else "")
+        cells = display_frame(table, baseline).map(lambda cell: cell.replace("|", "\\|"))  # a | would end the cell
+        return cells.to_markdown(index=False, disable_numparse=True) + (f"\n\n{note}" if note else "")
     if fmt == "latex":
         latex = display_frame(table, baseline).to_latex(index=False, escape=True)
         return latex + (f"% {note}".replace("\n", "\n% ") if note else "")

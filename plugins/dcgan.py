@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import non_negative, positive
+from ganbench.options import between, non_negative
 
 from .blocks import Down, Up
 
@@ -20,7 +20,8 @@ def _kernel_ok(value):
     return None if 2 <= value <= 9 else "must be between 2 and 9"
 
 
-FILTERS = Option(float, 1.0, "channel ratio to DCGAN for G and D (the fair's 1-2a)", check=positive)
+RATIO = between(1e-3, 64)  # wider than any GPU holds stops before building
+FILTERS = Option(float, 1.0, "channel ratio to DCGAN for G and D (the fair's 1-2a)", check=RATIO)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def discriminator(cfg):
 def register_generators(register):
     register("dcgan", generator, help="DCGAN generator, the fair's baseline", options={
         "filters": FILTERS,
-        "g_filters": Option(float, None, "G's channel ratio; defaults to filters", check=positive),
+        "g_filters": Option(float, None, "G's channel ratio; defaults to filters", check=RATIO),
         "g_kernel": Option(int, 5, "G's transposed-conv kernel size", check=_kernel_ok),
     })
 
@@ -89,7 +90,7 @@ def register_generators(register):
 def register_discriminators(register):
     register("dcgan", discriminator, help="DCGAN discriminator, the fair's baseline", options={
         "filters": FILTERS,
-        "d_filters": Option(float, None, "D's channel ratio; defaults to filters", check=positive),
+        "d_filters": Option(float, None, "D's channel ratio; defaults to filters", check=RATIO),
         "d_kernel": Option(int, 5, "D's conv kernel size", check=_kernel_ok),
         "d_min_width": Option(int, 0, "D's fewest channels per conv (fair 2-1a group 3: 64)",
                               check=non_negative),

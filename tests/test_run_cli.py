@@ -74,8 +74,8 @@ def test_plugins_lists_components_with_options_and_package(invoke):
 
 def test_bad_input_exits_2_with_one_line_and_no_traceback(invoke, db):
     for args, words in [(["plugins=dcgna"], "did you mean 'dcgan'"),
-                        (["batch=0"], "batch=0: must be greater than 0"),
-                        (["g_lr=abc"], "g_lr=abc: expected float"),
+                        (["batch=0"], "batch=0: must be between 1 and 65,536"),
+                        (["g_lr=abc"], "g_lr=abc: expected a finite number"),
                         (["res=33"], "res=33: must be a power of two"),
                         (["plugins=adam,sgd"], "two optimizers, 'adam' and 'sgd'")]:
         result = invoke("run", *args)
