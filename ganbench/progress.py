@@ -20,6 +20,14 @@ def silence_stdout():
     os.close(devnull)
 
 
+class SteadyConsole(Console):
+    """rich's Console, except that a closed stdout silences it instead of exiting."""
+
+    def on_broken_pipe(self):
+        self.quiet = True
+        silence_stdout()
+
+
 def _losses(losses):
     return "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
 
@@ -28,7 +36,7 @@ class TrainingProgress:
     """`advance()` every step, `show(step, losses)` when losses are read back."""
 
     def __init__(self, label, total, done=0, console=None):
-        self.console = console or Console()
+        self.console = console or SteadyConsole()
         self.label, self.total, self.done = label, total, done
         self.bar, self.latest = None, {}
         if self.console.is_terminal:
@@ -61,7 +69,4 @@ class TrainingProgress:
         line = f"{self.label}  step {self.done}/{self.total}  {_losses(values)}"
         if steps_per_s:
             line += f"  {steps_per_s:.1f} steps/s  eta {(self.total - self.done) / steps_per_s:.0f}s"
-        try:
-            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
-        except BrokenPipeError:
-            silence_stdout()
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -205,7 +205,7 @@ class Training:
             self.step = state["step"]
             self.window = checkpoint.window(state, exp.device)  # losses not yet logged when it was taken
             self.clock = Clock(state["train_s"], state["eval_s"])
-            store.drop_metrics_after(run_id, self.step)  # only now that the checkpoint is back
+        store.drop_metrics_after(run_id, self.step)  # a resume's checkpoint is back by now; a restart keeps none
         self.saved, self.first = self.step, self.step
         self.path = store.run_dir(run_id) / "last.pt"
         self.sampler = Sampler(self.path.parent)
@@ -239,7 +239,7 @@ class Training:
     def check_finite(self):
         """Losses not yet logged are checked before weights are scored or saved."""
         if self.window and not all(math.isfinite(v) for v in _read_losses(self.window).values()):
-            raise Diverged(f"non-finite loss before step {self.step}: {_read_losses(self.window)}")
+            raise Diverged(f"non-finite loss by step {self.step}: {_read_losses(self.window)}")
 
     def evaluate(self):
         self.check_finite()

@@ -82,8 +82,14 @@ def _schema(path, mode):
 
 
 def read_only_url(path):
-    """A URL that reads the file without writing anything beside it, not even a lock."""
-    return f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&immutable=1&uri=true"
+    """A URL that reads the file without writing to it: read-only, and immutable (no lock
+    files beside it) when even that cannot open it, as in a read-only folder."""
+    try:
+        _schema(path, "mode=ro")
+        mode = "mode=ro"
+    except sqlite3.OperationalError:
+        mode = "mode=ro&immutable=1"
+    return f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true"
 
 
 def tune(engine, busy_ms):

@@ -180,7 +180,8 @@ class Store:
             self.engine = self._engine()
             if write:
                 self._prepare()
-            self.tables = set(inspect(self.engine).get_table_names())
+            with self._reading() as c:
+                self.tables = set(inspect(c).get_table_names())
             self.identity = self._meta().get("database_id")
         except (DatabaseError, OperationalError) as e:
             raise GanbenchError(f"cannot use database {url}: {e.orig}; check --db") from None
