@@ -96,10 +96,9 @@ def _checkpointed(db, run_id):
 
 
 def test_resume_after_a_hard_kill(invoke, db, workdir):
-    steps = 600
+    steps, settings = 600, [*TINY_MODEL, "log_every=10", "ckpt_every=15"]  # checkpoints off the log steps
     child = subprocess.Popen(
-        [sys.executable, "-m", "ganbench", "run", *TINY_MODEL, "log_every=10", "ckpt_every=20",
-         "--steps", str(steps), "--device", "cpu", "--db", db],
+        [sys.executable, "-m", "ganbench", "run", *settings, "--steps", str(steps), "--device", "cpu", "--db", db],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         started = _wait_for(lambda: child.poll() is not None or (
@@ -111,9 +110,13 @@ def test_resume_after_a_hard_kill(invoke, db, workdir):
         child.wait()
     (status, done), = query(db, "select status, steps_done from runs")
     assert status == "running" and done < steps  # killed: nothing had the chance to say otherwise
+    assert "lost" in invoke("report", "--format", "csv").output  # but its process is gone
 
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 0, result.output
     assert query(db, "select status, steps_done from runs") == [("completed", steps)]
-    logged = query(db, "select step from metrics where name = 'd_loss' order by step")
+    logged = query(db, "select step from metrics where run_id = 1 and name = 'd_loss' order by step")
     assert [s for (s,) in logged] == list(range(10, steps + 1, 10))  # no gap, no duplicate
+    assert invoke("run", *settings, "--steps", str(steps)).exit_code == 0  # the same run, never killed
+    metrics = "select step, name, value from metrics where run_id = ? order by step, name"
+    assert query(db, metrics, 1) == query(db, metrics, 2)  # every logged value, bit for bit
