@@ -1,4 +1,5 @@
-"""How a command stops: Ctrl-C and SIGTERM (a cluster's scheduler) end it the same way.
+"""How a command stops: Ctrl-C, SIGTERM (a cluster's scheduler) and SIGHUP (its terminal
+closed) end it the same way.
 
 Before a run is recorded, a stop request interrupts at once (nothing to save). While a run
 trains, it is a request that the training loop takes at the next step boundary, so the
@@ -8,7 +9,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Stop:

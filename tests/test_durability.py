@@ -176,6 +176,15 @@ def test_a_run_on_another_host_is_lost_once_its_heartbeat_is_stale(invoke, db):
     assert "lost" in invoke("report", "--format", "csv").output.splitlines()[1]
 
 
+def test_a_run_alive_on_another_host_is_not_resumed(invoke, db):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    store = Store(db)
+    store.update_run(1, status="running", host="elsewhere", pid=1)
+    store.beat(1, "elsewhere", 1)  # a fresh heartbeat
+    result = invoke("run", "--resume", "1")
+    assert result.exit_code == 2 and "still running (pid 1) on elsewhere" in result.output
+
+
 def test_a_running_run_beats(invoke, db, monkeypatch, register_plugin):
     monkeypatch.setattr("ganbench.liveness.BEAT_S", 0.01)
     register_plugin(SignalAt, name="signal_at")
