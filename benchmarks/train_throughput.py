@@ -10,7 +10,6 @@ every log_every steps. Same networks, loss, optimizer and batch size on both sid
 """
 import argparse
 
-import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from timing import device_name, print_comparison, timed

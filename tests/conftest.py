@@ -1,3 +1,5 @@
+import os
+import signal
 import sqlite3
 
 import numpy as np
@@ -5,9 +7,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ganbench import plugins
+from ganbench import hookimpl, plugins
 from ganbench.cli import cli
 from ganbench.store import Store
+from ganbench_plugins.alternating import Alternating
 
 # 16 px, 4 images a batch, 1/16 of DCGAN's channels: a step takes milliseconds on a CPU.
 # No metrics unless a test asks: registry.toml's default (fid, is) needs Inception weights.
@@ -83,6 +86,28 @@ def interrupting(scheme):
 def run_dir(db_url, run_id):
     """Where a run of the database keeps its checkpoint and samples."""
     return Store(db_url, create=False, write=False).run_dir(int(run_id))
+
+
+class SignalAt(Alternating):
+    """Sends this process `times` signals on step call `at`, as Ctrl-C or a scheduler would."""
+
+    at, calls, signum, times = None, 0, signal.SIGINT, 1
+
+    def step(self, parts, batch):
+        SignalAt.calls += 1
+        if SignalAt.calls == SignalAt.at:
+            for _ in range(SignalAt.times):
+                os.kill(os.getpid(), SignalAt.signum)
+        return super().step(parts, batch)
+
+    @staticmethod
+    @hookimpl
+    def register_schemes(register):
+        register("signal_at", lambda cfg: SignalAt())
+
+
+def sign(at, signum=signal.SIGINT, times=1):
+    SignalAt.at, SignalAt.calls, SignalAt.signum, SignalAt.times = at, 0, signum, times
 
 
 def query(db_url, sql, *args):

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import torch
 
-from conftest import TINY, TINY_MODEL, interrupting, query, run_dir
-from ganbench import GanbenchError, hookimpl, launch
+from conftest import TINY, TINY_MODEL, SignalAt, interrupting, query, run_dir, sign
+from ganbench import hookimpl, launch
 from ganbench.stopping import STOP
 from ganbench.store import Store
 from ganbench_plugins.alternating import Alternating
@@ -29,28 +29,6 @@ class InterruptAt(interrupting(Alternating)):
     @hookimpl
     def register_schemes(register):
         register("interrupt_at", lambda cfg: InterruptAt())
-
-
-class SignalAt(Alternating):
-    """Sends this process `times` signals on step call `at`, as Ctrl-C or a scheduler would."""
-
-    at, calls, signum, times = None, 0, signal.SIGINT, 1
-
-    def step(self, parts, batch):
-        SignalAt.calls += 1
-        if SignalAt.calls == SignalAt.at:
-            for _ in range(SignalAt.times):
-                os.kill(os.getpid(), SignalAt.signum)
-        return super().step(parts, batch)
-
-    @staticmethod
-    @hookimpl
-    def register_schemes(register):
-        register("signal_at", lambda cfg: SignalAt())
-
-
-def _sign(at, signum=signal.SIGINT, times=1):
-    SignalAt.at, SignalAt.calls, SignalAt.signum, SignalAt.times = at, 0, signum, times
 
 
 def _interrupted_pair(invoke, register_plugin, base=TINY):
@@ -188,7 +166,7 @@ def test_a_run_alive_on_another_host_is_not_resumed(invoke, db):
 def test_a_running_run_beats(invoke, db, monkeypatch, register_plugin):
     monkeypatch.setattr("ganbench.liveness.BEAT_S", 0.01)
     register_plugin(SignalAt, name="signal_at")
-    _sign(None)
+    sign(None)
     assert invoke("run", "plugins=signal_at", *TINY, "--steps", "30").exit_code == 0
     (host, pid, when), = Store(db).heartbeats().values()
     assert pid == os.getpid() and host
@@ -196,7 +174,7 @@ def test_a_running_run_beats(invoke, db, monkeypatch, register_plugin):
 
 def test_a_second_ctrl_c_still_ends_in_a_final_status(invoke, db, register_plugin):
     register_plugin(SignalAt, name="signal_at")
-    _sign(3, times=2)  # the second arrives while the first waits for the step boundary
+    sign(3, times=2)  # the second arrives while the first waits for the step boundary
     result = invoke("run", "plugins=signal_at", *TINY, "--steps", "10")
     assert result.exit_code == 130
     (status, done), = query(db, "select status, steps_done from runs")
@@ -226,7 +204,7 @@ def test_sigterm_in_the_start_up_window_ends_interrupted_not_queued(invoke, db, 
 
 def test_ctrl_c_in_a_sweep_stops_every_arm(invoke, db, register_plugin):
     register_plugin(SignalAt, name="signal_at")
-    _sign(3)
+    sign(3)
     result = invoke("run", "plugins=signal_at", *TINY, "g_lr=choice(1e-4,2e-4,3e-4)", "--steps", "6")
     assert result.exit_code == 130
     assert query(db, "select status from runs") == [("interrupted",)]  # the next arms never started
@@ -253,13 +231,13 @@ def test_ctrl_c_while_building_exits_130_and_records_nothing(invoke, db, registe
 def test_an_interrupt_checkpoints_its_step_and_the_resume_is_exact(invoke, db, register_plugin):
     register_plugin(SignalAt, name="signal_at")
     args = ["plugins=signal_at", *TINY_MODEL, "log_every=2", "ckpt_every=100", "--steps", "8", "--seed", "4"]
-    _sign(None)
+    sign(None)
     assert invoke("run", *args).exit_code == 0
-    _sign(5)
+    sign(5)
     assert invoke("run", *args).exit_code == 130
     assert query(db, "select status, steps_done from runs where id = 2") == [("interrupted", 5)]
     assert torch.load(run_dir(db, 2) / "last.pt")["step"] == 5
-    _sign(None)
+    sign(None)
     assert invoke("run", "--resume", "2").exit_code == 0
     assert query(db, METRICS, 1) == query(db, METRICS, 2)
 

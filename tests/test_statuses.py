@@ -1,11 +1,10 @@
 """Failed, interrupted and diverged runs keep what was written and say what happened."""
 import math
-import os
 import signal
 
 import torch
 
-from conftest import TINY, query, run_dir
+from conftest import TINY, SignalAt, query, run_dir, sign
 from ganbench import hookimpl
 from ganbench_plugins.alternating import Alternating
 from ganbench_plugins.bce import NonSaturatingBCE
@@ -74,26 +73,10 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_metrics(invoke, db, regi
     assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [(2,), (4,)]
 
 
-class SelfTerminate(Alternating):
-    """Sends this process SIGTERM during its third step, as a cluster scheduler would."""
-
-    calls = 0
-
-    def step(self, parts, batch):
-        SelfTerminate.calls += 1
-        if SelfTerminate.calls == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return super().step(parts, batch)
-
-    @staticmethod
-    @hookimpl
-    def register_schemes(register):
-        register("selfterm", lambda cfg: SelfTerminate())
-
-
 def test_sigterm_is_handled_like_ctrl_c(invoke, db, register_plugin):
-    register_plugin(SelfTerminate, name="selfterm")
-    result = invoke("run", "plugins=selfterm", *TINY, "--steps", "10")
+    register_plugin(SignalAt, name="signal_at")
+    sign(3, signal.SIGTERM)  # as a cluster's scheduler would, during the third step
+    result = invoke("run", "plugins=signal_at", *TINY, "--steps", "10")
     assert result.exit_code == 130
     # the request waits for the step boundary: step 3 finishes and is checkpointed
     assert _statuses(db, 1) == ("interrupted", 3, "interrupted at step 3")
