@@ -119,6 +119,9 @@ def choose_components(names, registry, defaults):
             if component.kind == "metric":
                 raise GanbenchError(f"'{name}' is a metric; choose metrics with metrics={name}")
             if component.kind == "modifier":
+                if name in modifiers:
+                    raise GanbenchError(f"plugins= names modifier '{name}' twice; a modifier applies once, "
+                                        f"so drop one")
                 modifiers.append(name)
             else:
                 _choose(chosen, bundled, component, len([c for c in found if c.kind in SINGLE_KINDS]) > 1)

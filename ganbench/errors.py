@@ -6,6 +6,10 @@ class GanbenchError(Exception):
     """Bad input or an unusable environment: the message says what, where and how to fix it."""
 
 
+class GanbenchWarning(UserWarning):
+    """Something a user should know that does not stop the command."""
+
+
 def suggest(name, valid):
     """' (did you mean x?)' for the closest valid names, or ''."""
     close = difflib.get_close_matches(name, list(valid), n=3, cutoff=0.6)

@@ -1,9 +1,11 @@
 """The plugin manager: loads the `ganbench` entry points once and builds the registry."""
 import functools
+import warnings
 
 import pluggy
 
 from . import hookspecs
+from .errors import GanbenchWarning, suggest
 from .registry import Registry, Source
 
 HOOKS = {
@@ -42,10 +44,30 @@ def _sources():
     return sources
 
 
+def unknown_hooks():
+    """(plugin, hook) for each implementation of a hook ganbench does not have: a misspelled
+    `register_loss` would otherwise be ignored without a word."""
+    found = []
+    for name, caller in vars(pm.hook).items():
+        if not name.startswith("_") and not caller.has_spec():
+            found += [(impl.plugin_name, name) for impl in caller.get_hookimpls()]
+    return found
+
+
+def _warn_unknown_hooks(sources):
+    for plugin, hook in unknown_hooks():
+        source = sources.get(plugin)
+        installed = source and not source.package.startswith("(")
+        where = f"plugin '{plugin}'" + (f" (package {source.package})" if installed else "")
+        warnings.warn(f"{where} implements '{hook}', which is not a ganbench hook{suggest(hook, HOOKS.values())}; "
+                      f"it is ignored", GanbenchWarning, stacklevel=2)
+
+
 @functools.lru_cache(maxsize=1)
 def _build_registry(_generation):
     registry = Registry()
     sources = _sources()
+    _warn_unknown_hooks(sources)
     for kind, hook in HOOKS.items():
         # One call per implementation, so each component knows which plugin gave it.
         for impl in getattr(pm.hook, hook).get_hookimpls():

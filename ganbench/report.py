@@ -7,6 +7,7 @@ step of the best (median over runs), the change against the baseline group (the 
 fingerprint; a column whose values come from more than one protocol shows the fingerprint
 beside each value, never a silent mix."""
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,15 @@ def _interval(values):
 
 
 def _welch(values, baseline):
+    """Welch's p, or NaN where it is undefined: fewer than two seeds, or no spread in either
+    group with different means. Equal constant groups do not differ (p = 1)."""
     if len(values) < 2 or len(baseline) < 2:
         return np.nan
-    return stats.ttest_ind(values, baseline, equal_var=False).pvalue
+    if np.ptp(values) == 0 and np.ptp(baseline) == 0:
+        return 1.0 if values[0] == baseline[0] else np.nan
+    with warnings.catch_warnings():  # scipy's precision warnings for nearly equal samples
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return stats.ttest_ind(values, baseline, equal_var=False).pvalue
 
 
 def _score_columns(runs, metrics, name, way, keys, base_key):
@@ -73,7 +80,8 @@ def _score_columns(runs, metrics, name, way, keys, base_key):
     out[f"{column}_std"] = [np.std(v, ddof=1) if len(v) > 1 else np.nan for v in samples.values()]
     out[f"{column}_n"] = [len(v) for v in samples.values()]
     out[f"{column}_ci95"] = [_interval(v) for v in samples.values()]
-    out[f"{column}_step"] = best.groupby("key")["step"].median().reindex(keys)
+    # the lower median: a step the runs were evaluated at, not an average of two
+    out[f"{column}_step"] = best.groupby("key")["step"].quantile(0.5, interpolation="lower").reindex(keys).astype("Int64")
     out[f"{column}_vs_base"] = out[column] - out.loc[base_key, column]
     out[f"{column}_p"] = [_welch(v, samples[base_key]) for v in samples.values()]
     out[f"{name}_protocol"] = best.groupby("key")["protocol"].agg(_protocols).reindex(keys)

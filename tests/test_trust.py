@@ -1,0 +1,51 @@
+"""Part of what a new user and a plugin author found: misspelled hooks, a modifier named
+twice, Welch's test on constant groups and its warnings, best steps that were evaluated."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench import GanbenchError, hookimpl
+from ganbench.config import resolve
+from ganbench.defaults import default_components
+from ganbench.errors import GanbenchWarning
+from ganbench.plugins import registry
+from ganbench.report import _welch, group_table
+
+
+class Misspelled:
+    @staticmethod
+    @hookimpl
+    def register_loss(register):  # the hook is register_losses
+        register("never_seen", lambda cfg: None)
+
+
+def test_a_misspelled_hook_is_named_not_ignored(register_plugin):
+    register_plugin(Misspelled, name="misspelled")
+    with pytest.warns(GanbenchWarning, match="plugin 'misspelled'.*'register_loss', which is not a ganbench hook "
+                                             r"\(did you mean 'register_losses'"):
+        registry()
+
+
+def test_a_modifier_named_twice_is_refused():
+    with pytest.raises(GanbenchError, match="names modifier 'resnet_tail' twice"):
+        resolve(["plugins=dcgan,resnet_tail,resnet_tail"], registry(), default_components())
+
+
+def test_welch_on_constant_groups_is_defined_and_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no scipy precision warning may reach the user
+        assert _welch(np.array([3.0, 3.0]), np.array([3.0, 3.0])) == 1.0  # identical: no difference
+        assert np.isnan(_welch(np.array([3.0, 3.0]), np.array([4.0, 4.0])))  # no spread: untestable
+        assert 0 <= _welch(np.array([1.0, 1.0 + 1e-12]), np.array([1.0, 1.0 + 2e-12])) <= 1
+
+
+def test_the_best_step_is_one_the_runs_were_evaluated_at():
+    runs = pd.DataFrame({"id": [1, 2], "label": "a", "plugins": "", "config_hash": "h", "status": "completed",
+                         "steps_done": 3000, "train_s": 1.0, "eval_s": 0.0, "d_params": 1, "g_params": 1,
+                         "score_directions": [{"fid": "min"}] * 2})
+    metrics = pd.DataFrame({"run_id": [1, 1, 2, 2], "step": [1000, 2000, 1000, 2000], "name": "fid",
+                            "value": [5.0, 6.0, 6.0, 5.0], "protocol": "p"})
+    table = group_table(runs, metrics)
+    assert table.loc[0, "min_fid_step"] == 1000 and str(table["min_fid_step"].dtype) == "Int64"  # not 1500.0
