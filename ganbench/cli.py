@@ -123,13 +123,20 @@ def run_arms(store, arms, steps, seeds, name, device, extras):
     statuses = []
     for arm in arms:
         for s in seeds:
-            run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, name or arm.label,
+            run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, group_label(name, arm, arms),
                                        device, extras=extras, study=arm.study)
             say(f"run {run_id}: {status}")
             statuses.append(status)
             if STOP.requested:
                 return statuses
     return statuses
+
+
+def group_label(name, arm, arms):
+    """--name for one arm; with several, the name and the arm's own label, so groups stay apart."""
+    if name and arm.label and len(arms) > 1:
+        return f"{name} {arm.label}"
+    return name or arm.label
 
 
 def say(line):

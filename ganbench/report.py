@@ -69,11 +69,17 @@ def _welch(values, baseline):
         return stats.ttest_ind(values, baseline, equal_var=False).pvalue
 
 
+def _per_seed(best):
+    """One value per distinct seed (the newest run's): a re-run of a seed is not a new sample."""
+    return best.dropna(subset=["value"]).drop_duplicates("seed", keep="last")["value"].to_numpy()
+
+
 def _score_columns(runs, metrics, name, way, keys, base_key):
     """The per-group columns of one score, in group order `keys`."""
     best = best_per_run(runs, metrics, name, way)
     best["key"] = runs.set_index("id")["config_hash"]
-    samples = {k: best.loc[best["key"] == k, "value"].dropna().to_numpy() for k in keys}
+    best["seed"] = runs.set_index("id")["seed"] if "seed" in runs else best.index
+    samples = {k: _per_seed(best[best["key"] == k]) for k in keys}
     column = f"{way}_{name}"
     out = pd.DataFrame(index=keys)
     out[column] = [v.mean() if len(v) else np.nan for v in samples.values()]

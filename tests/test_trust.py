@@ -1,11 +1,14 @@
 """Part of what a new user and a plugin author found: misspelled hooks, a modifier named
-twice, Welch's test on constant groups and its warnings, best steps that were evaluated."""
+twice, Welch's test on constant groups and its warnings, best steps that were evaluated,
+re-runs of a seed, names on sweeps."""
+import json
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SMALL, TINY, query
 from ganbench import GanbenchError, hookimpl
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -49,3 +52,17 @@ def test_the_best_step_is_one_the_runs_were_evaluated_at():
                             "value": [5.0, 6.0, 6.0, 5.0], "protocol": "p"})
     table = group_table(runs, metrics)
     assert table.loc[0, "min_fid_step"] == 1000 and str(table["min_fid_step"].dtype) == "Int64"  # not 1500.0
+
+
+def test_a_re_run_of_a_seed_is_not_a_second_sample(invoke, db):
+    for _ in range(2):
+        assert invoke("run", *SMALL, "metrics=mnist_fd", "eval_real=20", "eval_fake=20", "--steps", "2",
+                      "--seed", "3").exit_code == 0
+    out = invoke("report", "--format", "json").output
+    row, = json.loads(out)
+    assert row["runs"] == 2 and row["min_mnist_fd_n"] == 1 and row["min_mnist_fd_std"] is None
+
+
+def test_a_name_on_a_sweep_keeps_the_groups_apart(invoke, db):
+    assert invoke("run", *TINY, "g_lr=choice(1e-4,2e-4)", "--name", "x", "--steps", "2").exit_code == 0
+    assert query(db, "select label from runs order by id") == [("x g_lr=1e-4",), ("x g_lr=2e-4",)]
