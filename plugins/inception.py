@@ -36,6 +36,14 @@ def missing_weights_message(reason):
             f"GANBENCH_INCEPTION_WEIGHTS), or choose other metrics with metrics=")
 
 
+def damaged_weights_message(path, error):
+    """torch.hub names a download by the start of its sha256: the file name says what to expect."""
+    expected = hub_file().stem.rsplit("-", 1)[-1]
+    return (f"InceptionV3 weights {path} cannot be loaded ({type(error).__name__}); torch-fidelity's "
+            f"{hub_file().name} has a sha256 starting {expected}, this file's starts {sha256(path)[:8]}: "
+            f"download it again")
+
+
 @functools.lru_cache(maxsize=8)
 def _sha256(path, mtime_ns):
     digest = hashlib.sha256()
@@ -77,6 +85,8 @@ class InceptionSpace:
             self.net = _extractor(path, str(device))
         except (OSError, RuntimeError) as e:  # URLError is an OSError
             raise GanbenchError(missing_weights_message(f"{type(e).__name__}: {e}")) from None
+        except Exception as e:  # a damaged or foreign file: pickle and torch raise several kinds
+            raise GanbenchError(damaged_weights_message(path, e)) from None
         self.weights_path = self.weights_path or str(hub_file())
 
     def weights_sha256(self):

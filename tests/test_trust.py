@@ -66,3 +66,12 @@ def test_a_re_run_of_a_seed_is_not_a_second_sample(invoke, db):
 def test_a_name_on_a_sweep_keeps_the_groups_apart(invoke, db):
     assert invoke("run", *TINY, "g_lr=choice(1e-4,2e-4)", "--name", "x", "--steps", "2").exit_code == 0
     assert query(db, "select label from runs order by id") == [("x g_lr=1e-4",), ("x g_lr=2e-4",)]
+
+
+def test_damaged_inception_weights_are_named_with_the_expected_checksum(invoke, tmp_path):
+    weights = tmp_path / "weights.pth"
+    weights.write_bytes(b"not a checkpoint")
+    result = invoke("run", "res=16", "batch=4", "filters=0.0625", "metrics=fid", "--inception-weights", str(weights), "--steps", "2")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line, = result.output.strip().splitlines()
+    assert str(weights) in line and "sha256 starting 6726825d" in line
