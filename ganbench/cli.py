@@ -121,6 +121,10 @@ def run_arms(store, arms, steps, seeds, name, device, extras):
     """Each arm and seed in turn, until a stop request ends the whole command. Returns the
     statuses."""
     statuses = []
+    if len(arms) * len(seeds) > 1:
+        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s)")
+        for i, arm in enumerate(arms, 1):
+            say(f"  {i}. {group_label(name, arm, arms)}")
     for arm in arms:
         for s in seeds:
             run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, group_label(name, arm, arms),

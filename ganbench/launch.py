@@ -43,7 +43,8 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
         run_id = store.create_run(parameter_counts(exp), **run_record(exp, seed, name, reg, study))
-        progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"], console=console)
+        progress = TrainingProgress(f"run {run_id} {name or config.label_short()} seed {seed}", config.options["steps"],
+                                    console=console)
         return run_id, train(store, run_id, exp, progress)
 
 

@@ -75,3 +75,10 @@ def test_damaged_inception_weights_are_named_with_the_expected_checksum(invoke, 
     assert result.exit_code == 2 and "Traceback" not in result.output
     line, = result.output.strip().splitlines()
     assert str(weights) in line and "sha256 starting 6726825d" in line
+
+
+def test_a_sweep_lists_its_arms_and_each_progress_line_says_arm_and_seed(invoke):
+    result = invoke("run", *TINY, "g_lr=choice(1e-4,2e-4)", "--seeds", "2", "--steps", "2")
+    lines = result.output.splitlines()
+    assert lines[:3] == ["sweep: 2 arm(s) x 2 seed(s)", "  1. g_lr=1e-4", "  2. g_lr=2e-4"]
+    assert any(line.startswith("run 4 g_lr=2e-4 seed 1  step 2/2") for line in lines)
