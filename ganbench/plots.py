@@ -12,7 +12,7 @@ from torchvision.utils import save_image
 
 from .samples import PADDING, read_samples
 
-LOSS_BIN = 100
+LOSS_BIN = 100  # the fair's figures: losses per 100 steps
 
 
 def _curves(runs, metrics, name, bin_steps=None):
@@ -65,13 +65,21 @@ def loss_names(metrics):
     return list(dict.fromkeys(metrics.loc[metrics["protocol"].isna(), "name"]))
 
 
+def loss_bin(runs):
+    """Steps per point of a loss curve: the fair's 100 for runs of 2,000 steps or more, else
+    the runs' own log_every, so a short run still draws a curve."""
+    options = [config.get("options", {}) for config in runs["config"]] if "config" in runs else []
+    log_every = max([o.get("log_every", 1) for o in options] or [1])
+    return max(LOSS_BIN, log_every) if runs["steps_done"].max() >= 2000 else log_every
+
+
 def loss_figure(runs, metrics):
     """One panel per loss, two to a row (d_loss and g_loss; CycleGAN's five)."""
     names = loss_names(metrics)
     rows = (len(names) + 1) // 2
     figure = Figure(figsize=(11, 4.5 * rows), layout="constrained")
     for ax, name in zip(figure.subplots(rows, 2, squeeze=False).flat, names):
-        _draw(ax, _curves(runs, metrics, name, LOSS_BIN), f"{name} (mean per {LOSS_BIN} steps)", palette(runs))
+        _draw(ax, _curves(runs, metrics, name, loss_bin(runs)), f"{name} (mean per {loss_bin(runs)} steps)", palette(runs))
     for ax in figure.axes[len(names):]:
         ax.set_visible(False)
     figure.suptitle("losses")

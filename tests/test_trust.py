@@ -82,3 +82,12 @@ def test_a_sweep_lists_its_arms_and_each_progress_line_says_arm_and_seed(invoke)
     lines = result.output.splitlines()
     assert lines[:3] == ["sweep: 2 arm(s) x 2 seed(s)", "  1. g_lr=1e-4", "  2. g_lr=2e-4"]
     assert any(line.startswith("run 4 g_lr=2e-4 seed 1  step 2/2") for line in lines)
+
+
+def test_a_short_run_draws_a_loss_curve_not_one_dot(invoke, db):
+    from ganbench.plots import loss_figure
+    from ganbench.report import load_frames
+    from ganbench.store import Store
+    assert invoke("run", *TINY, "--steps", "6").exit_code == 0
+    figure = loss_figure(*load_frames(Store(db, create=False, write=False)))
+    assert list(figure.axes[0].lines[0].get_xdata()) == [2, 4, 6]  # log_every=2, not one bin of 100
