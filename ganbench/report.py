@@ -126,7 +126,8 @@ def group_table(runs, metrics, baseline=None):
     table = runs.groupby("config_hash", sort=False).agg(
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
         status=("status", _status), steps=("steps_done", "max"), **params,
-        train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean")).loc[order]
+        train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean"),
+        run_ids=("id", lambda ids: ",".join(map(str, ids)))).loc[order]
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
     base_key = _base_key(table, baseline)
     scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
@@ -136,7 +137,7 @@ def group_table(runs, metrics, baseline=None):
     score_columns = [c for s in scores for c in s.columns if not c.endswith("_protocol")]
     protocol_columns = [c for s in scores for c in s.columns if c.endswith("_protocol")]
     leading = LEADING + [c for c in params if c not in LEADING]
-    return table.reset_index(drop=True)[leading + score_columns + TRAILING + protocol_columns]
+    return table.reset_index(drop=True)[leading + score_columns + TRAILING + ["run_ids"] + protocol_columns]
 
 
 def param_columns(runs):
@@ -210,7 +211,7 @@ def display_frame(table, baseline=None):
     baseline that Welch's test does not find significant marked (n.s.), protocol fingerprints
     beside mixed scores; the statistics' own columns folded away."""
     scores = score_names(table)
-    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")}
+    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")} | {"run_ids"}
     best = {s: (table[s].min() if s.startswith("min_") else table[s].max()) for s in scores}
     best["base"] = 0 if baseline is None else table.index[table["group"] == baseline][0]
     shown = pd.DataFrame(index=table.index)

@@ -286,7 +286,8 @@ class Store:
         with self._reading() as c:
             row = c.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
         if row is None:
-            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench report` lists runs")
+            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench report --format csv` lists each "
+                                f"group's run ids (run_ids), and the --html page every run")
         return dict(row)
 
     @writes

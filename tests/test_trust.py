@@ -91,3 +91,11 @@ def test_a_short_run_draws_a_loss_curve_not_one_dot(invoke, db):
     assert invoke("run", *TINY, "--steps", "6").exit_code == 0
     figure = loss_figure(*load_frames(Store(db, create=False, write=False)))
     assert list(figure.axes[0].lines[0].get_xdata()) == [2, 4, 6]  # log_every=2, not one bin of 100
+
+
+def test_the_report_lists_run_ids_where_errors_point(invoke):
+    assert invoke("run", *TINY, "--steps", "2", "--seeds", "2").exit_code == 0
+    row, = json.loads(invoke("report", "--format", "json").output)
+    assert row["run_ids"] == "1,2"
+    result = invoke("run", "--resume", "9")
+    assert "--format csv` lists each group's run ids" in result.output
