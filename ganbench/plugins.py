@@ -1,6 +1,7 @@
 """The plugin manager: loads the `ganbench` entry points once and builds the registry."""
 import functools
 import warnings
+from importlib import metadata
 
 import pluggy
 
@@ -22,6 +23,8 @@ HOOKS = {
 pm = pluggy.PluginManager("ganbench")
 pm.add_hookspecs(hookspecs)
 _loaded = False
+_dists = {}  # plugin name -> (package, version) of the distribution it came from
+BROKEN = {}  # entry point name -> why it could not be loaded: "package x: ImportError: ..."
 
 
 def load_plugins():
@@ -29,17 +32,32 @@ def load_plugins():
     global _loaded
     if not _loaded:
         _loaded = True
-        pm.load_setuptools_entrypoints("ganbench")
+        _load_entry_points()
+
+
+def _load_entry_points():
+    """Each entry point on its own: one that fails to import is named in a warning and
+    skipped, so the others still work (a run that names it says why it is missing)."""
+    for point in metadata.entry_points(group="ganbench"):
+        if pm.has_plugin(point.name) or point.name in BROKEN:
+            continue
+        package = point.dist.metadata["Name"] if point.dist else "(unknown package)"
+        try:
+            plugin = point.load()
+        except Exception as e:  # noqa: BLE001 - whatever a third party's import raises
+            BROKEN[point.name] = f"package {package}: {type(e).__name__}: {e}".splitlines()[0]
+            warnings.warn(f"plugin '{point.name}' ({BROKEN[point.name]}) failed to import and is skipped",
+                          GanbenchWarning, stacklevel=2)
+            continue
+        pm.register(plugin, name=point.name)
+        _dists[point.name] = (package, point.dist.version if point.dist else "unknown")
 
 
 def _sources():
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     sources = {}
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin)
-        dist = dists.get(id(plugin))
-        package = dist.project_name if dist else "(registered at runtime)"
-        version = dist.version if dist else getattr(plugin, "__version__", "unknown")
+        package, version = _dists.get(name, ("(registered at runtime)", getattr(plugin, "__version__", "unknown")))
         sources[name] = Source(name, package, version)
     return sources
 
@@ -65,7 +83,7 @@ def _warn_unknown_hooks(sources):
 
 @functools.lru_cache(maxsize=1)
 def _build_registry(_generation):
-    registry = Registry()
+    registry = Registry(BROKEN)
     sources = _sources()
     _warn_unknown_hooks(sources)
     for kind, hook in HOOKS.items():
@@ -102,5 +120,5 @@ def rescan():
     """Load entry points installed since the first scan (after `pip install` in a notebook)."""
     global _generation
     load_plugins()
-    pm.load_setuptools_entrypoints("ganbench")
+    _load_entry_points()
     _generation += 1

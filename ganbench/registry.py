@@ -40,20 +40,34 @@ class Component:
 
 
 class Registry:
-    """Every installed component, by kind then name."""
+    """Every installed component, by kind then name. A name two plugins register for one kind
+    is a clash that stops only the runs that use it; `broken` names the plugins that failed
+    to import, so a run that wants one of their components says why it is missing."""
 
-    def __init__(self):
+    def __init__(self, broken=None):
         self._kinds = {kind: {} for kind in KINDS}
+        self.clashes, self.broken = {}, dict(broken or {})
 
     def add(self, component):
-        table = self._kinds[component.kind]
-        if component.name in table:
-            other = table[component.name].source.plugin
-            raise GanbenchError(
-                f"{component.kind} '{component.name}' is registered by both plugin "
-                f"'{other}' and plugin '{component.source.plugin}'; uninstall one of them"
-            )
-        table[component.name] = component
+        table, key = self._kinds[component.kind], (component.kind, component.name)
+        if key in self.clashes:
+            self.clashes[key].append(component.source)
+        elif component.name in table:
+            self.clashes[key] = [table.pop(component.name).source, component.source]
+        else:
+            table[component.name] = component
+
+    def _clash(self, kind, name):
+        who = " and ".join(f"package {s.package} (plugin '{s.plugin}')" for s in self.clashes[(kind, name)])
+        return GanbenchError(f"{kind} '{name}' is registered by {who}; uninstall one of them or rename it")
+
+    def _missing(self, name, valid, what):
+        """The lookup error, with the plugins that failed to import, which may have had it."""
+        try:
+            lookup(valid, name, what)
+        except GanbenchError as e:
+            broken = "; ".join(f"plugin '{p}' failed to import ({why})" for p, why in self.broken.items())
+            raise GanbenchError(f"{e}{'; ' + broken if broken else ''}") from None
 
     def registrar(self, kind, source):
         """The `register` callable handed to one plugin's hook for one kind."""
@@ -64,13 +78,20 @@ class Registry:
         return register
 
     def get(self, kind, name):
-        return lookup(self._kinds[kind], name, kind)
+        if (kind, name) in self.clashes:
+            raise self._clash(kind, name)
+        if name not in self._kinds[kind]:
+            self._missing(name, self._kinds[kind], kind)
+        return self._kinds[kind][name]
 
     def named(self, name):
         """Every component called `name`, whatever its kind (dcgan fills two kinds)."""
+        for kind, clashed in self.clashes:
+            if clashed == name:
+                raise self._clash(kind, name)
         found = [table[name] for table in self._kinds.values() if name in table]
         if not found:
-            lookup({n: None for n in self.names()}, name, "plugin")
+            self._missing(name, {n: None for n in self.names()}, "plugin")
         return found
 
     def names(self):

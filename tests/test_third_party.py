@@ -8,6 +8,7 @@ import pytest
 
 from conftest import TINY, query
 from ganbench import plugins
+from ganbench.errors import GanbenchWarning
 
 PACKAGE = '''
     import torch.nn.functional as F
@@ -68,13 +69,35 @@ def test_uninstalling_it_takes_the_choice_away(invoke):
     assert result.exit_code == 2 and "unknown plugin 'acme_hinge'" in result.output
 
 
-def test_two_plugins_registering_one_name_is_an_error_naming_both(register_plugin):
-    from ganbench import GanbenchError, hookimpl
+def test_two_plugins_registering_one_name_stop_only_the_runs_that_use_it(register_plugin, invoke, db):
+    from ganbench import hookimpl
 
     class Clash:
         @hookimpl
         def register_losses(self, register):
             register("bce", lambda cfg: None)
     register_plugin(Clash(), name="clash")
-    with pytest.raises(GanbenchError, match="registered by both plugin 'bce' and plugin 'clash'"):
-        plugins.registry()
+    result = invoke("run", "plugins=dcgan,bce", "res=16", "metrics=", "--steps", "1")
+    assert result.exit_code == 2 and ("loss 'bce' is registered by package ganbench (plugin 'bce') and package "
+                                      "(registered at runtime) (plugin 'clash')") in result.output
+    assert invoke("run", "plugins=dcgan,hinge", "res=16", "batch=4", "filters=0.0625", "metrics=",
+                  "--steps", "1").exit_code == 0  # a run that does not use the name goes on
+    assert invoke("plugins").exit_code == 0
+
+
+def test_a_plugin_that_fails_to_import_is_named_and_skipped(tmp_path, monkeypatch, invoke):
+    (tmp_path / "acme_broken.py").write_text("raise ImportError('no module named torchy')\n")
+    info = tmp_path / "acme_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ganbench]\nacme_broken = acme_broken\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.warns(GanbenchWarning, match="plugin 'acme_broken' \\(package acme-broken: ImportError: no module "
+                                                 "named torchy\\) failed to import and is skipped"):
+            plugins.rescan()
+        assert invoke("plugins").exit_code == 0  # the others still work
+        result = invoke("run", "plugins=acme_gen", "--steps", "1")
+        assert result.exit_code == 2 and "plugin 'acme_broken' failed to import (package acme-broken" in result.output
+    finally:
+        plugins.BROKEN.pop("acme_broken", None)
