@@ -165,13 +165,15 @@ def active(components, registry):
 
 def declared_options(components, registry):
     """The core options plus every active component's own."""
-    declared = dict(CORE_OPTIONS)
+    declared, owners = dict(CORE_OPTIONS), dict.fromkeys(CORE_OPTIONS, "the core")
     for component in active(components, registry):
         for key, option in component.options.items():
             if key in declared and declared[key].type is not option.type:
-                raise GanbenchError(f"option '{key}' of {component.kind} '{component.name}' "
-                                    f"clashes with another option of that name; rename one")
+                raise GanbenchError(f"option '{key}' is {option.type.__name__} for {component.kind} "
+                                    f"'{component.name}' but {declared[key].type.__name__} for {owners[key]}; "
+                                    f"one of them must rename it")
             declared.setdefault(key, option)
+            owners.setdefault(key, f"{component.kind} '{component.name}'")
     return declared
 
 

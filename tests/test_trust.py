@@ -99,3 +99,16 @@ def test_the_report_lists_run_ids_where_errors_point(invoke):
     assert row["run_ids"] == "1,2"
     result = invoke("run", "--resume", "9")
     assert "--format csv` lists each group's run ids" in result.output
+
+
+def test_an_option_clash_names_both_owners_and_types(register_plugin):
+    from ganbench import Option
+
+    class Clashing:
+        @staticmethod
+        @hookimpl
+        def register_losses(register):
+            register("text_res", lambda cfg: None, options={"res": Option(str, "64", "a resolution as text")})
+    register_plugin(Clashing, name="clashing")
+    with pytest.raises(GanbenchError, match="option 'res' is str for loss 'text_res' but int for the core"):
+        resolve(["plugins=text_res"], registry(), default_components())
