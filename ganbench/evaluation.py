@@ -4,11 +4,14 @@ metrics, cached reference features, and a protocol fingerprint on every score so
 scores made differently are never silently compared."""
 import hashlib
 import json
+import math
+import warnings
 from pathlib import Path
 
 import torch
 
 from . import checkpoint
+from .errors import GanbenchError, GanbenchWarning
 
 
 def to_uint8(images):
@@ -67,22 +70,21 @@ class Evaluator:
         checkpoint.save(path, features)
         return features
 
-    def evaluate(self, parts):
+    def evaluate(self, parts, step=None):
         """[(name, value, protocol id)] for every track's every metric's every score."""
-        return [row for track in self.tracks for row in self._score(track, parts)]
+        return [row for track in self.tracks for row in self._score(track, parts, step)]
 
-    def _score(self, track, parts):
+    def _score(self, track, parts, step):
         batches = [to_uint8(images) for images in track.make(parts)]
         fake = {key: self._features(space, batches) for key, space in self.spaces.items()}
         if track.labels is not None:  # the classes the images should show, for metrics that check them
             fake = {key: {**features, "labels": track.labels.cpu()} for key, features in fake.items()}
         real = self.reference(track) if any(m.needs_real for m in self.metrics.values()) else {}
         rows = []
-        for metric in self.metrics.values():
+        for name, metric in self.metrics.items():
             key = metric.space.key
-            scores = metric.score(real.get(key), fake[key])
-            rows += [(track.scored(name), float(value), self.protocols[(track.name, key)][0])
-                     for name, value in scores.items()]
+            scores = checked_scores(name, metric, lambda: metric.score(real.get(key), fake[key]), step)
+            rows += [(track.scored(score), value, self.protocols[(track.name, key)][0]) for score, value in scores.items()]
         return rows
 
     def protocol_details(self):
@@ -91,6 +93,24 @@ class Evaluator:
     def directions(self):
         """{score name: 'min' | 'max'} for the scores a report shows, per track."""
         return {t.scored(name): way for t in self.tracks for m in self.metrics.values() for name, way in m.report.items()}
+
+
+def checked_scores(name, metric, score, step):
+    """A metric's scores as floats, or one clear error naming the metric and the step: it
+    raised, returned a score it does not declare (`report`, `extra`), or left one out. `{}`
+    means it does not apply to these images. NaN is kept, and said."""
+    at = f" at step {step}" if step is not None else ""
+    try:
+        scores = {k: float(v) for k, v in score().items()}
+    except Exception as e:  # noqa: BLE001 - whatever a plugin's metric raises
+        raise GanbenchError(f"metric '{name}' failed{at}: {type(e).__name__}: {e}".splitlines()[0]) from None
+    declared = set(metric.report) | set(getattr(metric, "extra", ()))
+    if scores and (set(scores) - declared or set(metric.report) - set(scores)):
+        raise GanbenchError(f"metric '{name}'{at} returned {sorted(scores)} but declares {sorted(metric.report)} "
+                            f"(and extra {sorted(declared - set(metric.report))}); fix its report or extra")
+    for score in (s for s, v in scores.items() if math.isnan(v)):
+        warnings.warn(f"metric '{name}' scored {score} = NaN{at}", GanbenchWarning, stacklevel=2)
+    return scores
 
 
 def fingerprint(metric, n_real, n_fake):

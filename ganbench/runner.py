@@ -245,7 +245,7 @@ class Training:
         self.check_finite()
         exp = self.exp
         with self.clock.evaluating():
-            scores = exp.evaluator.evaluate(exp.parts)
+            scores = exp.evaluator.evaluate(exp.parts, self.step)
         self.store.add_metrics(self.run_id, [(self.step, *row) for row in scores])
         self.store.update_run(self.run_id, eval_s=self.clock.eval_s)
         if self.best.improved(scores):

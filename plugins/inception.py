@@ -120,7 +120,7 @@ class FID:
 
 
 class IS:
-    needs_real, report = False, {"is": "max"}
+    needs_real, report, extra = False, {"is": "max"}, ("is_std",)
 
     def __init__(self, space, splits):
         self.space, self.splits = space, splits
@@ -131,7 +131,7 @@ class IS:
 
 
 class KID:
-    needs_real, report = True, {"kid": "min"}
+    needs_real, report, extra = True, {"kid": "min"}, ("kid_std",)
 
     def __init__(self, space, subsets, subset_size):
         self.space, self.subsets, self.subset_size = space, subsets, subset_size
@@ -153,7 +153,7 @@ class KID:
 
 
 class PRC:
-    needs_real, report = True, {"precision": "max", "recall": "max"}
+    needs_real, report, extra = True, {"precision": "max", "recall": "max"}, ("f_score",)
 
     def __init__(self, space, neighborhood):
         self.space, self.neighborhood = space, neighborhood

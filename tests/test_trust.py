@@ -112,3 +112,56 @@ def test_an_option_clash_names_both_owners_and_types(register_plugin):
     register_plugin(Clashing, name="clashing")
     with pytest.raises(GanbenchError, match="option 'res' is str for loss 'text_res' but int for the core"):
         resolve(["plugins=text_res"], registry(), default_components())
+
+
+class Odd:
+    """A metric plugin that raises, returns what it does not declare, leaves one out, or NaN."""
+
+    mode = "raise"
+
+    class Space:
+        key = name = "odd-space"
+        resize = "none"
+
+        def prepare(self, device):
+            pass
+
+        def weights_sha256(self):
+            return "none"
+
+        def extract(self, images):
+            return {"mean": images.float().mean(dim=(1, 2, 3)).cpu()}
+
+    needs_real, report, space = False, {"odd": "max", "odd2": "min"}, Space()
+
+    def score(self, real, fake):
+        if Odd.mode == "raise":
+            raise ValueError("cannot score this")
+        return {"nan": {"odd": float("nan"), "odd2": 1.0}, "undeclared": {"odd": 1.0, "odd2": 1.0, "other": 2.0},
+                "missing": {"odd": 1.0}}[Odd.mode]
+
+    @staticmethod
+    @hookimpl
+    def register_metrics(register):
+        register("odd", lambda cfg: Odd())
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("raise", "metric 'odd' failed at step 2: ValueError: cannot score this"),
+    ("undeclared", "metric 'odd' at step 2 returned ['odd', 'odd2', 'other'] but declares ['odd', 'odd2']"),
+    ("missing", "metric 'odd' at step 2 returned ['odd'] but declares ['odd', 'odd2']"),
+])
+def test_a_metric_that_misbehaves_is_named_with_the_step(invoke, db, register_plugin, mode, message):
+    register_plugin(Odd, name="odd")
+    Odd.mode = mode
+    result = invoke("run", *SMALL, "metrics=odd", "eval_every=2", "eval_fake=4", "--steps", "4")
+    assert result.exit_code == 2 and message in result.output
+    assert query(db, "select status from runs") == [("failed",)]
+
+
+def test_a_nan_score_is_kept_and_said(invoke, db, register_plugin):
+    register_plugin(Odd, name="odd")
+    Odd.mode = "nan"
+    with pytest.warns(GanbenchWarning, match="metric 'odd' scored odd = NaN at step 2"):
+        assert invoke("run", *SMALL, "metrics=odd", "eval_every=2", "eval_fake=4", "--steps", "2").exit_code == 0
+    assert query(db, "select value from metrics where name = 'odd'") == [("NaN",)]
