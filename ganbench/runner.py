@@ -15,7 +15,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from . import checkpoint, environment
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
-from .data import DeviceData, DomainData, TwoDomains
+from .data import DeviceData, DomainData, ImageSet, TwoDomains
 from .errors import GanbenchError
 from .evaluation import Evaluator
 from .network import count_parameters
@@ -45,26 +45,29 @@ class Experiment:
     seed: int = 0
 
 
-def build(config, registry, device, seed, cache_dir, extras=None):
+def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False):
     """Build data, scheme, its networks with modifiers and optimizers, loss and metrics from a
-    config. `extras` are settings that are not part of the config (say, a weights file's path)."""
+    config. `extras` are settings that are not part of the config (say, a weights file's path).
+    `stand_in`: blank images of the data set's registered shape instead of its data, and no
+    metrics, for a dry run that checks every arm as the run will."""
     components = active(config.components, registry)
     chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
-    data = device_data(chosen["dataset"].build(cfg), device, cfg)
+    data = device_data(blank_data(chosen, cfg) if stand_in else chosen["dataset"].build(cfg), device, cfg)
     cfg.channels, cfg.cond_dim = data.channels, data.cond_dim
     scheme = chosen["scheme"].build(cfg)
     check_fit(scheme, chosen, data.domains, registry)
     cfg.cond_dim = data.cond_dim if scheme.conditional else 0  # networks take conditions only when given them
     nets = {name: net.to(device) for name, net in networks(scheme, components, cfg).items()}
     rng = torch.Generator(device).manual_seed(seed)
-    parts = make_parts(scheme, nets, chosen, cfg, rng, draw=lambda: data.sample(cfg.batch, rng))
+    parts = Parts(nets, {}, chosen["loss"].build(cfg), rng, cfg.z_dim, cfg.noise, draw=lambda: data.sample(cfg.batch, rng))
     scheme.prepare(data, cfg, seed)
-    scheme.check(parts)
-    metrics = {c.name: c.build(cfg) for c in components if c.kind == "metric"}
+    scheme.check(parts)  # also gives lazy layers their shapes before optimizers see them
+    add_optimizers(parts, scheme, chosen, cfg)
+    metrics = {c.name: c.build(cfg) for c in components if c.kind == "metric" and not stand_in}
     evaluator = Evaluator(metrics, scheme.tracks(), cfg, device, cache_dir) if metrics else None
     return Experiment(config, components, data, parts, scheme, device, evaluator, seed)
 
@@ -106,19 +109,32 @@ def networks(scheme, components, cfg):
     return nets
 
 
-def make_parts(scheme, nets, chosen, cfg, rng, draw):
-    """Parts: one optimizer per network (g_lr for generators, d_lr for discriminators) and a
-    moving average of each generator when g_ema asks."""
-    optimizer = chosen["optimizer"].build
+def add_optimizers(parts, scheme, chosen, cfg):
+    """One optimizer per network (g_lr for generators, d_lr for discriminators) and a moving
+    average of each generator when g_ema asks."""
+    optimizer, nets = chosen["optimizer"].build, parts.nets
     lr = {"generator": cfg.g_lr, "discriminator": cfg.d_lr}
     for name, kind in scheme.networks.items():
         if not any(p.requires_grad for p in nets[name].parameters()):
             raise GanbenchError(f"network {name} ({kind} '{chosen[kind].name}') has no trainable parameters; "
                                 f"check its component and options")
-    opts = {name: optimizer(nets[name].parameters(), lr[kind], cfg) for name, kind in scheme.networks.items()}
-    ema = {name: _ema(nets[name], cfg.g_ema) for name in scheme.generators() if cfg.g_ema}
-    return Parts(nets, opts, chosen["loss"].build(cfg), rng, cfg.z_dim, cfg.noise,
-                 draw=draw, ema=ema)
+    parts.opts = {name: optimizer(nets[name].parameters(), lr[kind], cfg) for name, kind in scheme.networks.items()}
+    parts.ema = {name: _ema(nets[name], cfg.g_ema) for name in scheme.generators() if cfg.g_ema}
+
+
+def blank_data(chosen, cfg):
+    """Blank images of the shape the data set registers (channels, classes, and the domains
+    the scheme wants where it can give them), with labels and test images, so networks are
+    built and checked without the data."""
+    meta = chosen["dataset"].meta
+    cfg.channels, cfg.cond_dim = meta.get("channels", 3), meta.get("classes", 0)
+    wanted, offered = chosen["scheme"].build(cfg).domains, _counts(meta.get("domains", 1))
+
+    def images(n):
+        labels = torch.arange(n) % cfg.cond_dim if cfg.cond_dim else None
+        return ImageSet(torch.zeros(n, cfg.channels, cfg.res, cfg.res, dtype=torch.uint8), labels)
+    one = ImageSet(images(32).images, images(32).labels, "blank stand-in", test=images(8))
+    return TwoDomains(one, one) if (wanted if wanted in offered else offered[0]) == 2 else one
 
 
 def _ema(g, decay):

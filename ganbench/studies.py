@@ -9,11 +9,13 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .config import active, parse_overrides, resolve
+import torch
+
+from .config import parse_overrides, resolve
 from .defaults import load_registry_toml
 from .errors import GanbenchError, lookup
 from .network import count_parameters
-from .runner import check_fit, networks
+from .runner import build
 
 SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
 
@@ -102,17 +104,11 @@ def as_overrides(values):
 
 
 def count(arm, registry, defaults):
-    """{network name: parameters} of an arm, built on the CPU without data: the data set's
-    registered channels, classes and domains stand in for it."""
+    """{network name: parameters} of an arm, built and checked on the CPU as the run builds
+    it, with blank images of the data set's registered shape standing in for its data."""
     config = resolve(as_overrides(arm.overrides), registry, defaults)
-    components = active(config.components, registry)
-    chosen = {c.kind: c for c in components}
-    dataset = chosen["dataset"].meta
-    cfg = config.settings(channels=dataset.get("channels", 3), cond_dim=dataset.get("classes", 0))
-    scheme = chosen["scheme"].build(cfg)
-    check_fit(scheme, chosen, dataset.get("domains", 1), registry)
-    cfg.cond_dim = cfg.cond_dim if scheme.conditional else 0
-    return {name: count_parameters(net) for name, net in networks(scheme, components, cfg).items()}
+    exp = build(config, registry, torch.device("cpu"), 0, "results/cache", stand_in=True)
+    return {name: count_parameters(net) for name, net in exp.parts.nets.items()}
 
 
 def _from_environment(values):

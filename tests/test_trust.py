@@ -165,3 +165,25 @@ def test_a_nan_score_is_kept_and_said(invoke, db, register_plugin):
     with pytest.warns(GanbenchWarning, match="metric 'odd' scored odd = NaN at step 2"):
         assert invoke("run", *SMALL, "metrics=odd", "eval_every=2", "eval_fake=4", "--steps", "2").exit_code == 0
     assert query(db, "select value from metrics where name = 'odd'") == [("NaN",)]
+
+
+class Shapes:
+    """Generators a dry run must check as the run does: a wrong image size, and lazy layers."""
+
+    @staticmethod
+    @hookimpl
+    def register_generators(register):
+        from torch import nn
+        register("too_small", lambda cfg: nn.Sequential(nn.Linear(cfg.z_dim, 4 * 4), nn.Unflatten(1, (1, 4, 4))))
+        register("lazy", lambda cfg: nn.Sequential(nn.LazyLinear(cfg.res * cfg.res), nn.Tanh(),
+                                                   nn.Unflatten(1, (1, cfg.res, cfg.res))))
+
+
+def test_the_dry_run_checks_shapes_as_the_run_does(invoke, register_plugin):
+    register_plugin(Shapes, name="shapes")
+    for args in (["--dry-run"], ["--steps", "1"]):
+        result = invoke("run", "plugins=too_small", "res=16", "metrics=", *args)
+        assert result.exit_code == 2 and "the generator makes images of shape (1, 4, 4)" in result.output
+    result = invoke("run", "plugins=lazy", "res=16", "--dry-run")
+    assert result.exit_code == 0 and f"{100 * 256 + 256:,}" in result.output  # the lazy layer counted once built
+    assert invoke("run", "plugins=lazy", "res=16", "batch=4", "metrics=", "--steps", "2").exit_code == 0
