@@ -35,8 +35,8 @@ def describe(device, components):
         "platform": platform.platform(),
         "host": socket.gethostname(),
         "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "cuda": torch.version.cuda if device.type == "cuda" else None,  # what the build supports is not what ran
+        "cudnn": torch.backends.cudnn.version() if device.type == "cuda" and torch.backends.cudnn.is_available() else None,
         "gpu": gpu,
         "device": str(device),
         "git_sha": git_sha(),

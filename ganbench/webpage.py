@@ -142,6 +142,7 @@ def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
     shown_runs = shown_runs.assign(started_at=shown_runs["started_at"].astype(str).str[:19])
     return _template("study.html").render(
         page=page, pages=pages, version=__version__, database=store.url, table_rows=len(table), written=_written(),
+        steps=" or ".join(f"{int(s):,}" for s in sorted(set(runs["target_steps"].dropna()))),
         table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols(), baseline),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],

@@ -187,3 +187,30 @@ def test_the_dry_run_checks_shapes_as_the_run_does(invoke, register_plugin):
     result = invoke("run", "plugins=lazy", "res=16", "--dry-run")
     assert result.exit_code == 0 and f"{100 * 256 + 256:,}" in result.output  # the lazy layer counted once built
     assert invoke("run", "plugins=lazy", "res=16", "batch=4", "metrics=", "--steps", "2").exit_code == 0
+
+
+def test_the_page_says_how_many_steps_its_runs_have(invoke, workdir):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    assert invoke("report", "--html", "site", "--format", "csv").exit_code == 0
+    assert '<p class="meta" id="counts">1 runs of 2 steps in 1 groups' in (workdir / "site" / "runs.html").read_text()
+
+
+def test_a_cpu_run_records_no_cuda_version(invoke, db):
+    assert invoke("run", *TINY, "--steps", "1", "--device", "cpu").exit_code == 0
+    (cuda, env), = query(db, "select cuda_version, environment from runs")
+    assert cuda is None and json.loads(env)["cuda"] is None
+
+
+def test_the_docs_name_the_options_and_api_the_code_has():
+    from pathlib import Path
+
+    from ganbench.config import declared_options
+    root = Path(__file__).resolve().parents[1]
+    readme, plugins_md = (root / "README.md").read_text(), (root / "docs" / "plugins.md").read_text()
+    config = resolve(["plugins=dcgan,resnet_tail"], registry(), default_components())
+    declared = declared_options(config.components, registry())
+    import re
+    assert all(name in declared for name in re.findall(r"`(tail_\w+)`", readme))
+    assert "net.insert(before, name, module)" in plugins_md and "in_label=False" in plugins_md
+    assert "ResidualTail" not in plugins_md and "seeds.md" not in (root / "docs" / "catalog.md").read_text()
+    assert "results/cache/`." not in plugins_md
