@@ -3,6 +3,8 @@ found exactly as the built-ins are, and a run then uses it."""
 import json
 import sys
 import textwrap
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -10,39 +12,29 @@ from conftest import TINY, query
 from ganbench import plugins
 from ganbench.errors import GanbenchWarning
 
-PACKAGE = '''
-    import torch.nn.functional as F
-    from ganbench import hookimpl
-
-    CALLS = {"d": 0, "g": 0}
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 
 
-    class Hinge:
-        def d_loss(self, real, fake):
-            CALLS["d"] += 1
-            return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
-
-        def g_loss(self, fake):
-            CALLS["g"] += 1
-            return -fake.mean()
-
-
-    @hookimpl
-    def register_losses(register):
-        register("acme_hinge", lambda cfg: Hinge(), help="hinge loss from a third party")
-'''
+def docs_block(heading):
+    """The indented block that follows a line of docs/plugins.md: the example as documented."""
+    lines = DOCS.read_text().splitlines()
+    start = lines.index(heading) + 2
+    end = next(i for i in range(start, len(lines)) if lines[i] and not lines[i].startswith("    "))
+    return textwrap.dedent("\n".join(lines[start:end]))
 
 
 @pytest.fixture
 def acme_installed(tmp_path, monkeypatch):
-    """Install 'acme-ganloss 0.3.1' as a distribution on sys.path; remove it afterwards."""
+    """Install docs/plugins.md's example package, as documented, on sys.path; remove it afterwards."""
     site = tmp_path / "site"
     (site / "acme_ganloss").mkdir(parents=True)
-    (site / "acme_ganloss" / "__init__.py").write_text(textwrap.dedent(PACKAGE))
-    info = site / "acme_ganloss-0.3.1.dist-info"
+    (site / "acme_ganloss" / "__init__.py").write_text(docs_block("`acme_ganloss/__init__.py`:"))
+    project = tomllib.loads(docs_block("`pyproject.toml`:"))["project"]
+    info = site / f"acme_ganloss-{project['version']}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-ganloss\nVersion: 0.3.1\n")
-    (info / "entry_points.txt").write_text("[ganbench]\nacme = acme_ganloss\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    points = "".join(f"{k} = {v}\n" for k, v in project["entry-points"]["ganbench"].items())
+    (info / "entry_points.txt").write_text(f"[ganbench]\n{points}")
     monkeypatch.syspath_prepend(str(site))
     plugins.rescan()
     yield sys.modules["acme_ganloss"]
@@ -53,15 +45,19 @@ def acme_installed(tmp_path, monkeypatch):
 def test_an_installed_package_adds_a_loss_that_run_uses(acme_installed, invoke, db):
     listed = {c["name"]: c for c in json.loads(invoke("plugins", "--json").output)}
     assert listed["acme_hinge"]["kind"] == "loss"
-    assert (listed["acme_hinge"]["package"], listed["acme_hinge"]["version"]) == ("acme-ganloss", "0.3.1")
+    assert (listed["acme_hinge"]["package"], listed["acme_hinge"]["version"]) == ("acme-ganloss", "0.1.0")
+    assert listed["acme_hinge"]["options"]["hinge_margin"]["default"] == 1.0
 
-    result = invoke("run", "plugins=dcgan,acme_hinge", *TINY, "--steps", "4")
+    calls = []
+    d_loss = acme_installed.Hinge.d_loss
+    acme_installed.Hinge.d_loss = lambda self, real, fake: calls.append(self.margin) or d_loss(self, real, fake)
+    result = invoke("run", "plugins=dcgan,acme_hinge", "hinge_margin=0.5", *TINY, "--steps", "4")
     assert result.exit_code == 0, result.output
-    assert acme_installed.CALLS == {"d": 4, "g": 4}
+    assert calls == [0.5] * 4  # the documented loss, with the option given, in every D step
     (config, env), = query(db, "select config, environment from runs")
     assert json.loads(config)["components"]["loss"] == "acme_hinge"
     assert json.loads(env)["plugins"]["loss:acme_hinge"] == {
-        "plugin": "acme", "package": "acme-ganloss", "version": "0.3.1"}
+        "plugin": "acme", "package": "acme-ganloss", "version": "0.1.0"}
 
 
 def test_uninstalling_it_takes_the_choice_away(invoke):
