@@ -64,6 +64,22 @@ def register_plugin():
         plugins.unregister(plugin)
 
 
+class MeanPixels:
+    """A throwaway feature space for test metrics: each image's mean pixel value."""
+
+    key = name = "mean-pixel"
+    resize = "none"
+
+    def prepare(self, device):
+        pass
+
+    def weights_sha256(self):
+        return "none"
+
+    def extract(self, images):
+        return {"mean": images.float().mean(dim=(1, 2, 3)).cpu()}
+
+
 def interrupting(scheme):
     """A subclass of a scheme class that raises KeyboardInterrupt once, on step call `at`."""
     class Interrupting(scheme):

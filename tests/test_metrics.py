@@ -9,7 +9,7 @@ import torch
 import torch_fidelity
 from torch_fidelity import feature_extractor_inceptionv3 as fe
 
-from conftest import SMALL, query
+from conftest import SMALL, MeanPixels, query
 from ganbench import ImageSet, hookimpl
 from ganbench.data import DeviceData
 from ganbench.evaluation import Evaluator
@@ -206,20 +206,7 @@ def test_the_report_marks_scores_of_different_protocols(tmp_path):
 class Brightness:
     """A throwaway metric: the mean pixel value of the generated images."""
 
-    class Space:
-        key = name = "mean-pixel"
-        resize = "none"
-
-        def prepare(self, device):
-            pass
-
-        def weights_sha256(self):
-            return "none"
-
-        def extract(self, images):
-            return {"mean": images.float().mean(dim=(1, 2, 3)).cpu()}
-
-    needs_real, report, space = False, {"brightness": "max"}, Space()
+    needs_real, report, space = False, {"brightness": "max"}, MeanPixels()
 
     def score(self, real, fake):
         return {"brightness": fake["mean"].mean().item()}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL, TINY, query
+from conftest import SMALL, TINY, MeanPixels, query
 from ganbench import GanbenchError, hookimpl
 from ganbench.config import resolve
 from ganbench.defaults import default_components
@@ -119,20 +119,7 @@ class Odd:
 
     mode = "raise"
 
-    class Space:
-        key = name = "odd-space"
-        resize = "none"
-
-        def prepare(self, device):
-            pass
-
-        def weights_sha256(self):
-            return "none"
-
-        def extract(self, images):
-            return {"mean": images.float().mean(dim=(1, 2, 3)).cpu()}
-
-    needs_real, report, space = False, {"odd": "max", "odd2": "min"}, Space()
+    needs_real, report, space = False, {"odd": "max", "odd2": "min"}, MeanPixels()
 
     def score(self, real, fake):
         if Odd.mode == "raise":
