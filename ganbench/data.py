@@ -49,7 +49,7 @@ class DeviceData:
     def __init__(self, imageset, device, flip=False, rotate=0.0):
         self.images = imageset.images.to(device)
         self.labels = None if imageset.labels is None else conditions(imageset.labels).to(device)
-        self.flip, self.rotate = flip, rotate
+        self.flip, self.rotate, self.description = flip, rotate, imageset.description
         self.test = imageset.test and DeviceData(imageset.test, device)
 
     @property
@@ -104,6 +104,7 @@ class DomainData:
     def __init__(self, domains, device, flip=False, rotate=0.0):
         check_domains(domains)
         self.a, self.b = (DeviceData(d, device, flip, rotate) for d in (domains.a, domains.b))
+        self.description = domains.description
 
     @property
     def device(self):
@@ -116,7 +117,7 @@ class DomainData:
     cond_dim = 0
 
     def __len__(self):
-        return len(self.a)
+        return min(len(self.a), len(self.b))
 
     def sample(self, n, rng):
         a, b = self.a.sample(n, rng), self.b.sample(n, rng)

@@ -5,6 +5,7 @@ import os
 import socket
 import time
 import traceback
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
@@ -16,7 +17,7 @@ from . import checkpoint, environment
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
-from .errors import GanbenchError
+from .errors import GanbenchError, GanbenchWarning
 from .evaluation import Evaluator
 from .network import count_parameters
 from .parts import Parts
@@ -57,6 +58,9 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
     data = device_data(blank_data(chosen, cfg) if stand_in else chosen["dataset"].build(cfg), device, cfg)
+    if len(data) < cfg.batch and not stand_in:
+        warnings.warn(f"dataset '{chosen['dataset'].name}' has {len(data)} images, fewer than batch={cfg.batch}: "
+                      f"every batch repeats images", GanbenchWarning, stacklevel=2)
     cfg.channels, cfg.cond_dim = data.channels, data.cond_dim
     scheme = chosen["scheme"].build(cfg)
     check_fit(scheme, chosen, data.domains, registry)
@@ -149,7 +153,7 @@ def parameter_counts(exp):
 def run_record(exp, seed, name, registry, study=None):
     """The columns a new run starts with."""
     declared = declared_options(exp.config.components, registry)
-    env = environment.describe(exp.device, exp.components)
+    env = {**environment.describe(exp.device, exp.components), "data": exp.data.description}
     return dict(label=name or exp.config.label(declared), study=study, plugins=",".join(exp.config.plugins),
                 config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
                 status="queued", target_steps=exp.config.options["steps"],

@@ -13,17 +13,26 @@ in the file), and, as report 002 did, images with no such tag or more than `tags
 them are left out.
 """
 import hashlib
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+from rich.console import Console
+from rich.progress import track
 
 from ganbench import GanbenchError, ImageSet, Option, TwoDomains, checkpoint, hookimpl, to_resolution
+from ganbench.errors import GanbenchWarning
 from ganbench.options import positive
 
-SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16- and 32-bit grey, which convert("RGB") clips to white
 
 
 def image_files(root, what="data_dir"):
@@ -32,35 +41,79 @@ def image_files(root, what="data_dir"):
         raise GanbenchError(f"{what}={root}: no such directory; point {what} at a folder of images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
     if not files:
-        raise GanbenchError(f"{what}={root}: no .png, .jpg or .webp images in it or below it")
+        raise GanbenchError(f"{what}={root}: no images ({', '.join(sorted(SUFFIXES))}) in it or below it")
     return files
 
 
-def _cache_key(files, res):
-    digest = hashlib.sha256(str(res).encode())
+def _cache_key(files, res, skip_bad=False):
+    digest = hashlib.sha256(f"{res} {skip_bad}".encode())
     for f in files:
         stat = f.stat()
         digest.update(f"{f}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 
+def _pixels(image):
+    """RGB uint8 pixels; wide grey scaled down to 8 bits instead of clipped."""
+    if image.mode in WIDE_GREY:
+        wide = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or wide.max() > 255 else 255.0
+        return np.repeat(np.clip(np.round(wide / top * 255), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    return np.array(image.convert("RGB"))
+
+
 def _decode(path, res):
+    """(image tensor, None), or (None, why it cannot be decoded)."""
     try:
         with Image.open(path) as image:
-            pixels = np.array(image.convert("RGB"))
+            pixels = _pixels(image)
     except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
-        raise GanbenchError(f"{path}: cannot decode this image ({e}); remove or replace it") from None
-    return to_resolution(torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0), res)
+        return None, str(e)
+    return to_resolution(torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0), res), None
 
 
-def load_folder(root, res, cache_dir, files=None):
+def decode_all(files, res):
+    """Every file decoded on all cores, with a progress bar on stderr."""
+    console = Console(stderr=True)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        decoded = pool.map(lambda f: _decode(f, res), files)
+        return list(track(decoded, total=len(files), description=f"decoding {len(files):,} images",
+                          console=console, transient=True, disable=not console.is_terminal))
+
+
+class Loaded(NamedTuple):
+    images: torch.Tensor  # uint8, the files that decoded
+    description: str  # how many, from where, how many skipped, how long decoding took
+    kept: list  # per file: whether it decoded (labels of skipped files are dropped too)
+
+
+def load_folder(root, res, cache_dir, files=None, skip_bad=False):
+    """The folder's images as a Loaded, decoded once and cached."""
     files = files if files is not None else image_files(root)
-    cache = Path(cache_dir) / f"folder-{_cache_key(files, res)}.pt"
+    cache = Path(cache_dir) / f"folder-{_cache_key(files, res, skip_bad)}.pt"
     if cache.exists():
-        return torch.load(cache)
-    images = torch.cat([_decode(f, res) for f in files])
-    checkpoint.save(cache, images)
-    return images
+        return Loaded(*torch.load(cache))
+    began = time.perf_counter()
+    decoded = decode_all(files, res)
+    bad = [(f, why) for f, (image, why) in zip(files, decoded) if image is None]
+    _refuse_or_warn(bad, len(files), skip_bad)
+    images = torch.cat([image for image, _ in decoded if image is not None])
+    found = Loaded(images, f"{len(images):,} images from {root} ({len(bad)} skipped, decoded in "
+                           f"{time.perf_counter() - began:.1f} s)", [image is not None for image, _ in decoded])
+    checkpoint.save(cache, tuple(found))
+    return found
+
+
+def _refuse_or_warn(bad, total, skip_bad):
+    """Every file that cannot be decoded, named at once: an error, or with skip_bad a warning."""
+    if not bad:
+        return
+    listed = "; ".join(f"{f} ({why})" for f, why in bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+    if len(bad) == total or not skip_bad:
+        raise GanbenchError(f"{len(bad)} of {total} images cannot be decoded: {listed}; remove or replace them"
+                            + ("" if len(bad) == total else ", or pass skip_bad=true to train on the rest"))
+    warnings.warn(f"skipping {len(bad)} of {total} images that cannot be decoded: {listed}", GanbenchWarning,
+                  stacklevel=2)
 
 
 def tagged(root, csv, wanted, most):
@@ -98,18 +151,20 @@ def layout_domain(cfg, name):
             raise GanbenchError(f"data_dir={root} has CycleGAN's layout but no {split}{name}/; it needs "
                                 f"trainA/, trainB/, testA/ and testB/")
     train, test = (load_folder(root / f"{split}{name}", cfg.res, cfg.cache_dir,
-                               image_files(root / f"{split}{name}", f"domain {name}, {split}{name}")) for split in ("train", "test"))
-    return ImageSet(train, None, f"{len(train)} images from {root / f'train{name}'}", test=ImageSet(test))
+                               image_files(root / f"{split}{name}", f"domain {name}, {split}{name}"), cfg.skip_bad)
+                   for split in ("train", "test"))
+    return ImageSet(train.images, None, train.description, test=ImageSet(test.images, None, test.description))
 
 
 def held_out_domain(cfg, root, what):
     """A domain from one plain folder: a seed-0 tenth (at least one image) held out as its test set."""
-    images = load_folder(root, cfg.res, cfg.cache_dir, image_files(root, what))
+    loaded = load_folder(root, cfg.res, cfg.cache_dir, image_files(root, what), cfg.skip_bad)
+    images = loaded.images
     if len(images) < 2:
         raise GanbenchError(f"{what}={root}: one image cannot give both train and test images; add more")
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
     test = max(1, len(images) // 10)
-    return ImageSet(images[order[test:]], None, f"{len(images) - test} images from {root}",
+    return ImageSet(images[order[test:]], None, f"{loaded.description}, {test} held out for tests",
                     test=ImageSet(images[order[:test]]))
 
 
@@ -128,10 +183,10 @@ def folder(cfg):
         return two_domains(cfg)
     if cfg.tags_csv:
         files, labels = tagged(cfg.data_dir, cfg.tags_csv, cfg.tags, cfg.tags_max)
-        images = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, files)
-        return ImageSet(images, labels, f"{len(images)} tagged images from {cfg.data_dir}")
-    images = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir)
-    return ImageSet(images, None, f"{len(images)} images from {cfg.data_dir}")
+        loaded = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, files, cfg.skip_bad)
+        return ImageSet(loaded.images, labels[torch.tensor(loaded.kept)], f"tagged: {loaded.description}")
+    loaded = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, skip_bad=cfg.skip_bad)
+    return ImageSet(loaded.images, None, loaded.description)
 
 
 @hookimpl
@@ -142,6 +197,8 @@ def register_datasets(register):
                            "with trainA/, trainB/, testA/, testB/ both domains)"),
         "data_dir_b": Option(str, "", "domain B's directory, for translation between two plain folders "
                              "(a tenth of each held out for scores)"),
+        "skip_bad": Option(bool, False, "train on the images that decode, naming the others in a warning "
+                           "(default: stop and name them all)"),
         "tags_csv": Option(str, "", "CSV of file,tags giving each image its tags (report 002)"),
         "tags": Option(str, "", "the tags to condition on, comma-separated (default: all in the CSV)"),
         "tags_max": Option(int, 2, "leave out images with more of those tags than this", check=positive),

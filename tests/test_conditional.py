@@ -118,7 +118,7 @@ def tagged_dir(tmp_path):
 def test_tags_become_multi_hot_conditions_with_report_002s_filter(tagged_dir, tmp_path):
     root, csv = tagged_dir
     cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path / "cache"), tags_csv=str(csv),
-                          tags="blonde hair,red hair,blue eyes", tags_max=2, data_dir_b="")
+                          tags="blonde hair,red hair,blue eyes", tags_max=2, data_dir_b="", skip_bad=False)
     data = folder.folder(cfg)
     # c.png has no wanted tag and d.png three of them: both left out
     assert data.images.shape[0] == 3
@@ -129,7 +129,7 @@ def test_tag_csv_errors_name_the_problem(tagged_dir, tmp_path):
     root, _ = tagged_dir
     bad = tmp_path / "bad.csv"
     bad.write_text("name,labels\nx,y\n")
-    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path), tags_csv=str(bad), tags="", tags_max=2, data_dir_b="")
+    cfg = SimpleNamespace(res=8, data_dir=str(root), cache_dir=str(tmp_path), tags_csv=str(bad), tags="", tags_max=2, data_dir_b="", skip_bad=False)
     with pytest.raises(GanbenchError, match="needs columns 'file' and 'tags'"):
         folder.folder(cfg)
     bad.write_text("file,tags\nnope.png,hat\n")

@@ -198,7 +198,7 @@ def test_folders_give_two_domains_in_cyclegan_s_layout_or_as_two_folders(tmp_pat
 
     for split, n in (("trainA", 5), ("trainB", 4), ("testA", 2)):
         fill(tmp_path / "layout" / split, n)
-    cfg = SimpleNamespace(res=8, data_dir=str(tmp_path / "layout"), data_dir_b="", cache_dir=str(tmp_path / "c"),
+    cfg = SimpleNamespace(res=8, data_dir=str(tmp_path / "layout"), data_dir_b="", skip_bad=False, cache_dir=str(tmp_path / "c"),
                           tags_csv="")
     with pytest.raises(GanbenchError, match="no testB/"):
         folder.folder(cfg)
