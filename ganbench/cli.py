@@ -1,5 +1,6 @@
 """The `ganbench` command: thin click commands over importable functions."""
 import json
+import shutil
 import sys
 
 import click
@@ -14,7 +15,7 @@ from .stopping import STOP
 from .studies import as_overrides, plan
 from .plots import write_plots
 from .plugins import registry
-from .report import FORMATS, as_rich, footnote, group_table, load_frames, render
+from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, render
 from .store import DEFAULT_DB, Store
 from .webpage import write_pages
 
@@ -50,6 +51,11 @@ def wide_console():
     """A terminal's own width; piped output is not cut at 80 columns."""
     console = Console()
     return console if console.is_terminal else Console(width=250)
+
+
+def fitted_console():
+    """The terminal's width, or $COLUMNS (else 120) when piped: a table that fits it."""
+    return Console(width=shutil.get_terminal_size((120, 24)).columns)
 
 
 db_option = click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
@@ -178,7 +184,8 @@ def _steps(ctx, param, value):
               help="also write one self-contained web page per study to this folder")
 @click.option("--strip-steps", "strip", callback=_steps, metavar="STEPS",
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
-def report(db, fmt, study, groups, baseline, plots, html, strip):
+@click.option("--wide", is_flag=True, help="the terminal table with every column (csv and json always have them)")
+def report(db, fmt, study, groups, baseline, plots, html, strip, wide):
     """One row per group of runs with the same config except the seed."""
     store = Store(db, create=False, write=False)
     runs, metrics = load_frames(store, study, groups)
@@ -192,8 +199,10 @@ def report(db, fmt, study, groups, baseline, plots, html, strip):
     protocols = store.protocols()
     output = render(table, fmt, protocols, baseline)
     if fmt == "table":
-        console = wide_console()
-        console.print(output)
+        console = wide_console() if wide else fitted_console()
+        console.print(output if wide else fitted_table(table, baseline, console))
+        if not wide and len(table):
+            console.print("@N: the step of the best value; --wide shows every column", highlight=False)
         if footnote(table, protocols, baseline):
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:

@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from scipy import stats
@@ -265,21 +267,57 @@ def printable(text):
 
 def as_rich(shown, title):
     """A frame of display strings as a rich Table: text left, numbers right."""
-    out = Table(title=title)
+    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in shown.columns:
         text = column in TEXT_COLUMNS
-        out.add_column(column if text else _header(column, shown[column]), justify="left" if text else "right")
+        # numbers keep their width and labels fold when the table must narrow: nothing is cut off
+        widest = 0 if text else max([len(part) for v in shown[column] for part in str(v).split("\n")] or [0])
+        out.add_column(column if text else _header(column, shown[column]), justify="left" if text else "right",
+                       overflow="fold", min_width=widest or None)
     for row in shown.itertuples(index=False):
         out.add_row(*(Text(cell) for cell in row))  # cells are text: a label's [brackets] are not markup
     return out
 
 
-def rich_table(table, baseline=None, title="ganbench results"):
-    return as_rich(display_frame(table, baseline), title)
+# What a reader compares; `--wide` and the file formats keep every column.
+COMPACT_DROP = ("plugins", "eval_s", "eval_share")
+
+
+def compact(shown):
+    """The columns a reader compares: group, counts, parameters, each score's best with its
+    step ("14.76 * @1,000"), and time; not the plugins, the differences from the baseline or
+    the evaluation share."""
+    shown = shown.copy()
+    for column in [c for c in shown.columns if f"{c}_step" in shown.columns]:
+        step = shown.pop(f"{column}_step")
+        shown[column] = [f"{v} @{s}" if v and s else v for v, s in zip(shown[column], step)]
+    return shown[[c for c in shown.columns if c not in COMPACT_DROP and not c.endswith("_vs_base")]]
+
+
+def rich_table(table, baseline=None, title="ganbench results", brief=False):
+    shown = display_frame(table, baseline)
+    return as_rich(compact(shown) if brief else shown, title)
+
+
+def fitted_table(table, baseline, console, title="ganbench results"):
+    """The compact table, or, when even that is wider than the console, the same cells turned
+    on their side: one row per column, one column per group."""
+    shown = compact(display_frame(table, baseline))
+    out = as_rich(shown, title)
+    if Console(width=10**6).measure(out).minimum <= console.width:  # measured unclamped by the width
+        return out
+    turned = shown.set_index("group").T.reset_index(names="column")
+    side = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    side.add_column("column", overflow="fold")
+    for group in turned.columns[1:]:
+        side.add_column(Text(group), justify="right", overflow="fold")
+    for row in turned.itertuples(index=False):
+        side.add_row(*(Text(str(cell)) for cell in row))
+    return side
 
 
 def render(table, fmt, protocols=None, baseline=None):
-    """The table as text in one of FORMATS (a rich Table for 'table')."""
+    """The table as text in one of FORMATS (a rich Table with every column for 'table')."""
     note = footnote(table, protocols or {}, baseline)
     if fmt == "table":
         return rich_table(table, baseline)

@@ -201,3 +201,16 @@ def test_the_docs_name_the_options_and_api_the_code_has():
     assert "net.insert(before, name, module)" in plugins_md and "in_label=False" in plugins_md
     assert "ResidualTail" not in plugins_md and "seeds.md" not in (root / "docs" / "catalog.md").read_text()
     assert "results/cache/`." not in plugins_md
+
+
+def test_the_terminal_table_fits_the_width_and_wide_shows_every_column(invoke, monkeypatch):
+    for g_lr in ("1e-4", "2e-4"):
+        assert invoke("run", *SMALL, "metrics=mnist_fd,mnist_modes", "eval_real=20", "eval_fake=20", "--steps", "2",
+                      f"g_lr={g_lr}", "--name", f"a long group label for g_lr={g_lr}").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "100")
+    brief = invoke("report").output
+    assert all(len(line) <= 100 for line in brief.splitlines()[:-2])  # the two footnote lines wrap as text
+    assert "vs_base" not in brief and "@2" in brief and "…" not in brief  # compact, nothing cut off
+    assert "min_mnist_fd" in brief and "a long group label for g_lr=2e-4" in brief.replace("\n", "")
+    wide = invoke("report", "--wide").output
+    assert "vs_" in wide and "plugins" in wide
