@@ -1,7 +1,7 @@
 """From `key=value` overrides to a run's resolved config: components, options, hash, label."""
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 from .errors import GanbenchError, suggest
@@ -52,18 +52,23 @@ class RunConfig:
     components: dict
     options: dict
     overrides: dict = field(default_factory=dict)
+    training_keys: tuple = ()  # the options that shape training: the core's and the non-metric components'
 
     def to_dict(self):
         return {"plugins": list(self.plugins), "components": self.components,
-                "options": self.options, "overrides": self.overrides}
+                "options": self.options, "overrides": self.overrides, "training_keys": list(self.training_keys)}
 
     @classmethod
     def from_dict(cls, d):
-        return cls(tuple(d["plugins"]), d["components"], d["options"], d.get("overrides", {}))
+        return cls(tuple(d["plugins"]), d["components"], d["options"], d.get("overrides", {}),
+                   tuple(d.get("training_keys", ())))
 
     def hash(self):
-        """Same hash, same group: everything that shapes the result except the seed."""
-        options = {k: v for k, v in self.options.items() if k not in OPERATIONAL}
+        """Same hash, same group: everything that shapes the result except the seed. How a
+        run is observed (logging, evaluation, the metrics' own options) is left out; configs
+        recorded before `training_keys` keep the hash they had."""
+        options = {k: v for k, v in self.options.items()
+                   if k not in OPERATIONAL and (not self.training_keys or k in self.training_keys)}
         components = {k: v for k, v in self.components.items() if k != "metric"}
         body = json.dumps({"components": components, "options": options}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
@@ -201,4 +206,22 @@ def resolve(overrides, registry, defaults, steps=None):
     if steps is not None:
         values["steps"] = CORE_OPTIONS["steps"].parse("--steps", steps)
     given = {k: values[k] for k in pairs}
-    return RunConfig(tuple(names), components, values, given)
+    return RunConfig(tuple(names), components, values, given, tuple(sorted(training_keys(components, registry))))
+
+
+def training_keys(components, registry):
+    """The core's options and those of every active component but the metrics."""
+    keys = set(CORE_OPTIONS)
+    for component in active(components, registry):
+        if component.kind != "metric":
+            keys |= set(component.options)
+    return keys
+
+
+def group_hash(config, registry):
+    """The hash a recorded config groups under today: with its metrics' options left out,
+    which configs recorded before training_keys still included."""
+    run = RunConfig.from_dict(config)
+    if not run.training_keys:
+        run = replace(run, training_keys=tuple(sorted(training_keys(run.components, registry))))
+    return run.hash()

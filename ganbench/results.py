@@ -4,6 +4,8 @@ import os
 import pandas as pd
 
 from . import liveness
+from .config import group_hash
+from .plugins import registry
 from .errors import GanbenchError
 from .store import DEFAULT_DB, Store
 
@@ -23,6 +25,7 @@ def load_runs(db=None, study=None):
     if not runs.empty:  # a run marked running that is not alive is lost
         beats = store.heartbeats()
         runs["status"] = [liveness.status(row, beats.get(row["id"])) for row in runs.to_dict("records")]
+        runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
     if study is not None:
         runs = runs[runs["study"] == study] if not runs.empty else runs
         if runs.empty:
@@ -40,6 +43,15 @@ def load_metrics(db=None, run_ids=None, names=None):
     if names is not None:
         metrics = metrics[metrics["name"].isin(list(names))]
     return metrics.reset_index(drop=True)
+
+
+def _regrouped(config, recorded):
+    """The group a run belongs to today (metric options no longer split groups), or the hash
+    it recorded when its components are not installed to tell."""
+    try:
+        return group_hash(config, registry())
+    except (GanbenchError, KeyError, TypeError):
+        return recorded
 
 
 def with_network_params(runs, networks):

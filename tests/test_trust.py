@@ -214,3 +214,26 @@ def test_the_terminal_table_fits_the_width_and_wide_shows_every_column(invoke, m
     assert "min_mnist_fd" in brief and "a long group label for g_lr=2e-4" in brief.replace("\n", "")
     wide = invoke("report", "--wide").output
     assert "vs_" in wide and "plugins" in wide
+
+
+def test_metrics_and_their_options_do_not_split_a_group(invoke, db):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0  # metrics= (none)
+    assert invoke("run", *SMALL, "metrics=mnist_fd", "eval_real=20", "eval_fake=20", "--steps", "2",
+                  "--seed", "1").exit_code == 0
+    (first,), (second,) = query(db, "select config_hash from runs order by id")
+    assert first == second
+    row, = json.loads(invoke("report", "--format", "json").output)
+    assert row["runs"] == 2
+
+
+def test_runs_recorded_before_training_keys_join_their_group(invoke, db):
+    from ganbench.store import Store
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    (config,), = query(db, "select config from runs")
+    old = json.loads(config)
+    old.pop("training_keys")
+    old["options"]["is_splits"] = 10  # the default metrics' option, which old hashes included
+    Store(db).create_run(label="old", plugins="", config=old, config_hash="an-old-hash", seed=5, target_steps=2,
+                         steps_done=2, status="completed")
+    row, = json.loads(invoke("report", "--format", "json").output)
+    assert row["runs"] == 2
