@@ -98,7 +98,7 @@ def plugins(as_json):
 @click.option("--inception-weights", envvar="GANBENCH_INCEPTION_WEIGHTS",
               type=click.Path(dir_okay=False), default=None,
               help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
-@click.option("--dry-run", is_flag=True, help="build every arm, print its G and D parameters, train nothing")
+@click.option("--dry-run", is_flag=True, help="build and check every arm, print each network's parameters, train nothing")
 @click.option("--restart", is_flag=True, help="with --resume: train a run that has no checkpoint again from step 0")
 def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
