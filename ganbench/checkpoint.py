@@ -51,6 +51,11 @@ def capture(parts, scheme, step, clock, window=(), identity=None):
     }
 
 
+def identity(database, run, config_hash):
+    """Whose a checkpoint is: the run, of which database, under which config."""
+    return {"database": database, "run": run, "config_hash": config_hash}
+
+
 def check_identity(state, expected, path):
     """A checkpoint is resumed only by its own run of its own database, under its config."""
     found = state.get("identity")

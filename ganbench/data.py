@@ -141,6 +141,13 @@ def digest(images):
     return hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]
 
 
+def class_ids(conditions):
+    """Class ids of one-hot condition rows (a classifier can check them); None for tags or none."""
+    if conditions is None or not bool((conditions.sum(1) == 1).all()):
+        return None
+    return conditions.argmax(1)
+
+
 def conditions(labels):
     """Class ids to one-hot rows; multi-hot tags stay as they are; float either way."""
     if labels.dim() == 1:

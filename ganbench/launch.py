@@ -42,7 +42,8 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
     dev = pick_device(device)
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
-        run_id = store.create_run(parameter_counts(exp), **run_record(exp, seed, name, reg, study))
+        counts = parameter_counts(exp)
+        run_id = store.create_run(counts, **run_record(exp, seed, name, reg, counts, study))
         progress = TrainingProgress(f"run {run_id} {name or config.label_short()} seed {seed}", config.options["steps"],
                                     console=console)
         return run_id, train(store, run_id, exp, progress)
@@ -63,7 +64,7 @@ def resume_run(store, run_id, device="auto", console=None, extras=None, restart=
         raise GanbenchError(f"run {run_id} has no checkpoint at {path} (stopped before its first, or the folder was "
                             f"removed); pass --restart to train it again from step 0")
     if state is not None:
-        checkpoint.check_identity(state, {"database": store.identity, "run": run_id, "config_hash": row["config_hash"]}, path)
+        checkpoint.check_identity(state, checkpoint.identity(store.identity, run_id, row["config_hash"]), path)
         _restore(exp, state, path)
     with STOP.deferred():
         claim(store, run_id, row)

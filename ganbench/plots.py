@@ -75,11 +75,11 @@ def loss_bin(runs):
 
 def loss_figure(runs, metrics):
     """One panel per loss, two to a row (d_loss and g_loss; CycleGAN's five)."""
-    names = loss_names(metrics)
+    names, steps = loss_names(metrics), loss_bin(runs)
     rows = (len(names) + 1) // 2
     figure = Figure(figsize=(11, 4.5 * rows), layout="constrained")
     for ax, name in zip(figure.subplots(rows, 2, squeeze=False).flat, names):
-        _draw(ax, _curves(runs, metrics, name, loss_bin(runs)), f"{name} (mean per {loss_bin(runs)} steps)", palette(runs))
+        _draw(ax, _curves(runs, metrics, name, steps), f"{name} (mean per {steps} steps)", palette(runs))
     for ax in figure.axes[len(names):]:
         ax.set_visible(False)
     figure.suptitle("losses")

@@ -137,7 +137,8 @@ def blank_data(chosen, cfg):
     def images(n):
         labels = torch.arange(n) % cfg.cond_dim if cfg.cond_dim else None
         return ImageSet(torch.zeros(n, cfg.channels, cfg.res, cfg.res, dtype=torch.uint8), labels)
-    one = ImageSet(images(32).images, images(32).labels, "blank stand-in", test=images(8))
+    train = images(32)
+    one = ImageSet(train.images, train.labels, "blank stand-in", test=images(8))
     return TwoDomains(one, one) if (wanted if wanted in offered else offered[0]) == 2 else one
 
 
@@ -150,23 +151,19 @@ def parameter_counts(exp):
     return {name: (kind, count_parameters(exp.parts.nets[name])) for name, kind in exp.scheme.networks.items()}
 
 
-def run_record(exp, seed, name, registry, study=None):
-    """The columns a new run starts with."""
+def run_record(exp, seed, name, registry, counts, study=None):
+    """The columns a new run starts with; `counts` are parameter_counts(exp)."""
+    params = {net: n for net, (_, n) in counts.items()}
     declared = declared_options(exp.config.components, registry)
     env = {**environment.describe(exp.device, exp.components), "data": exp.data.description}
     return dict(label=name or exp.config.label(declared), study=study, plugins=",".join(exp.config.plugins),
                 config=exp.config.to_dict(), config_hash=exp.config.hash(), seed=seed,
                 status="queued", target_steps=exp.config.options["steps"],
-                g_params=_count(exp, "g"), d_params=_count(exp, "d"),
+                g_params=params.get("g"), d_params=params.get("d"),  # the noise-to-image family's columns
                 device=str(exp.device), gpu=env["gpu"], torch_version=env["torch"],
                 cuda_version=env["cuda"], ganbench_version=env["ganbench"], git_sha=env["git_sha"],
                 plugin_versions=env["plugins"], environment=env,
                 score_directions=exp.evaluator.directions() if exp.evaluator else {})
-
-
-def _count(exp, name):
-    """g_params and d_params, the columns of the noise-to-image family (None for other names)."""
-    return count_parameters(exp.parts.nets[name]) if name in exp.parts.nets else None
 
 
 def _read_losses(window):
@@ -230,7 +227,7 @@ class Training:
         self.path = store.run_dir(run_id) / "last.pt"
         self.sampler = Sampler(self.path.parent)
         self.best = Best(exp.evaluator.directions() if exp.evaluator else {}, self.sampler.recorded_best())
-        self.identity = {"database": store.identity, "run": run_id, "config_hash": exp.config.hash()}
+        self.identity = checkpoint.identity(store.identity, run_id, exp.config.hash())
         self._start()
 
     def _start(self):
@@ -258,8 +255,9 @@ class Training:
 
     def check_finite(self):
         """Losses not yet logged are checked before weights are scored or saved."""
-        if self.window and not all(math.isfinite(v) for v in _read_losses(self.window).values()):
-            raise Diverged(f"non-finite loss by step {self.step}: {_read_losses(self.window)}")
+        losses = _read_losses(self.window) if self.window else {}
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise Diverged(f"non-finite loss by step {self.step}: {losses}")
 
     def evaluate(self):
         self.check_finite()

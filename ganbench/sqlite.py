@@ -63,15 +63,22 @@ def check_own(path):
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
-        tables, columns = _schema(path, "mode=ro")
-    except sqlite3.OperationalError:  # a folder it cannot write its lock file to
-        tables, columns = _schema(path, "mode=ro&immutable=1")
+        _, tables, columns = _read(path)
     except sqlite3.DatabaseError as e:
         raise GanbenchError(f"cannot read database {path} ({e}); check --db") from None
     if tables and not OWN_RUN_COLUMNS <= columns:
         listed = ", ".join(sorted(tables)[:5])
         raise GanbenchError(f"{path} is another program's SQLite database (tables {listed}); ganbench left it "
                             f"as it is: give --db another path")
+
+
+def _read(path):
+    """(mode, table names, columns of `runs`): read-only, or immutable (no lock files beside
+    it) when even that cannot open it, as in a folder it cannot write to."""
+    try:
+        return ("mode=ro", *_schema(path, "mode=ro"))
+    except sqlite3.OperationalError:
+        return ("mode=ro&immutable=1", *_schema(path, "mode=ro&immutable=1"))
 
 
 def _schema(path, mode):
@@ -82,14 +89,8 @@ def _schema(path, mode):
 
 
 def read_only_url(path):
-    """A URL that reads the file without writing to it: read-only, and immutable (no lock
-    files beside it) when even that cannot open it, as in a read-only folder."""
-    try:
-        _schema(path, "mode=ro")
-        mode = "mode=ro"
-    except sqlite3.OperationalError:
-        mode = "mode=ro&immutable=1"
-    return f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true"
+    """A URL that reads the file without writing to it, in the mode `_read` could open it."""
+    return f"sqlite:///file:{quote(str(path.resolve()))}?{_read(path)[0]}&uri=true"
 
 
 def tune(engine, busy_ms):

@@ -182,7 +182,8 @@ class Store:
                 self._prepare()
             with self._reading() as c:
                 self.tables = set(inspect(c).get_table_names())
-            self.identity = self._meta().get("database_id")
+            self.meta = self._meta()  # written only by _prepare, above
+            self.identity = self.meta.get("database_id")
         except (DatabaseError, OperationalError) as e:
             raise GanbenchError(f"cannot use database {url}: {e.orig}; check --db") from None
         except GanbenchError:
@@ -230,7 +231,7 @@ class Store:
     def run_dir(self, run_id):
         """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
         Runs recorded before databases had an identity keep runs/<id>."""
-        legacy = int(self._meta().get("legacy_runs_upto", 0)) if self.identity else run_id
+        legacy = int(self.meta.get("legacy_runs_upto", 0)) if self.identity else run_id
         if run_id <= legacy:
             return self.results_dir / "runs" / str(run_id)
         name = self.sqlite_path.stem if self.sqlite_path else (self.engine.url.database or self.engine.dialect.name)

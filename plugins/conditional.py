@@ -11,6 +11,7 @@ matching-aware loss) and, when D returns (realness, auxiliary logits) as an ACGA
 import torch
 
 from ganbench import GanbenchError, hookimpl
+from ganbench.data import class_ids
 
 from .alternating import Alternating, when
 
@@ -42,9 +43,7 @@ class Conditional(Alternating):
         return _split(d(images, self.conditions[kind][start:start + len(images)]))
 
     def eval_labels(self):
-        """Class ids of one-hot conditions, so a classifier can check them; tags have none."""
-        cond = self.conditions["eval"]
-        return cond.argmax(1) if bool((cond.sum(1) == 1).all()) else None
+        return class_ids(self.conditions["eval"])
 
     def fakes(self, parts, batch):
         """(images, conditions): fakes for a shuffled copy of the batch's conditions."""

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ganbench import GanbenchError, Option, hookimpl
+from ganbench.data import class_ids
 from ganbench.network import eval_mode
 from ganbench.options import non_negative, positive
 from ganbench.scheme import Panel, Scheme, Track, frozen, update
@@ -35,14 +36,6 @@ PANEL_ROWS = 4  # fixed test images per domain in the sample panels
 
 def _share(value):
     return None if 0 <= value <= 1 else "must be in [0, 1]"
-
-
-def class_ids(data):
-    """The test images' classes when the data has one-hot labels (digits), else None."""
-    labels = data.labels
-    if labels is None or not bool((labels.sum(1) == 1).all()):
-        return None
-    return labels.argmax(1)
 
 
 class CycleGAN(Scheme):
@@ -63,7 +56,7 @@ class CycleGAN(Scheme):
 
     def _track(self, source, target, name):
         reference, note = self.test[target].reference(self.cfg.eval_real)
-        chosen, labels = self.test[source].chosen(self.cfg.eval_fake), class_ids(self.test[source])
+        chosen, labels = self.test[source].chosen(self.cfg.eval_fake), class_ids(self.test[source].labels)
         inputs, labels = self.test[source].images[chosen], labels if labels is None else labels[chosen]
 
         def make(parts):
