@@ -22,87 +22,29 @@ import torch
 import torch.nn.functional as F
 
 from ganbench import GanbenchError, Option, hookimpl
-from ganbench.data import class_ids
-from ganbench.network import eval_mode
 from ganbench.options import non_negative, positive
-from ganbench.scheme import Panel, Scheme, Track, frozen, update
+from ganbench.scheme import frozen, update
 
 from .alternating import when
 from .pool import ImagePool
 from .translation_nets import patch_discriminator, resnet_generator, unet_generator
-
-PANEL_ROWS = 4  # fixed test images per domain in the sample panels
-
-
-def _share(value):
-    return None if 0 <= value <= 1 else "must be in [0, 1]"
+from .unpaired import DECAY_START, Unpaired, decay_linearly, forward
 
 
-class CycleGAN(Scheme):
+class CycleGAN(Unpaired):
     networks = {"g_ab": "generator", "g_ba": "generator", "d_a": "discriminator", "d_b": "discriminator"}
-    generator_input = "image"
-    domains = 2
 
     def prepare(self, data, cfg, seed):
-        self.cfg = cfg
+        super().prepare(data, cfg, seed)
         self.pools = {domain: ImagePool(cfg.pool_size) for domain in ("a", "b")}
-        self.test = {"a": data.a.test, "b": data.b.test}
-        self.shown = {d: self.test[d].reference(PANEL_ROWS)[0].float().div(127.5).sub(1) for d in ("a", "b")}
-
-    def _translate(self, parts, name, images):
-        g = parts.for_evaluation(name)
-        with eval_mode(g):
-            return g(images)
-
-    def _track(self, source, target, name):
-        reference, note = self.test[target].reference(self.cfg.eval_real)
-        chosen, labels = self.test[source].chosen(self.cfg.eval_fake), class_ids(self.test[source].labels)
-        inputs, labels = self.test[source].images[chosen], labels if labels is None else labels[chosen]
-
-        def make(parts):
-            for batch in inputs.split(self.cfg.eval_batch):
-                yield self._translate(parts, name, batch.float().div(127.5).sub(1))
-        return Track(f"{source}{target}", reference, note, len(inputs), make, labels,
-                     direction=f"{source.upper()}->{target.upper()}")
-
-    def tracks(self):
-        """G_AB(test A) scored against test B, and G_BA(test B) against test A."""
-        return [self._track("a", "b", "g_ab"), self._track("b", "a", "g_ba")]
-
-    def _rows(self, parts, domain, there, back):
-        real = self.shown[domain]
-        moved = self._translate(parts, there, real)
-        return torch.stack([real, moved, self._translate(parts, back, moved)], 1).flatten(0, 1)
-
-    def panel(self, parts):
-        """Rows of A | G_AB(A) | G_BA(G_AB(A)), then B | G_BA(B) | G_AB(G_BA(B))."""
-        rows = torch.cat([self._rows(parts, "a", "g_ab", "g_ba"), self._rows(parts, "b", "g_ba", "g_ab")])
-        return Panel(rows, 3, "test images: real | translated | translated back", focus=1)
-
-    def best_panels(self, parts):
-        return {"translation": Panel(self.panel(parts).images, 3, "translation at the best checkpoint", focus=1)}
 
     def check(self, parts):
-        for name, domain in (("g_ab", "a"), ("g_ba", "b")):
-            images = self.shown[domain][:2]
-            made = _forward(parts.nets[name], images, f"generator {name}")
-            if made.shape != images.shape:
-                raise GanbenchError(f"generator {name} turns images of shape {tuple(images.shape[1:])} into "
-                                    f"{tuple(made.shape[1:])}; a translation generator keeps the shape")
+        super().check(parts)
         for name, domain in (("d_a", "a"), ("d_b", "b")):
-            logits = _forward(parts.nets[name], self.shown[domain][:2], f"discriminator {name}")
-            if logits.shape[0] != 2:
-                raise GanbenchError(f"discriminator {name} returns shape {tuple(logits.shape)} for 2 images; "
-                                    f"it must return logits per image (a map is fine)")
-
-    def _rate(self, parts):
-        """Constant, then linearly down towards 0 over the last (1 - decay_start) of the steps."""
-        steps, start = self.cfg.steps, int(self.cfg.steps * self.cfg.decay_start)
-        factor = 1.0 - max(0, parts.step - start) / max(1, steps - start)
-        for optimizer in parts.opts.values():
-            for group in optimizer.param_groups:
-                group.setdefault("base_lr", group["lr"])  # kept in the optimizer's state: resumes agree
-                group["lr"] = group["base_lr"] * factor
+            logits = forward(parts.nets[name], self.shown[domain][:2], f"discriminator {name}")
+            if not isinstance(logits, torch.Tensor) or logits.shape[0] != 2:
+                raise GanbenchError(f"discriminator {name} returns {_shape(logits)} for 2 images; "
+                                    f"it must return a tensor of logits per image (a map is fine)")
 
     def g_losses(self, parts, real_a, real_b):
         cfg, loss = self.cfg, parts.loss
@@ -119,7 +61,7 @@ class CycleGAN(Scheme):
         return parts.loss.d_loss(d(real), d(fake), **when(parts))
 
     def step(self, parts, batch):
-        self._rate(parts)
+        decay_linearly(parts, self.cfg.steps, self.cfg.decay_start)
         real_a, real_b = batch.real, batch.other
         with frozen(parts.d_a, parts.d_b):
             g_loss, fake_a, fake_b, terms = self.g_losses(parts, real_a, real_b)
@@ -139,15 +81,8 @@ class CycleGAN(Scheme):
             pool.load_state_dict(state[name], self.shown[name].device)
 
 
-def _forward(net, images, what):
-    """One forward pass in eval mode; a network that cannot take images says so in one line."""
-    with eval_mode(net):
-        try:
-            return net(images)
-        except (RuntimeError, TypeError, ValueError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise GanbenchError(f"{what} cannot take images of shape {tuple(images.shape[1:])} ({first}); "
-                                f"a translation scheme needs image-to-image networks") from None
+def _shape(output):
+    return f"shape {tuple(output.shape)}" if isinstance(output, torch.Tensor) else f"a {type(output).__name__}"
 
 
 SCHEME_OPTIONS = {
@@ -156,8 +91,7 @@ SCHEME_OPTIONS = {
     "g_adv_weight": Option(float, 2.0, "weight of G's adversarial term (2 with lsgan is the reference's "
                            "MSE without lsgan's ½)", check=non_negative),
     "pool_size": Option(int, 50, "earlier fakes kept for D (0: D sees only the newest)", check=non_negative),
-    "decay_start": Option(float, 0.5, "share of the steps before the learning rates start to fall "
-                          "linearly to 0 (1: never)", check=_share),
+    "decay_start": DECAY_START,
 }
 NGF = Option(int, 64, "generator's base channels", check=positive)
 

@@ -49,23 +49,24 @@ class ResnetConfig:
     n_blocks: int
 
 
-def _reflect_conv(cin, cout, kernel):
+def reflect_conv(cin, cout, kernel, stride=1, bias=True):
     """Reflection padding instead of zeros: the reference's choice against border artifacts."""
-    return [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel)]
+    return [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride, bias=bias)]
 
 
-def _in_relu(width):
+def in_relu(width):
     """Instance norm without affine (the reference's default), then ReLU."""
     return [nn.InstanceNorm2d(width), nn.ReLU(inplace=True)]
 
 
 class ResnetBlock(nn.Module):
-    """x + [pad, 3x3 conv, IN, ReLU, pad, 3x3 conv, IN](x), with no activation after the sum."""
+    """x + [pad, 3x3 conv, IN, ReLU, pad, 3x3 conv, IN](x), with no activation after the sum.
+    CycleGAN's convs keep their biases; U-GAT-IT's drop them (bias=False)."""
 
-    def __init__(self, width):
+    def __init__(self, width, bias=True):
         super().__init__()
-        self.body = nn.Sequential(*_reflect_conv(width, width, 3), *_in_relu(width),
-                                  *_reflect_conv(width, width, 3), nn.InstanceNorm2d(width))
+        self.body = nn.Sequential(*reflect_conv(width, width, 3, bias=bias), *in_relu(width),
+                                  *reflect_conv(width, width, 3, bias=bias), nn.InstanceNorm2d(width))
 
     def forward(self, x):
         return x + self.body(x)
@@ -84,15 +85,15 @@ def _resnet_config(cfg):
 def resnet_generator(cfg):
     c = _resnet_config(cfg)
     w = [c.ngf, c.ngf * 2, c.ngf * 4]  # channels at res, res/2 and res/4
-    stages = {"stem": nn.Sequential(*_reflect_conv(c.channels, w[0], 7), *_in_relu(w[0]))}
+    stages = {"stem": nn.Sequential(*reflect_conv(c.channels, w[0], 7), *in_relu(w[0]))}
     for i in (1, 2):
-        stages[f"down{i}"] = nn.Sequential(nn.Conv2d(w[i - 1], w[i], 3, 2, 1), *_in_relu(w[i]))
+        stages[f"down{i}"] = nn.Sequential(nn.Conv2d(w[i - 1], w[i], 3, 2, 1), *in_relu(w[i]))
     for i in range(1, c.n_blocks + 1):
         stages[f"block{i}"] = ResnetBlock(w[2])
     for i in (1, 2):
         up = nn.ConvTranspose2d(w[3 - i], w[2 - i], 3, 2, 1, output_padding=1)
-        stages[f"up{i}"] = nn.Sequential(up, *_in_relu(w[2 - i]))
-    stages["to_image"] = nn.Sequential(*_reflect_conv(w[0], c.channels, 7), nn.Tanh())
+        stages[f"up{i}"] = nn.Sequential(up, *in_relu(w[2 - i]))
+    stages["to_image"] = nn.Sequential(*reflect_conv(w[0], c.channels, 7), nn.Tanh())
     return Staged(stages, c)
 
 
