@@ -117,6 +117,8 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
         arms = plan(list(overrides))
         if dry_run:
             wide_console().print(dry_run_table(dry_run_counts(arms)))
+            for note in dict.fromkeys(arm.params_note for arm in arms if arm.params_note):
+                say(note)
             return
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
         sys.exit(max(EXIT_CODES[s] for s in run_arms(Store(db), arms, steps, range(seed, seed + seeds), name,

@@ -36,12 +36,21 @@ CORE_OPTIONS = {
                         in_label=False),
     "eval_batch": Option(int, 100, "images per batch when generating and extracting features",
                          check=positive, in_label=False),
+    "stop_on": Option(str, "", "end the run early when this recorded loss or score (g_loss, fid, fid_ab, ...) "
+                      "stops improving (empty: never)"),
+    "stop_patience": Option(int, 5000, "steps stop_on may go without improving before the run ends",
+                            check=positive),
+    "stop_tolerance": Option(float, 0.0, "how much stop_on must beat its best by to count as improving",
+                             check=non_negative),
 }
 
 
 # Settings that change how a run is observed, not what it trains: left out of the hash.
 # Scores from different evaluation settings are told apart by their protocol fingerprint.
 OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
+# Options added after runs were recorded: at their defaults they leave out of the hash, so a
+# config keeps the group it had before they existed.
+LATER = ("stop_on", "stop_patience", "stop_tolerance")
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,8 @@ class RunConfig:
         run is observed (logging, evaluation, the metrics' own options) is left out; configs
         recorded before `training_keys` keep the hash they had."""
         options = {k: v for k, v in self.options.items()
-                   if k not in OPERATIONAL and (not self.training_keys or k in self.training_keys)}
+                   if k not in OPERATIONAL and (not self.training_keys or k in self.training_keys)
+                   and not (k in LATER and v == CORE_OPTIONS[k].default)}
         components = {k: v for k, v in self.components.items() if k != "metric"}
         body = json.dumps({"components": components, "options": options}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]

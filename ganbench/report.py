@@ -20,7 +20,7 @@ from scipy import stats
 from .errors import GanbenchError
 from .results import load_metrics, load_runs
 
-LEADING = ["group", "plugins", "runs", "status", "steps", "d_params", "g_params"]
+LEADING = ["group", "plugins", "runs", "status", "steps", "stopped_at", "d_params", "g_params"]
 TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s"]
 COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
 FORMATS = ("table", "md", "csv", "json", "latex")
@@ -127,9 +127,10 @@ def group_table(runs, metrics, baseline=None):
     params = {c: (c, "first") for c in param_columns(runs)}
     table = runs.groupby("config_hash", sort=False).agg(
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
-        status=("status", _status), steps=("steps_done", "max"), **params,
+        status=("status", _status), steps=("steps_done", "max"), stopped_at=("stopped_at", _stop_steps), **params,
         train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean"),
         run_ids=("id", lambda ids: ",".join(map(str, ids)))).loc[order]
+    table["stop_reasons"] = _stop_reasons(runs).reindex(table.index)
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
     base_key = _base_key(table, baseline)
     scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
@@ -139,7 +140,20 @@ def group_table(runs, metrics, baseline=None):
     score_columns = [c for s in scores for c in s.columns if not c.endswith("_protocol")]
     protocol_columns = [c for s in scores for c in s.columns if c.endswith("_protocol")]
     leading = LEADING + [c for c in params if c not in LEADING]
-    return table.reset_index(drop=True)[leading + score_columns + TRAILING + ["run_ids"] + protocol_columns]
+    return table.reset_index(drop=True)[leading + score_columns + TRAILING + ["run_ids", "stop_reasons"] + protocol_columns]
+
+
+def _stop_steps(steps):
+    """The steps the stop rule ended a group's runs at, or empty."""
+    return ", ".join(f"{int(s):,}" for s in steps.dropna()) or None
+
+
+def _stop_reasons(runs):
+    """Per group: 'run <id>: <reason>' for each run the stop rule ended."""
+    stopped = runs[runs["stopped_at"].notna()] if "stopped_at" in runs else runs.iloc[:0]
+    lines = stopped.groupby("config_hash")[["id", "stop_reason"]].apply(
+        lambda g: "; ".join(f"run {i}: {r}" for i, r in zip(g["id"], g["stop_reason"])))
+    return lines if len(lines) else pd.Series(dtype=object)
 
 
 def param_columns(runs):
@@ -213,7 +227,7 @@ def display_frame(table, baseline=None):
     baseline that Welch's test does not find significant marked (n.s.), protocol fingerprints
     beside mixed scores; the statistics' own columns folded away."""
     scores = score_names(table)
-    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")} | {"run_ids"}
+    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")} | {"run_ids", "stop_reasons"}
     best = {s: (table[s].min() if s.startswith("min_") else table[s].max()) for s in scores}
     best["base"] = 0 if baseline is None else table.index[table["group"] == baseline][0]
     shown = pd.DataFrame(index=table.index)
@@ -235,6 +249,9 @@ def footnote(table, protocols, baseline=None):
     if score_names(table):
         lines.append("mean ± std over seeds; * best; (n.s.): not different from the baseline "
                      f"({baseline or 'first row'}) by Welch's t-test at p < {SIGNIFICANCE}")
+    for group, reasons in zip(table["group"], table.get("stop_reasons", [])):
+        if isinstance(reasons, str):
+            lines.append(f"stopped early, {group}: {reasons}")
     for name, column in mixed_columns(table).items():
         ids = _protocol_ids(table[column])
         lines.append(f"{name} was scored under {len(ids)} protocols; compare only equal ones:")

@@ -18,10 +18,11 @@ def _store(db):
 
 def load_runs(db=None, study=None):
     """One row per run: the store's columns (id, label, study, config, status, g_params,
-    d_params, train_s, eval_s, ...). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
+    d_params, train_s, eval_s, ...), and where and why the stop rule ended it (stopped_at,
+    stop_reason). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
     or sqlite:///results/ganbench.db); `study` keeps one study's runs."""
     store = _store(db)
-    runs = with_network_params(pd.DataFrame(store.runs()), store.networks())
+    runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
     if not runs.empty:  # a run marked running that is not alive is lost
         beats = store.heartbeats()
         runs["status"] = [liveness.status(row, beats.get(row["id"])) for row in runs.to_dict("records")]
@@ -66,3 +67,13 @@ def with_network_params(runs, networks):
         recorded = wide[column].reindex(runs.index)
         runs[column] = recorded.combine_first(runs[column]) if column in runs.columns else recorded
     return runs.reset_index()
+
+
+def with_early_stops(runs, stops):
+    """`stopped_at` and `stop_reason` for the runs the stop rule ended (empty for the rest)."""
+    if runs.empty:
+        return runs
+    found = [stops.get(run_id, (None, None)) for run_id in runs["id"]]
+    runs["stopped_at"] = pd.array([step for step, _ in found], dtype="Int64")
+    runs["stop_reason"] = [reason for _, reason in found]
+    return runs

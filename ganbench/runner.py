@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoint, environment
+from . import checkpoint, early_stop, environment
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
@@ -105,11 +105,11 @@ def networks(scheme, components, cfg):
     """The scheme's networks built from the run's components of their kinds, then the
     modifiers applied in the order given, each to every network of its target kind."""
     chosen = {c.kind: c for c in components}
-    nets = {name: chosen[kind].build(cfg) for name, kind in scheme.networks.items()}
+    nets = {name: chosen[kind].build(scheme.network_settings(name, cfg)) for name, kind in scheme.networks.items()}
     for modifier in (c for c in components if c.kind == "modifier"):
         for name, kind in scheme.networks.items():
             if kind == modifier.target:
-                modifier.build(nets[name], cfg)
+                modifier.build(nets[name], scheme.network_settings(name, cfg))
     return nets
 
 
@@ -183,7 +183,7 @@ def train(store, run_id, exp, progress, state=None):
     status, error = "completed", None
     try:
         with STOP.deferred(), Heart(store, run_id), progress:
-            while run.step < o["steps"]:
+            while run.step < o["steps"] and not run.stopped_early():
                 if STOP.requested:
                     raise Interrupted
                 run.train_step()
@@ -193,6 +193,9 @@ def train(store, run_id, exp, progress, state=None):
                     progress.show(*run.log())
                 if exp.evaluator and (run.step % o["eval_every"] == 0 or last):
                     progress.show(run.evaluate(), None)
+                if run.stopped_early() and not last:  # the stop rule makes this the last step
+                    last = True
+                    run.wrap_up(progress)
                 if o["sample_every"] and (run.step % o["sample_every"] == 0 or last):
                     run.sample()
                 if run.step % o["ckpt_every"] == 0 or last:
@@ -226,7 +229,11 @@ class Training:
         self.saved, self.first = self.step, self.step
         self.path = store.run_dir(run_id) / "last.pt"
         self.sampler = Sampler(self.path.parent)
-        self.best = Best(exp.evaluator.directions() if exp.evaluator else {}, self.sampler.recorded_best())
+        directions = exp.evaluator.directions() if exp.evaluator else {}
+        self.best = Best(directions, self.sampler.recorded_best())
+        self.rule = early_stop.plateau(self.options, directions)
+        if self.rule:  # a resume replays what the rule saw, and stops where the whole run would have
+            early_stop.replay(self.rule, store.metrics(run_id))
         self.identity = checkpoint.identity(store.identity, run_id, exp.config.hash())
         self._start()
 
@@ -251,7 +258,19 @@ class Training:
         self.store.update_run(self.run_id, steps_done=self.step, train_s=self.clock.train_s())
         if not all(math.isfinite(v) for v in losses.values()):
             raise Diverged(f"non-finite loss at step {self.step}: {losses}")
+        if self.rule and losses:
+            self.rule.watch(self.step, losses, losses=True)
         return losses, (self.step - self.first) / self.clock.train_s(since=self.since)
+
+    def stopped_early(self):
+        return self.rule is not None and self.rule.due
+
+    def wrap_up(self, progress):
+        """What the last step records that this one has not: unlogged losses and the scores."""
+        if self.window:
+            progress.show(*self.log())
+        if self.exp.evaluator and self.step % self.options["eval_every"]:
+            progress.show(self.evaluate(), None)
 
     def check_finite(self):
         """Losses not yet logged are checked before weights are scored or saved."""
@@ -269,7 +288,10 @@ class Training:
         if self.best.improved(scores):
             with self.clock.paused():
                 self.sampler.best(exp.scheme.best_panels(exp.parts), best_weights(exp), self.step, *self.best.current)
-        return {name: value for name, value, _ in scores}
+        scored = {name: value for name, value, _ in scores}
+        if self.rule:
+            self.rule.watch(self.step, scored)
+        return scored
 
     def sample(self):
         with self.clock.paused():
@@ -293,8 +315,9 @@ class Training:
     def finish(self, status, error):
         """The final status, whatever stops the process meanwhile; steps_done is where a resume starts."""
         done = self.step if status in ("completed", "diverged") else self.saved
+        stop = (self.rule.at, self.rule.reason) if status == "completed" and self.stopped_early() else None
         with STOP.held():
-            self.store.update_run(self.run_id, status=status, error=error, steps_done=done,
+            self.store.finish_run(self.run_id, stop, status=status, error=error, steps_done=done,
                                   train_s=self.clock.train_s(), eval_s=self.clock.eval_s, ended_at=now())
 
 

@@ -75,6 +75,11 @@ class Scheme:
         """{name: Panel} drawn at each new best score (best-<name>.png)."""
         return {}
 
+    def network_settings(self, name, cfg):
+        """The settings network `name` is built from: the run's, unless the scheme builds two
+        networks of one kind differently (U-GAT-IT's global and local discriminators)."""
+        return cfg
+
     def generators(self):
         """The names of the networks that make images: saved in best.pt, averaged by g_ema."""
         return [name for name, kind in self.networks.items() if kind == "generator"]

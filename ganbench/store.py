@@ -114,6 +114,15 @@ class Network(Base):
     params: Mapped[int] = mapped_column(Integer)
 
 
+class EarlyStop(Base):
+    """Why and where the stop rule ended a run (its status stays `completed`)."""
+
+    __tablename__ = "early_stops"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class Protocol(Base):
     """How a score was made: extractor, weights hash, image counts, reference split, resize."""
 
@@ -315,9 +324,27 @@ class Store:
 
     @writes
     def drop_metrics_after(self, run_id, step):
-        """Forget metrics past a checkpoint, before a resumed run writes them again."""
+        """Forget metrics (and an early stop) past a checkpoint, before a resumed run writes them again."""
         with self.engine.begin() as c:
             c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
+            if "early_stops" in self.tables:
+                c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
+
+    @writes
+    def finish_run(self, run_id, stop=None, **fields):
+        """A run's final fields and, in the same transaction, its early stop (step, reason) if any."""
+        with self.engine.begin() as c:
+            if stop is not None:
+                c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
+                c.execute(insert(EarlyStop).values(run_id=run_id, step=stop[0], reason=stop[1]))
+            c.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    def early_stops(self):
+        """{run id: (step, reason)} of the runs the stop rule ended."""
+        if "early_stops" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.run_id: (row.step, row.reason) for row in c.execute(select(EarlyStop))}
 
     def runs(self):
         with self._reading() as c:

@@ -27,6 +27,7 @@ class Arm:
     study: str | None = None
     published: dict = field(default_factory=dict)  # the source's G and D parameter counts
     data: str | None = None  # what data the study trains on, for the error when it is missing
+    params_note: str | None = None  # why a count differs from the published one, for --dry-run
 
 
 def _number(text, key):
@@ -68,14 +69,16 @@ def expand(pairs):
 
 
 def load_study(name, path=None):
-    """The study's table, its protocol's and base overrides merged, and its data note."""
+    """The study's table with `data` and `params_note` filled from its protocol where it has
+    none, and its protocol's and base overrides merged."""
     toml = load_registry_toml(path)
     study = lookup(toml.get("studies", {}), name, "study")
     protocol = {}
     if "protocol" in study:
         protocol = lookup(toml.get("protocols", {}), study["protocol"], "protocol")
     base = {**parse_overrides(protocol.get("overrides", [])), **parse_overrides(study.get("base", []))}
-    return study, base, study.get("data", protocol.get("data"))
+    notes = {key: study.get(key, protocol.get(key)) for key in ("data", "params_note")}
+    return {**study, **notes}, base
 
 
 def study_names(path=None):
@@ -88,14 +91,15 @@ def plan(overrides, path=None):
     name = pairs.pop("study", None)
     if name is None:
         return [Arm(suffix or None, values) for suffix, values in expand(pairs)]
-    study, base, data = load_study(name, path)
+    study, base = load_study(name, path)
     arms = []
     for arm in study["arms"]:
         merged = {**base, **parse_overrides(arm.get("overrides", [])), **pairs}
         for suffix, values in expand(merged):
             label = f"{arm['label']} {suffix}".strip()
             published = {k: arm[k] for k in arm if k.endswith("_params")}
-            arms.append(Arm(label, _from_environment(values), name, published, arm.get("data", data)))
+            arms.append(Arm(label, _from_environment(values), name, published, arm.get("data", study["data"]),
+                            arm.get("params_note", study["params_note"])))
     return arms
 
 

@@ -22,9 +22,9 @@ from .plots import arm_samples, figures
 from .report import TEXT_COLUMNS, check_groups, display_frame, footnote, group_table, score_names
 
 RUN_COLUMNS = ["id", "label", "seed", "status", "steps_done", "target_steps", "device", "gpu",
-               "train_s", "eval_s", "started_at", "error"]
+               "stopped_at", "train_s", "eval_s", "started_at", "error", "stop_reason"]
 STATISTICS = ["score", "group", "mean", "std", "n", "ci95_low", "ci95_high", "best_step", "vs_base", "welch_p"]
-PAGE_TEXT_COLUMNS = ("score", "label", "device", "gpu", "started_at", "error")
+PAGE_TEXT_COLUMNS = ("score", "label", "device", "gpu", "started_at", "error", "stop_reason")
 NO_STUDY = "runs"  # the page of runs started without study=
 
 

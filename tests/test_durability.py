@@ -35,7 +35,8 @@ def _interrupted_pair(invoke, register_plugin, base=TINY):
     """Run 1 trains 8 steps; run 2, the same, is stopped (raised inside its 6th step)."""
     register_plugin(InterruptAt, name="interrupt_at")
     args = ["plugins=interrupt_at", *base, "--steps", "8", "--seed", "1"]
-    assert invoke("run", *args).exit_code == 0
+    first = invoke("run", *args)
+    assert first.exit_code == 0, first.output
     InterruptAt.arm(6)
     assert invoke("run", *args).exit_code == 130
 
