@@ -44,11 +44,14 @@ class Plateau:
     def _margin(self, value):
         return value - self.best if self.way == "max" else self.best - value
 
-    def watch(self, step, values, losses=False):
-        """Take a step's recorded losses (losses=True) or scores."""
-        if losses and self.name not in self.scores and self.name not in values:
-            raise GanbenchError(f"stop_on={self.name} is neither a loss this run records ({', '.join(values)}) "
+    def check(self, losses):
+        """After the first step, which names the losses: refuse a name the run never records."""
+        if self.name not in self.scores and self.name not in losses:
+            raise GanbenchError(f"stop_on={self.name} is neither a loss this run records ({', '.join(losses)}) "
                                 f"nor one of its scores ({', '.join(self.scores) or 'none'}); choose one of those")
+
+    def watch(self, step, values):
+        """Take a step's recorded losses or scores."""
         if self.name in values:
             self.see(step, values[self.name])
 
@@ -63,7 +66,9 @@ def plateau(options, directions):
 
 
 def replay(rule, metrics):
-    """Feed the rule the values a run recorded before a resume: (step, name, value, ...) rows."""
-    for row in sorted((r for r in metrics if r[1] == rule.name and r[2] is not None), key=lambda r: r[0]):
-        rule.see(row[0], row[2])
+    """Feed the rule the values a run recorded before a resume: the store's metric rows,
+    (run id, step, name, value, protocol)."""
+    seen = sorted((step, value) for _, step, name, value, _ in metrics if name == rule.name and value is not None)
+    for step, value in seen:
+        rule.see(step, value)
     return rule

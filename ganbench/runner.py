@@ -248,6 +248,8 @@ class Training:
         batch = self.exp.data.sample(self.options["batch"], parts.rng)
         parts.step = self.step
         self.window.append(self.exp.scheme.step(parts, batch))
+        if self.rule and self.step == self.first:  # the first step names the losses
+            self.rule.check(self.window[-1])
         for name, average in parts.ema.items():
             average.update_parameters(parts.nets[name])
         self.step += 1
@@ -258,8 +260,8 @@ class Training:
         self.store.update_run(self.run_id, steps_done=self.step, train_s=self.clock.train_s())
         if not all(math.isfinite(v) for v in losses.values()):
             raise Diverged(f"non-finite loss at step {self.step}: {losses}")
-        if self.rule and losses:
-            self.rule.watch(self.step, losses, losses=True)
+        if self.rule:
+            self.rule.watch(self.step, losses)
         return losses, (self.step - self.first) / self.clock.train_s(since=self.since)
 
     def stopped_early(self):
