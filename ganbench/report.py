@@ -122,6 +122,8 @@ def group_table(runs, metrics, baseline=None):
     if runs.empty:
         return pd.DataFrame(columns=COLUMNS)
     order = list(runs["config_hash"].drop_duplicates())
+    if "stopped_at" not in runs:  # frames built by hand, not by load_runs
+        runs = runs.assign(stopped_at=pd.NA, stop_reason=None)
     runs = runs.sort_values("id").assign(
         steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
     params = {c: (c, "first") for c in param_columns(runs)}

@@ -317,7 +317,8 @@ class Training:
     def finish(self, status, error):
         """The final status, whatever stops the process meanwhile; steps_done is where a resume starts."""
         done = self.step if status in ("completed", "diverged") else self.saved
-        stop = (self.rule.at, self.rule.reason) if status == "completed" and self.stopped_early() else None
+        early = status == "completed" and self.stopped_early() and self.rule.at < self.options["steps"]
+        stop = (self.rule.at, self.rule.reason) if early else None  # firing at the last step stops nothing
         with STOP.held():
             self.store.finish_run(self.run_id, stop, status=status, error=error, steps_done=done,
                                   train_s=self.clock.train_s(), eval_s=self.clock.eval_s, ended_at=now())

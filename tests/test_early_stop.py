@@ -120,3 +120,12 @@ def test_bad_rule_settings_are_refused_before_anything_runs(invoke, db, bad, wor
     result = invoke("run", *TINY, "stop_on=g_loss", bad, "--steps", "2")
     assert result.exit_code == 2 and words in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_rule_that_fires_at_the_last_step_stopped_nothing(invoke, db, register_plugin):
+    register_plugin(Flat, name="flat")
+    steps = RULE.index("--steps") + 1
+    result = invoke("run", *RULE[:steps], "6", *RULE[steps + 1:])
+    assert result.exit_code == 0, result.output
+    assert query(db, "select status, steps_done from runs") == [("completed", 6)]
+    assert query(db, "select count(*) from early_stops") == [(0,)]

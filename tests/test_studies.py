@@ -18,16 +18,19 @@ PUBLISHED = [(name, arm) for name in study_names() for arm in plan([f"study={nam
 
 
 def test_every_study_but_the_demo_has_published_counts():
-    assert {name for name, _ in PUBLISHED} == set(study_names()) - {"demo", "translation-demo"}
+    assert {name for name, _ in PUBLISHED} == set(study_names()) - {"demo", "translation-demo", "ugatit001-cam-digits"}
 
 
 @pytest.mark.parametrize("study, arm", PUBLISHED, ids=[f"{n}: {a.label}" for n, a in PUBLISHED])
 def test_every_arm_matches_the_published_parameter_counts_within_one_percent(study, arm):
     counts = count(arm, registry(), default_components())
-    for name in ("g", "d", "g_ab", "g_ba", "d_a", "d_b"):
-        if f"{name}_params" in arm.published:
-            assert counts[name] == pytest.approx(arm.published[f"{name}_params"], rel=0.01)
     assert {k.removesuffix("_params") for k in arm.published} <= set(counts)
+    for key, published in arm.published.items():
+        built = counts[key.removesuffix("_params")]
+        if arm.params_note:  # a count further off says why, naming both numbers
+            assert f"{built:,}" in arm.params_note and f"{published:,}" in arm.params_note
+        else:
+            assert built == pytest.approx(published, rel=0.01)
 
 
 def test_the_fair_studies_build_cumulatively_on_the_fair_protocol():
