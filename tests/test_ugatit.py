@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from conftest import query
-from ganbench import GanbenchError, count_parameters
+from ganbench import GanbenchError
 from ganbench.config import resolve
 from ganbench.defaults import default_components
 from ganbench.plugins import registry
 from ganbench.runner import build
-from ganbench_plugins.ugatit import UGATIT, cam_loss
+from ganbench_plugins.ugatit import cam_loss
 from ganbench_plugins.ugatit_nets import (CAM, LIN, AdaLIN, Hourglass, SoftAdaLIN, clip_mixing, ugatit_discriminator,
                                           ugatit_generator)
 
