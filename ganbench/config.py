@@ -48,9 +48,12 @@ CORE_OPTIONS = {
 # Settings that change how a run is observed, not what it trains: left out of the hash.
 # Scores from different evaluation settings are told apart by their protocol fingerprint.
 OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
-# Options added after runs were recorded: at their defaults they leave out of the hash, so a
-# config keeps the group it had before they existed.
+# Options added after runs were recorded: at their defaults they are left out of the hash, so
+# a config keeps the group it had before they existed.
 LATER = ("stop_on", "stop_patience", "stop_tolerance")
+# With stop_on set, when and on what the rule looks decides how long a run trains.
+STOP_RULE = ("stop_patience", "stop_tolerance")
+WATCHED = ("log_every", "eval_every", "eval_real", "eval_fake")
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,24 @@ class RunConfig:
 
     def hash(self):
         """Same hash, same group: everything that shapes the result except the seed. How a
-        run is observed (logging, evaluation, the metrics' own options) is left out; configs
-        recorded before `training_keys` keep the hash they had."""
-        options = {k: v for k, v in self.options.items()
-                   if k not in OPERATIONAL and (not self.training_keys or k in self.training_keys)
-                   and not (k in LATER and v == CORE_OPTIONS[k].default)}
+        run is observed (logging, evaluation, the metrics' own options) is left out, unless
+        stop_on is set: then when and on what the rule looks decides how long a run trains.
+        Configs recorded before `training_keys` keep the hash they had."""
+        options = {k: v for k, v in self.options.items() if self._shapes_training(k, v)}
         components = {k: v for k, v in self.components.items() if k != "metric"}
         body = json.dumps({"components": components, "options": options}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def _shapes_training(self, key, value):
+        """Whether an option goes into the hash."""
+        ruled = bool(self.options.get("stop_on"))
+        if self.training_keys and key not in self.training_keys:
+            return False
+        if key in OPERATIONAL:
+            return ruled and key in WATCHED
+        if key in STOP_RULE and not ruled:
+            return False
+        return not (key in LATER and value == CORE_OPTIONS[key].default)
 
     def label(self, declared):
         """'dcgan+resnet_tail g_lr=0.0005': the plugins named and non-default settings."""

@@ -25,21 +25,22 @@ class Plateau:
     at: Optional[int] = None  # the step the rule ended the run at
 
     @property
-    def due(self):
+    def fired(self):
         return self.reason is not None
 
     def see(self, step, value):
-        """Take one recorded value of `name`; True once the run should end."""
-        if self.due or not math.isfinite(value):
-            return self.due
-        if self.best is None or self._margin(value) > self.tolerance:
+        """Take one recorded value of `name`; True once the run should end. A NaN or infinite
+        value never improves (a collapsed run's NaN FID ends it), nor starts the count."""
+        if self.fired or (self.best is None and not math.isfinite(value)):
+            return self.fired
+        if self.best is None or (math.isfinite(value) and self._margin(value) > self.tolerance):
             self.best, self.best_step = value, step
         elif step - self.best_step >= self.patience:
             self.at = step
             self.reason = (f"{self.name} did not beat its best ({self.best:.6g} at step {self.best_step:,}) by more "
                            f"than {self.tolerance:g} in {step - self.best_step:,} steps (stop_patience "
                            f"{self.patience:,})")
-        return self.due
+        return self.fired
 
     def _margin(self, value):
         return value - self.best if self.way == "max" else self.best - value

@@ -146,8 +146,8 @@ def group_table(runs, metrics, baseline=None):
 
 
 def _stop_steps(steps):
-    """The steps the stop rule ended a group's runs at, or empty."""
-    return ", ".join(f"{int(s):,}" for s in steps.dropna()) or None
+    """The steps the stop rule ended a group's runs at ('600;800'), or empty."""
+    return ";".join(str(int(s)) for s in steps.dropna()) or None
 
 
 def _stop_reasons(runs):

@@ -183,7 +183,7 @@ def train(store, run_id, exp, progress, state=None):
     status, error = "completed", None
     try:
         with STOP.deferred(), Heart(store, run_id), progress:
-            while run.step < o["steps"] and not run.stopped_early():
+            while run.step < o["steps"] and not run.rule_fired():
                 if STOP.requested:
                     raise Interrupted
                 run.train_step()
@@ -193,7 +193,7 @@ def train(store, run_id, exp, progress, state=None):
                     progress.show(*run.log())
                 if exp.evaluator and (run.step % o["eval_every"] == 0 or last):
                     progress.show(run.evaluate(), None)
-                if run.stopped_early() and not last:  # the stop rule makes this the last step
+                if run.rule_fired() and not last:  # the stop rule makes this the last step
                     last = True
                     run.wrap_up(progress)
                 if o["sample_every"] and (run.step % o["sample_every"] == 0 or last):
@@ -264,8 +264,8 @@ class Training:
             self.rule.watch(self.step, losses)
         return losses, (self.step - self.first) / self.clock.train_s(since=self.since)
 
-    def stopped_early(self):
-        return self.rule is not None and self.rule.due
+    def rule_fired(self):
+        return self.rule is not None and self.rule.fired
 
     def wrap_up(self, progress):
         """What the last step records that this one has not: unlogged losses and the scores."""
@@ -317,7 +317,7 @@ class Training:
     def finish(self, status, error):
         """The final status, whatever stops the process meanwhile; steps_done is where a resume starts."""
         done = self.step if status in ("completed", "diverged") else self.saved
-        early = status == "completed" and self.stopped_early() and self.rule.at < self.options["steps"]
+        early = status == "completed" and self.rule_fired() and self.rule.at < self.options["steps"]
         stop = (self.rule.at, self.rule.reason) if early else None  # firing at the last step stops nothing
         with STOP.held():
             self.store.finish_run(self.run_id, stop, status=status, error=error, steps_done=done,

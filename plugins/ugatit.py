@@ -29,7 +29,6 @@ import torch
 import torch.nn.functional as F
 
 from ganbench import GanbenchError, Option, hookimpl
-from ganbench.network import eval_mode
 from ganbench.options import non_negative, positive
 from ganbench.scheme import Panel, frozen, update
 
@@ -109,13 +108,7 @@ class UGATIT(Unpaired):
         clip_mixing(parts.g_ba)
         return {"g_loss": g_loss.detach(), "d_a_loss": d_a.detach(), "d_b_loss": d_b.detach(), **terms}
 
-    def attend(self, parts, name, images):
-        """Generator `name`'s Translation of `images` (its moving average where kept), in eval mode."""
-        g = parts.for_evaluation(name)
-        with eval_mode(g):
-            return g(images)
-
-    def _rows(self, parts, domain, count=None):
+    def _cam_rows(self, parts, domain, count=None):
         """Per fixed test image of `domain`: image | heat map | translated | translated back."""
         there, back = ROUTES[domain]
         real = self.shown[domain][:count]
@@ -124,11 +117,11 @@ class UGATIT(Unpaired):
         return torch.stack([rgb(real), heat_image(moved.heatmap, real), rgb(moved.image), rgb(returned)], 1).flatten(0, 1)
 
     def panel(self, parts):
-        rows = torch.cat([self._rows(parts, "a"), self._rows(parts, "b")])
+        rows = torch.cat([self._cam_rows(parts, "a"), self._cam_rows(parts, "b")])
         return Panel(rows, 4, "test images: real | CAM heat map | translated | translated back", focus=2)
 
     def best_panels(self, parts):
-        cam = torch.cat([self._rows(parts, "a", 1)[:3], self._rows(parts, "b", 1)[:3]])
+        cam = torch.cat([self._cam_rows(parts, "a", 1)[:3], self._cam_rows(parts, "b", 1)[:3]])
         return {"translation": Panel(self.panel(parts).images, 4, "translation at the best checkpoint", focus=2),
                 "cam": Panel(cam, 3, "first test image of A, then of B: real | G's CAM heat map | translated, "
                                      "at the best checkpoint", focus=1)}

@@ -35,11 +35,14 @@ class Unpaired(Scheme):
     def image_of(self, output):
         return output
 
-    def translate(self, parts, name, images):
-        """Generator `name`'s images (its moving average where kept), in eval mode."""
+    def attend(self, parts, name, images):
+        """Generator `name`'s output for `images` (its moving average where kept), in eval mode."""
         g = parts.for_evaluation(name)
         with eval_mode(g):
-            return self.image_of(g(images))
+            return g(images)
+
+    def translate(self, parts, name, images):
+        return self.image_of(self.attend(parts, name, images))
 
     def _track(self, source, target, name):
         reference, note = self.test[target].reference(self.cfg.eval_real)

@@ -39,17 +39,18 @@ def test_a_score_that_should_rise_uses_its_direction():
     assert _fed(rule, [(5, 2.5)]) == 5
 
 
-def test_non_finite_values_neither_improve_nor_count():
+def test_non_finite_values_never_improve_but_count_towards_the_patience():
     rule = Plateau("fid", patience=2, tolerance=0.0)
     assert _fed(rule, [(1, float("nan")), (2, 10.0), (3, float("inf")), (4, 9.0)]) is None
-    assert rule.best == 9.0
+    assert rule.best == 9.0 and rule.best_step == 4
+    assert _fed(rule, [(5, float("nan")), (6, float("nan"))]) == 6  # a collapsed run's NaN FID ends it
 
 
 def test_replay_takes_recorded_rows_in_step_order():
-    rows = [(1, 4, "g_loss", 1.0, None), (1, 2, "g_loss", 1.0, None), (1, 2, "d_loss", 0.0, None),
+    rows = [(1, 4, "g_loss", 1.0, None), (1, 2, "g_loss", 1.0, None), (1, 5, "d_loss", 0.0, None),
             (1, 6, "g_loss", 1.5, None)]
     rule = replay(Plateau("g_loss", patience=4, tolerance=0.0), rows)
-    assert rule.best_step == 2 and rule.at == 6
+    assert rule.best == 1.0 and rule.best_step == 2 and rule.at == 6
 
 
 class Flat(interrupting(Alternating)):
@@ -113,6 +114,20 @@ def test_configs_without_the_rule_keep_the_hash_they_had_before_it_existed():
     assert now.hash() == before.hash()
     ruled = RunConfig(now.plugins, now.components, {**now.options, "stop_on": "g_loss"}, training_keys=now.training_keys)
     assert ruled.hash() != before.hash()
+
+
+def _config(**options):
+    keys = ("res", "log_every", "stop_on", "stop_patience", "stop_tolerance")
+    base = {"res": 32, "log_every": 100, "stop_on": "", "stop_patience": 5000, "stop_tolerance": 0.0}
+    return RunConfig(("dcgan",), {"generator": "dcgan", "modifier": []}, {**base, **options}, training_keys=keys)
+
+
+def test_with_the_rule_on_when_it_looks_shapes_the_group_and_without_it_nothing_of_it_does():
+    assert _config(stop_patience=10).hash() == _config().hash()  # no stop_on: the patience does nothing
+    assert _config(log_every=10).hash() == _config().hash()
+    ruled = _config(stop_on="g_loss")
+    assert _config(stop_on="g_loss", log_every=10).hash() != ruled.hash()  # the rule sees other values
+    assert _config(stop_on="g_loss", stop_patience=10).hash() != ruled.hash()
 
 
 @pytest.mark.parametrize("bad, words", [("stop_patience=0", "stop_patience"), ("stop_tolerance=-1", "stop_tolerance")])

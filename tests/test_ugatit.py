@@ -15,9 +15,11 @@ from ganbench.config import resolve
 from ganbench.defaults import default_components
 from ganbench.plugins import registry
 from ganbench.runner import build
-from ganbench_plugins.ugatit import cam_loss
-from ganbench_plugins.ugatit_nets import (CAM, LIN, AdaLIN, Hourglass, SoftAdaLIN, clip_mixing, ugatit_discriminator,
-                                          ugatit_generator)
+from ganbench import Parts
+from ganbench_plugins.losses import LeastSquares
+from ganbench_plugins.ugatit import UGATIT, cam_loss
+from ganbench_plugins.ugatit_nets import (CAM, LIN, AdaLIN, Hourglass, SoftAdaLIN, Translation, Verdict, clip_mixing,
+                                          ugatit_discriminator, ugatit_generator)
 
 # One image, two channels of 2x2: channel 0 is 1 2 / 3 4, channel 1 is 0 0 / 0 4.
 X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 0.0], [0.0, 4.0]]]])
@@ -127,6 +129,38 @@ def test_cam_loss_wants_1_for_images_to_translate_and_0_for_the_rest():
     assert cam_loss(zero, zero).item() == pytest.approx(2 * math.log(2))
     assert cam_loss(torch.full((1, 2), 20.0), torch.full((1, 2), -20.0)).item() < 1e-8
     assert cam_loss(torch.full((1, 2), -20.0), torch.full((1, 2), 20.0)).item() > 39
+
+
+class StubG(nn.Module):
+    """Gives back its input, with CAM logits of +20 for inputs of the domain it translates from
+    (told by the sign of their mean) and -20 for the others."""
+
+    def __init__(self, away_sign):
+        super().__init__()
+        self.away_sign = away_sign
+
+    def forward(self, x):
+        logit = 20.0 * self.away_sign * x.mean((1, 2, 3)).sign()
+        return Translation(x, torch.stack([logit, logit], 1), x)
+
+
+class StubD(nn.Module):
+    def forward(self, x):
+        return Verdict(torch.zeros(len(x), 1, 2, 2), torch.zeros(len(x), 2), x)
+
+
+def test_each_generator_is_told_which_images_it_translates_and_every_d_output_is_judged():
+    nets = {"g_ab": StubG(+1), "g_ba": StubG(-1), **{name: StubD() for name in UGATIT.networks if name.startswith("d_")}}
+    parts = Parts(nets, {}, LeastSquares(), torch.Generator())
+    scheme = UGATIT()
+    scheme.cfg = SimpleNamespace(adv_weight=1.0, cycle_weight=1.0, identity_weight=1.0, cam_weight=1.0)
+    real_a, real_b = torch.ones(2, 1, 4, 4), -torch.ones(2, 1, 4, 4)  # A's images are bright, B's dark
+    total, terms = scheme.g_losses(parts, real_a, real_b)
+    assert terms["cam_loss"].item() < 1e-7  # each CAM says 1 for what it translates, 0 for its own domain
+    assert terms["cycle_loss"].item() == 0 and terms["identity_loss"].item() == 0
+    assert terms["adv_loss"].item() == pytest.approx(8 * 0.5)  # maps and CAM logits of four Ds, lsgan's ½(0 - 1)²
+    # D: real against 1, fake against 0, on each of a domain's two maps and two CAM logits
+    assert scheme.d_loss(parts, "a", real_a, real_a).item() == pytest.approx(4 * 0.5 * (1 + 0))
 
 
 def _gen_cfg(**changes):
