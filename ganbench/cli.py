@@ -15,8 +15,9 @@ from .stopping import STOP
 from .studies import as_overrides, plan
 from .plots import write_plots
 from .plugins import registry
-from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, render
-from .store import DEFAULT_DB, Store
+from . import run_records
+from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, printable, render
+from .store import DEFAULT_DB, STATUSES, Store
 from .webpage import write_pages
 
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
@@ -34,7 +35,7 @@ class Cli(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as e:
             self._fail(ctx, e, f"Error: {type(e).__name__}: {e} (--debug shows the traceback)", 1)
@@ -187,10 +188,11 @@ def _steps(ctx, param, value):
 @click.option("--strip-steps", "strip", callback=_steps, metavar="STEPS",
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
 @click.option("--wide", is_flag=True, help="the terminal table with every column (csv and json always have them)")
-def report(db, fmt, study, groups, baseline, plots, html, strip, wide):
+@click.option("--tag", help="only runs with this tag (`ganbench runs tag`)")
+def report(db, fmt, study, groups, baseline, plots, html, strip, wide, tag):
     """One row per group of runs with the same config except the seed."""
     store = Store(db, create=False, write=False)
-    runs, metrics = load_frames(store, study, groups)
+    runs, metrics = load_frames(store, study, groups, tag)
     table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
         for path in write_plots(runs, metrics, plots, store.run_dir, strip):
@@ -209,6 +211,54 @@ def report(db, fmt, study, groups, baseline, plots, html, strip, wide):
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
         click.echo(output)
+
+
+@cli.group()
+def runs():
+    """List, show, tag and delete recorded runs."""
+
+
+@runs.command("list")
+@db_option
+@click.option("--study", help="only this study's runs")
+@click.option("--status", type=click.Choice(STATUSES), help="only runs with this status")
+@click.option("--tag", help="only runs with this tag")
+def runs_list(db, study, status, tag):
+    """One line per run: id, study, label, seed, status, steps, host, start, tags, error."""
+    found = run_records.listing(Store(db, create=False, write=False), study, status, tag)
+    wide_console().print(as_rich(found.astype(str).map(printable), f"{len(found)} run(s)"))
+
+
+@runs.command("show")
+@db_option
+@click.argument("run_id", type=int)
+def runs_show(db, run_id):
+    """A run's whole record: resolved config, versions, environment, error, early stop, files."""
+    click.echo(json.dumps(run_records.record(Store(db, create=False, write=False), run_id), indent=2, default=str))
+
+
+@runs.command("delete")
+@db_option
+@click.argument("run_ids", type=int, nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="delete without asking")
+def runs_delete(db, run_ids, yes):
+    """Delete runs with their metrics and files."""
+    store = Store(db, create=False)
+    run_ids = run_records.existing(store, run_ids)
+    if not yes:
+        click.confirm(f"delete run {', '.join(map(str, run_ids))} with its metrics and files?", abort=True)
+    say(f"deleted run {', '.join(map(str, run_records.delete(store, run_ids)))}")
+
+
+@runs.command("tag")
+@db_option
+@click.argument("run_ids", type=int, nargs=-1, required=True)
+@click.argument("tag")
+@click.option("--remove", is_flag=True, help="take the tag away instead")
+def runs_tag(db, run_ids, tag, remove):
+    """Tag runs (RUN_ID... TAG), so `report --tag TAG` picks them out."""
+    run_ids = run_records.tag(Store(db, create=False), run_ids, tag, remove)
+    say(f"{'untagged' if remove else 'tagged'} run {', '.join(map(str, run_ids))}: {tag}")
 
 
 def main():

@@ -164,14 +164,23 @@ def param_columns(runs):
     return ["d_params", "g_params"] + others
 
 
-def load_frames(store, study=None, groups=None):
-    """Runs and their metrics; `study` keeps one study's, `groups` (labels) those groups', in
-    the order given, so the first is the baseline."""
+def load_frames(store, study=None, groups=None, tag=None):
+    """Runs and their metrics; `study` keeps one study's, `tag` the runs tagged so, `groups`
+    (labels) those groups', in the order given, so the first is the baseline."""
     runs = load_runs(store, study)
+    if tag is not None:
+        runs = _tagged(runs, store, tag)
     if groups:
         runs = _select_groups(runs, list(groups))
     metrics = load_metrics(store)
     return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
+
+
+def _tagged(runs, store, tag):
+    tagged = [i for i, tags in store.tags().items() if tag in tags]
+    if not tagged:
+        raise GanbenchError(f"no run is tagged '{tag}' in {store.url}; `ganbench runs tag RUN_ID... {tag}` tags runs")
+    return runs[runs["id"].isin(tagged)].reset_index(drop=True)
 
 
 def _select_groups(runs, groups):

@@ -123,6 +123,14 @@ class EarlyStop(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class Tag(Base):
+    """A label a person gave a run (`ganbench runs tag`), to pick runs out for a report."""
+
+    __tablename__ = "tags"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
 class Protocol(Base):
     """How a score was made: extractor, weights hash, image counts, reference split, resize."""
 
@@ -296,8 +304,7 @@ class Store:
         with self._reading() as c:
             row = c.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
         if row is None:
-            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench report --format csv` lists each "
-                                f"group's run ids (run_ids), and the --html page every run")
+            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench runs list` shows the runs")
         return dict(row)
 
     @writes
@@ -338,6 +345,33 @@ class Store:
                 c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
                 c.execute(insert(EarlyStop).values(run_id=run_id, step=stop[0], reason=stop[1]))
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    @writes
+    def tag(self, run_ids, tag, remove=False):
+        """Give runs a tag, or take it away."""
+        with self.engine.begin() as c:
+            c.execute(delete(Tag).where(Tag.run_id.in_(run_ids), Tag.tag == tag))
+            if not remove:
+                c.execute(insert(Tag), [{"run_id": i, "tag": tag} for i in run_ids])
+
+    def tags(self):
+        """{run id: [tags]}."""
+        if "tags" not in self.tables:
+            return {}
+        found = {}
+        with self._reading() as c:
+            for row in c.execute(select(Tag).order_by(Tag.tag)):
+                found.setdefault(row.run_id, []).append(row.tag)
+        return found
+
+    @writes
+    def delete_runs(self, run_ids):
+        """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
+        with self.engine.begin() as c:
+            for table in (Metric, Network, Heartbeat, EarlyStop, Tag):
+                if table.__tablename__ in self.tables:
+                    c.execute(delete(table).where(table.run_id.in_(run_ids)))
+            c.execute(delete(Run).where(Run.id.in_(run_ids)))
 
     def early_stops(self):
         """{run id: (step, reason)} of the runs the stop rule ended."""

@@ -43,8 +43,8 @@ def db(workdir):
 @pytest.fixture
 def invoke(db):
     """Call the CLI in-process against the temporary database."""
-    def call(*args, db_url=db):
-        result = CliRunner().invoke(cli, list(args), env={"GANBENCH_DB": db_url})
+    def call(*args, db_url=db, input=None):
+        result = CliRunner().invoke(cli, list(args), env={"GANBENCH_DB": db_url}, input=input)
         return result
     return call
 

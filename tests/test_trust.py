@@ -98,7 +98,7 @@ def test_the_report_lists_run_ids_where_errors_point(invoke):
     row, = json.loads(invoke("report", "--format", "json").output)
     assert row["run_ids"] == "1,2"
     result = invoke("run", "--resume", "9")
-    assert "--format csv` lists each group's run ids" in result.output
+    assert "`ganbench runs list` shows the runs" in result.output
 
 
 def test_an_option_clash_names_both_owners_and_types(register_plugin):

@@ -1,0 +1,71 @@
+"""`ganbench runs`: list with filters, show a whole record, tag runs for `report --tag`, and
+delete runs with everything recorded of them and their files, only after a confirmation."""
+import json
+
+from conftest import TINY, query, run_dir
+
+RUN = ["run", *TINY, "--steps", "2"]
+
+
+def _two_runs(invoke):
+    assert invoke(*RUN, "--seeds", "2").exit_code == 0
+
+
+def test_list_shows_each_run_and_filters_by_status_and_tag(invoke, db):
+    _two_runs(invoke)
+    assert invoke("runs", "tag", "2", "keep").exit_code == 0
+    listed = invoke("runs", "list").output
+    assert "2 run(s)" in listed and "2/2" in listed and "completed" in listed
+    tagged = invoke("runs", "list", "--tag", "keep").output
+    assert "1 run(s)" in tagged and "keep" in tagged
+    assert "0 run(s)" in invoke("runs", "list", "--status", "failed").output
+
+
+def test_show_prints_the_resolved_config_and_versions(invoke, db):
+    _two_runs(invoke)
+    record = json.loads(invoke("runs", "show", "1").output)
+    assert record["id"] == 1 and record["status"] == "completed" and record["seed"] == 0
+    assert record["config"]["options"]["res"] == 16 and record["torch_version"]
+    assert record["files"].endswith("/1") and record["tags"] == [] and record["early_stop"] is None
+
+
+def test_report_tag_keeps_only_the_tagged_runs(invoke, db):
+    _two_runs(invoke)
+    assert invoke(*RUN, "g_lr=0.001").exit_code == 0
+    assert invoke("runs", "tag", "3", "fast").exit_code == 0
+    rows = json.loads(invoke("report", "--format", "json", "--tag", "fast").output)
+    assert [row["run_ids"] for row in rows] == ["3"]
+    assert invoke("runs", "tag", "3", "fast", "--remove").exit_code == 0
+    result = invoke("report", "--tag", "fast")
+    assert result.exit_code == 2 and "no run is tagged 'fast'" in result.output
+
+
+def test_delete_asks_first_then_removes_records_and_files(invoke, db):
+    _two_runs(invoke)
+    folder = run_dir(db, 1)
+    assert (folder / "last.pt").exists()
+    refused = invoke("runs", "delete", "1", input="n\n")
+    assert refused.exit_code == 1 and query(db, "select count(*) from runs") == [(2,)]
+    result = invoke("runs", "delete", "1", input="y\n")
+    assert result.exit_code == 0 and "deleted run 1" in result.output
+    assert query(db, "select id from runs") == [(2,)]
+    for table in ("metrics", "networks", "heartbeats", "early_stops", "tags"):
+        assert query(db, f"select count(*) from {table} where run_id = 1") == [(0,)]
+    assert query(db, "select count(*) from metrics where run_id = 2")[0][0] > 0
+    assert not folder.exists() and (run_dir(db, 2) / "last.pt").exists()
+
+
+def test_delete_refuses_unknown_ids_and_running_runs_and_changes_nothing(invoke, db):
+    _two_runs(invoke)
+    unknown = invoke("runs", "delete", "1", "7", "--yes")
+    assert unknown.exit_code == 2 and "no run 7" in unknown.output and "ganbench runs list" in unknown.output
+    query(db, "update runs set status = 'running', pid = 1, host = (select host from runs where id = 2) where id = 2")
+    busy = invoke("runs", "delete", "2", "--yes")  # pid 1 is alive on this host
+    assert busy.exit_code == 2 and "still running" in busy.output
+    assert query(db, "select count(*) from runs") == [(2,)]
+
+
+def test_a_tag_with_a_comma_is_refused(invoke, db):
+    _two_runs(invoke)
+    result = invoke("runs", "tag", "1", "a,b")
+    assert result.exit_code == 2 and "without commas" in result.output and "Traceback" not in result.output
