@@ -15,7 +15,7 @@ from .stopping import STOP
 from .studies import as_overrides, plan
 from .plots import write_plots
 from .plugins import registry
-from . import run_records
+from . import __version__, run_records
 from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, printable, render
 from .store import DEFAULT_DB, STATUSES, Store
 from .webpage import write_pages
@@ -64,6 +64,7 @@ db_option = click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_
 
 
 @click.group(cls=Cli)
+@click.version_option(__version__, prog_name="ganbench")
 @click.option("--debug", is_flag=True, help="show tracebacks instead of one-line errors")
 def cli(debug):
     """ganbench: run GAN ablations from plugins and compare them in tables."""

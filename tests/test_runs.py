@@ -69,3 +69,9 @@ def test_a_tag_with_a_comma_is_refused(invoke, db):
     _two_runs(invoke)
     result = invoke("runs", "tag", "1", "a,b")
     assert result.exit_code == 2 and "without commas" in result.output and "Traceback" not in result.output
+
+
+def test_version_names_the_installed_ganbench(invoke):
+    from ganbench import __version__
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"ganbench, version {__version__}"
