@@ -179,7 +179,8 @@ def _steps(ctx, param, value):
 @cli.command()
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--study", help="only this study's runs")
+@click.option("--study", "studies", multiple=True, metavar="NAME",
+              help="only this study's runs; repeat to compare studies side by side")
 @click.option("--group", "groups", multiple=True, metavar="LABEL",
               help="only this group; repeat for several, the first is the baseline")
 @click.option("--baseline", help="the group to compare against (default: the first)")
@@ -190,10 +191,10 @@ def _steps(ctx, param, value):
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
 @click.option("--wide", is_flag=True, help="the terminal table with every column (csv and json always have them)")
 @click.option("--tag", help="only runs with this tag (`ganbench runs tag`)")
-def report(db, fmt, study, groups, baseline, plots, html, strip, wide, tag):
+def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag):
     """One row per group of runs with the same config except the seed."""
     store = Store(db, create=False, write=False)
-    runs, metrics = load_frames(store, study, groups, tag)
+    runs, metrics = load_frames(store, list(studies) or None, groups, tag)
     table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
         for path in write_plots(runs, metrics, plots, store.run_dir, strip):

@@ -165,7 +165,7 @@ def param_columns(runs):
 
 
 def load_frames(store, study=None, groups=None, tag=None):
-    """Runs and their metrics; `study` keeps one study's, `tag` the runs tagged so, `groups`
+    """Runs and their metrics; `study` keeps one study's (or a list's), `tag` the runs tagged so, `groups`
     (labels) those groups', in the order given, so the first is the baseline."""
     runs = load_runs(store, study)
     if tag is not None:

@@ -20,18 +20,19 @@ def load_runs(db=None, study=None):
     """One row per run: the store's columns (id, label, study, config, status, g_params,
     d_params, train_s, eval_s, ...), and where and why the stop rule ended it (stopped_at,
     stop_reason). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
-    or sqlite:///results/ganbench.db); `study` keeps one study's runs."""
+    or sqlite:///results/ganbench.db); `study` keeps one study's runs, or a list several's."""
     store = _store(db)
     runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
     if not runs.empty:  # a run marked running that is not alive is lost
         beats = store.heartbeats()
         runs["status"] = [liveness.status(row, beats.get(row["id"])) for row in runs.to_dict("records")]
         runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
+    for name in [study] if isinstance(study, str) else study or []:
+        if runs.empty or not (runs["study"] == name).any():
+            raise GanbenchError(f"no runs of study '{name}' in {store.url}; run it with "
+                                f"ganbench run study={name}")
     if study is not None:
-        runs = runs[runs["study"] == study] if not runs.empty else runs
-        if runs.empty:
-            raise GanbenchError(f"no runs of study '{study}' in {store.url}; run it with "
-                                f"ganbench run study={study}")
+        runs = runs[runs["study"].isin([study] if isinstance(study, str) else list(study))]
     return runs.reset_index(drop=True)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import ARMS, SEEDS
+from conftest import ARMS, SEEDS, TINY, query
 from ganbench import GanbenchError, load_metrics, load_runs
 from ganbench.report import display_frame, group_table, load_frames, render
 
@@ -144,3 +144,15 @@ def test_a_selection_of_groups_in_the_order_given_the_first_the_baseline(store, 
     assert table.loc[1, "min_fid_vs_base"] == pytest.approx(full.loc["better", "min_fid"] - full.loc["close", "min_fid"])
     result = invoke("report", "--group", "nope", db_url=store.url)
     assert result.exit_code == 2 and "no group labelled 'nope' for --group; groups are baseline, better, close" in result.output
+
+
+def test_report_compares_several_studies_side_by_side(invoke, db):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    assert invoke("run", *TINY, "g_lr=0.001", "--steps", "2").exit_code == 0
+    query(db, "update runs set study = 's' || id")
+    both = json.loads(invoke("report", "--format", "json", "--study", "s1", "--study", "s2").output)
+    assert [row["run_ids"] for row in both] == ["1", "2"]
+    one = json.loads(invoke("report", "--format", "json", "--study", "s2").output)
+    assert [row["run_ids"] for row in one] == ["2"]
+    missing = invoke("report", "--study", "s1", "--study", "s3")
+    assert missing.exit_code == 2 and "no runs of study 's3'" in missing.output
