@@ -29,6 +29,11 @@ def status(row, beat, now=None):
     return row["status"] if alive(row, beat, now) else "lost"
 
 
+def statuses(rows, beats):
+    """{run id: status as it stands} for the store's run rows and {run id: heartbeat}."""
+    return {row["id"]: status(row, beats.get(row["id"])) for row in rows}
+
+
 def alive(row, beat, now=None):
     """On this host the process tells; elsewhere the heartbeat's age does."""
     if row["host"] == socket.gethostname() and row["pid"]:

@@ -19,6 +19,7 @@ from scipy import stats
 
 from .errors import GanbenchError
 from .results import load_metrics, load_runs
+from .run_records import tagged
 
 LEADING = ["group", "plugins", "runs", "status", "steps", "stopped_at", "d_params", "g_params"]
 TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s"]
@@ -152,7 +153,7 @@ def _stop_steps(steps):
 
 def _stop_reasons(runs):
     """Per group: 'run <id>: <reason>' for each run the stop rule ended."""
-    stopped = runs[runs["stopped_at"].notna()] if "stopped_at" in runs else runs.iloc[:0]
+    stopped = runs[runs["stopped_at"].notna()]
     lines = stopped.groupby("config_hash")[["id", "stop_reason"]].apply(
         lambda g: "; ".join(f"run {i}: {r}" for i, r in zip(g["id"], g["stop_reason"])))
     return lines if len(lines) else pd.Series(dtype=object)
@@ -177,10 +178,10 @@ def load_frames(store, study=None, groups=None, tag=None):
 
 
 def _tagged(runs, store, tag):
-    tagged = [i for i, tags in store.tags().items() if tag in tags]
-    if not tagged:
+    ids = tagged(store, tag)
+    if not ids:
         raise GanbenchError(f"no run is tagged '{tag}' in {store.url}; `ganbench runs tag RUN_ID... {tag}` tags runs")
-    return runs[runs["id"].isin(tagged)].reset_index(drop=True)
+    return runs[runs["id"].isin(ids)].reset_index(drop=True)
 
 
 def _select_groups(runs, groups):

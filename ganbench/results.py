@@ -24,16 +24,16 @@ def load_runs(db=None, study=None):
     store = _store(db)
     runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
     if not runs.empty:  # a run marked running that is not alive is lost
-        beats = store.heartbeats()
-        runs["status"] = [liveness.status(row, beats.get(row["id"])) for row in runs.to_dict("records")]
+        runs["status"] = runs["id"].map(liveness.statuses(runs.to_dict("records"), store.heartbeats()))
         runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
-    for name in [study] if isinstance(study, str) else study or []:
+    if study is None:
+        return runs
+    studies = [study] if isinstance(study, str) else list(study)
+    for name in studies:
         if runs.empty or not (runs["study"] == name).any():
             raise GanbenchError(f"no runs of study '{name}' in {store.url}; run it with "
                                 f"ganbench run study={name}")
-    if study is not None:
-        runs = runs[runs["study"].isin([study] if isinstance(study, str) else list(study))]
-    return runs.reset_index(drop=True)
+    return runs[runs["study"].isin(studies)].reset_index(drop=True)
 
 
 def load_metrics(db=None, run_ids=None, names=None):

@@ -26,7 +26,7 @@ def listing(store, study=None, status=None, tag=None):
         if value is not None:
             keep &= runs[column] == value
     if tag is not None:
-        keep &= runs["tags"].str.split(",").apply(lambda found: tag in found)
+        keep &= runs["id"].isin(tagged(store, tag))
     return runs[keep][LISTED].fillna("").reset_index(drop=True)
 
 
@@ -41,10 +41,14 @@ def record(store, run_id):
     return row
 
 
+def tagged(store, tag):
+    """The ids of the runs tagged `tag`."""
+    return {run_id for run_id, tags in store.tags().items() if tag in tags}
+
+
 def existing(store, run_ids):
     """The runs, refusing ids the store does not have, naming them."""
-    runs = load_runs(store)
-    known = set() if runs.empty else set(runs["id"])
+    known = liveness.statuses(store.runs(), store.heartbeats())
     missing = [i for i in run_ids if i not in known]
     if missing:
         raise GanbenchError(f"no run {', '.join(map(str, missing))} in {store.url}; `ganbench runs list` shows the runs")
@@ -54,8 +58,8 @@ def existing(store, run_ids):
 def delete(store, run_ids):
     """Delete runs, their records and their folders. Runs still training are refused."""
     run_ids = existing(store, run_ids)
-    runs = load_runs(store).set_index("id")
-    busy = [i for i in run_ids if runs.loc[i, "status"] in ("running", "queued")]
+    now = liveness.statuses(store.runs(), store.heartbeats())
+    busy = [i for i in run_ids if now[i] in ("running", "queued")]
     if busy:
         raise GanbenchError(f"run {', '.join(map(str, busy))} is still running; stop it first (Ctrl-C or kill), "
                             f"then delete it")

@@ -105,11 +105,12 @@ def networks(scheme, components, cfg):
     """The scheme's networks built from the run's components of their kinds, then the
     modifiers applied in the order given, each to every network of its target kind."""
     chosen = {c.kind: c for c in components}
-    nets = {name: chosen[kind].build(scheme.network_settings(name, cfg)) for name, kind in scheme.networks.items()}
+    settings = {name: scheme.network_settings(name, cfg) for name in scheme.networks}
+    nets = {name: chosen[kind].build(settings[name]) for name, kind in scheme.networks.items()}
     for modifier in (c for c in components if c.kind == "modifier"):
         for name, kind in scheme.networks.items():
             if kind == modifier.target:
-                modifier.build(nets[name], scheme.network_settings(name, cfg))
+                modifier.build(nets[name], settings[name])
     return nets
 
 

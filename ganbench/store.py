@@ -334,8 +334,7 @@ class Store:
         """Forget metrics (and an early stop) past a checkpoint, before a resumed run writes them again."""
         with self.engine.begin() as c:
             c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
-            if "early_stops" in self.tables:
-                c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
+            c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
 
     @writes
     def finish_run(self, run_id, stop=None, **fields):
@@ -368,9 +367,8 @@ class Store:
     def delete_runs(self, run_ids):
         """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
         with self.engine.begin() as c:
-            for table in (Metric, Network, Heartbeat, EarlyStop, Tag):
-                if table.__tablename__ in self.tables:
-                    c.execute(delete(table).where(table.run_id.in_(run_ids)))
+            for table in (Metric, Network, Heartbeat, EarlyStop, Tag):  # a writer's store has every table
+                c.execute(delete(table).where(table.run_id.in_(run_ids)))
             c.execute(delete(Run).where(Run.id.in_(run_ids)))
 
     def early_stops(self):

@@ -29,7 +29,7 @@ from torch import nn
 from ganbench import GanbenchError, Staged
 
 
-def _at_least(name, value, low):
+def at_least(name, value, low):
     if value < low:
         raise GanbenchError(f"{name} must be {low} or more, got {name}={value}")
 
@@ -74,7 +74,7 @@ class ResnetBlock(nn.Module):
 
 def _resnet_config(cfg):
     for name, low in (("channels", 1), ("ngf", 1), ("n_blocks", 1)):
-        _at_least(name, getattr(cfg, name), low)
+        at_least(name, getattr(cfg, name), low)
     # Two halvings must come back to res exactly, and reflection padding needs 2x2 at 4 ngf.
     if cfg.res < 8 or cfg.res % 4:
         raise GanbenchError(f"resnet generator needs res to be a multiple of 4 and 8 or more, "
@@ -117,7 +117,7 @@ class PatchConfig:
 
 def _patch_config(cfg):
     for name in ("channels", "ndf", "n_layers"):
-        _at_least(name, getattr(cfg, name), 1)
+        at_least(name, getattr(cfg, name), 1)
     c = PatchConfig(cfg.channels, cfg.res, cfg.ndf, cfg.n_layers)
     if c.out_side() < 1:
         raise GanbenchError(f"patch discriminator with n_layers={c.n_layers} needs res of at least "
@@ -183,8 +183,8 @@ class UNetLevel(nn.Module):
 
 
 def _unet_config(cfg):
-    _at_least("channels", cfg.channels, 1)
-    _at_least("ngf", cfg.ngf, 1)
+    at_least("channels", cfg.channels, 1)
+    at_least("ngf", cfg.ngf, 1)
     _power_of_two(cfg.res, 4, "unet generator")
     if not 0 <= cfg.unet_dropout < 1:
         raise GanbenchError(f"unet_dropout must be in [0, 1), got unet_dropout={cfg.unet_dropout}")

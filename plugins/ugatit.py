@@ -37,11 +37,12 @@ from .ugatit_nets import Translation, Verdict, clip_mixing, ugatit_discriminator
 from .unpaired import DECAY_START, Unpaired, decay_linearly, forward
 
 JUDGES = {"a": ("d_a_global", "d_a_local"), "b": ("d_b_global", "d_b_local")}
+DISCRIMINATORS = [name for names in JUDGES.values() for name in names]
 ROUTES = {"a": ("g_ab", "g_ba"), "b": ("g_ba", "g_ab")}  # from a domain: there, and back
 
 
 class UGATIT(Unpaired):
-    networks = {"g_ab": "generator", "g_ba": "generator", **{d: "discriminator" for ds in JUDGES.values() for d in ds}}
+    networks = {"g_ab": "generator", "g_ba": "generator", **dict.fromkeys(DISCRIMINATORS, "discriminator")}
 
     def network_settings(self, name, cfg):
         """Each discriminator knows whether it is global or local (its number of layers)."""
@@ -99,9 +100,8 @@ class UGATIT(Unpaired):
         with torch.no_grad():  # D's step needs the translations, not their gradients
             fake_b, fake_a = parts.g_ab(real_a).image, parts.g_ba(real_b).image
         d_a, d_b = self.d_loss(parts, "a", real_a, fake_a), self.d_loss(parts, "b", real_b, fake_b)
-        judges = [name for names in JUDGES.values() for name in names]
-        update(self.cfg.adv_weight * (d_a + d_b), *(parts.opts[name] for name in judges))
-        with frozen(*(parts.nets[name] for name in judges)):
+        update(self.cfg.adv_weight * (d_a + d_b), *(parts.opts[name] for name in DISCRIMINATORS))
+        with frozen(*(parts.nets[name] for name in DISCRIMINATORS)):
             g_loss, terms = self.g_losses(parts, real_a, real_b)
             update(g_loss, parts.opts["g_ab"], parts.opts["g_ba"])
         clip_mixing(parts.g_ab)

@@ -48,7 +48,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ganbench import GanbenchError
 
-from .translation_nets import ResnetBlock, in_relu, reflect_conv
+from .translation_nets import ResnetBlock, at_least, in_relu, reflect_conv
 
 EPS = 1e-5
 HOURGLASS_LEVELS = 4  # each hourglass block halves the side four times
@@ -309,15 +309,10 @@ class UgatitGenerator(nn.Module):
         return repeat((self.gamma(style), self.beta(style)))
 
 
-def _at_least(name, value, low):
-    if value < low:
-        raise GanbenchError(f"{name} must be {low} or more, got {name}={value}")
-
-
 def generator_config(cfg):
     c = GeneratorConfig(cfg.channels, cfg.res, cfg.ch, cfg.n_res, cfg.light, cfg.soft_adalin, cfg.hourglass)
-    _at_least("ch", c.ch, 4)
-    _at_least("n_res", c.n_res, 1)
+    at_least("ch", c.ch, 4)
+    at_least("n_res", c.n_res, 1)
     if c.hourglass and c.ch % 4:
         raise GanbenchError(f"the ugatit generator's hourglass blocks split ch into halves and quarters: "
                             f"ch must be a multiple of 4, got ch={c.ch}")
@@ -369,8 +364,8 @@ class UgatitDiscriminator(nn.Module):
 
 def discriminator_config(cfg, option):
     c = DiscriminatorConfig(cfg.channels, cfg.res, cfg.ch, getattr(cfg, option))
-    _at_least("ch", c.ch, 1)
-    _at_least(option, c.n_layers, 3)
+    at_least("ch", c.ch, 1)
+    at_least(option, c.n_layers, 3)
     if c.side() < 1:
         most = max(n for n in range(3, 12) if n == 3 or c.res // 2 ** (n - 2) >= 3)
         raise GanbenchError(f"{option}={c.n_layers} needs res of at least {3 * 2 ** (c.n_layers - 2)}, got "
