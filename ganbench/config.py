@@ -36,6 +36,8 @@ CORE_OPTIONS = {
                         in_label=False),
     "eval_batch": Option(int, 100, "images per batch when generating and extracting features",
                          check=positive, in_label=False),
+    "trackers": Option(str, "", "trackers that also log the run, e.g. tensorboard,mlflow (`ganbench plugins` "
+                       "lists them; never part of the group)", in_label=False),
     "stop_on": Option(str, "", "end the run early when this recorded loss or score (g_loss, fid, fid_ab, ...) "
                       "stops improving (empty: never)"),
     "stop_patience": Option(int, 5000, "steps stop_on may go without improving before the run ends",
@@ -47,7 +49,8 @@ CORE_OPTIONS = {
 
 # Settings that change how a run is observed, not what it trains: left out of the hash.
 # Scores from different evaluation settings are told apart by their protocol fingerprint.
-OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_real", "eval_fake", "eval_batch")
+OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_real", "eval_fake", "eval_batch",
+               "trackers")
 # Options added after runs were recorded: at their defaults they are left out of the hash, so
 # a config keeps the group it had before they existed.
 LATER = ("stop_on", "stop_patience", "stop_tolerance")
@@ -144,8 +147,9 @@ def choose_components(names, registry, defaults):
     for name in names:
         found = registry.named(name)
         for component in found:
-            if component.kind == "metric":
-                raise GanbenchError(f"'{name}' is a metric; choose metrics with metrics={name}")
+            if component.kind in ("metric", "tracker"):
+                raise GanbenchError(f"'{name}' is a {component.kind}; choose {component.kind}s with "
+                                    f"{component.kind}s={name}")
             if component.kind == "modifier":
                 if name in modifiers:
                     raise GanbenchError(f"plugins= names modifier '{name}' twice; a modifier applies once, "

@@ -1,5 +1,12 @@
-"""The hooks a ganbench plugin can implement. Every `register` callable takes
-`register(name, build, *, options=None, help="")`; see docs/plugins.md."""
+"""The hooks a ganbench plugin can implement; see docs/plugins.md.
+
+Registration hooks add components: every `register` callable takes
+`register(name, build, *, options=None, help="")`. Event hooks observe a run: the store,
+the progress display and trackers are all observers of one stream of events, called in
+this order: on_run_started, then on_losses, on_scores, on_samples and on_checkpoint as they
+happen, then on_run_ended whatever the outcome. An installed plugin's event hooks are called
+for every run; they never change what a run trains, so they are not part of its config.
+An observer that raises ends the run `failed`. The store records each event first."""
 from pluggy import HookimplMarker, HookspecMarker
 
 hookspec = HookspecMarker("ganbench")
@@ -61,3 +68,47 @@ def register_metrics(register):
     `key`, `name`, `resize`, `prepare(device)`, `weights_sha256()`, `extract(uint8_images)`),
     `needs_real`, `report` ({name: "min" | "max"}) and `score(real, fake)`, which maps the
     feature dicts of the reference and the generated images to {name: float}."""
+
+
+@hookspec
+def register_trackers(register):
+    """Register trackers, chosen per run with `trackers=NAME,...`: `build(run)` gets the run's
+    `ganbench.RunInfo` when it starts and returns an observer (an object whose methods are event
+    hooks marked `@hookimpl`), called for that run alone. `register` also takes `needs=` (a
+    Python package the tracker imports), so a missing package is named before the run starts."""
+
+
+@hookspec
+def on_run_started(run):
+    """A run starts (or resumes) training at step `run.first_step`. `run` is a
+    `ganbench.RunInfo`: id, label, study, seed, resolved config, folder, environment."""
+
+
+@hookspec
+def on_losses(run, step, losses, train_s, steps_per_s):
+    """The mean of each loss ({name: float}) over the steps since the last call, read back
+    every `log_every` steps; `train_s` is the run's training time so far."""
+
+
+@hookspec
+def on_scores(run, step, scores, eval_s):
+    """The metrics' scores at `step`: a list of `ganbench.Score` (name, value, protocol id);
+    `eval_s` is the run's evaluation time so far."""
+
+
+@hookspec
+def on_samples(run, step, panel, path):
+    """A sample panel (`ganbench.Panel`: images in [-1, 1], nrow, caption), written as the PNG
+    at `path`."""
+
+
+@hookspec
+def on_checkpoint(run, step, path):
+    """A checkpoint of the whole training state was written to `path`."""
+
+
+@hookspec
+def on_run_ended(run, status, steps_done, error, train_s, eval_s, stop):
+    """The run ended: `status` is completed, diverged, interrupted or failed; `steps_done` is
+    where a resume would start; `error` the error text or None; `stop` (step, reason) when
+    the stop rule ended it early, else None."""

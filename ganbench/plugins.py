@@ -18,7 +18,10 @@ HOOKS = {
     "dataset": "register_datasets",
     "scheme": "register_schemes",
     "metric": "register_metrics",
+    "tracker": "register_trackers",
 }
+# The run events, in the order a run emits them (see hookspecs).
+EVENTS = ("on_run_started", "on_losses", "on_scores", "on_samples", "on_checkpoint", "on_run_ended")
 
 pm = pluggy.PluginManager("ganbench")
 pm.add_hookspecs(hookspecs)

@@ -7,6 +7,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
 
+from .hookspecs import hookimpl
+
 
 class StepsPerSecond(ProgressColumn):
     def render(self, task):
@@ -33,7 +35,7 @@ def _losses(losses):
 
 
 class TrainingProgress:
-    """`advance()` every step, `show(step, losses)` when losses are read back."""
+    """`advance()` every step; an observer of the run's losses and scores."""
 
     def __init__(self, label, total, done=0, console=None):
         self.console = console or SteadyConsole()
@@ -70,3 +72,11 @@ class TrainingProgress:
         if steps_per_s:
             line += f"  {steps_per_s:.1f} steps/s  eta {(self.total - self.done) / steps_per_s:.0f}s"
         self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    @hookimpl
+    def on_losses(self, losses, steps_per_s):
+        self.show(losses, steps_per_s)
+
+    @hookimpl
+    def on_scores(self, scores):
+        self.show({score.name: score.value for score in scores})

@@ -6,7 +6,7 @@ from .errors import GanbenchError, lookup
 
 # A run takes exactly one of each single kind; modifiers stack in the order given.
 SINGLE_KINDS = ("generator", "discriminator", "loss", "optimizer", "dataset", "scheme")
-KINDS = SINGLE_KINDS + ("modifier", "metric")
+KINDS = SINGLE_KINDS + ("modifier", "metric", "tracker")
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,17 @@
-"""The training loop: build a run's parts from its config, then train fixed steps, recording
-losses, parameter counts, wall time and the final status in the store."""
+"""The training loop: build a run's parts from its config, then train fixed steps. What
+happens is told as run events (ganbench.events), which the store records."""
 import math
-import os
-import socket
 import time
 import traceback
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoint, early_stop, environment
+from . import checkpoint, early_stop, environment, events
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
@@ -24,8 +22,8 @@ from .parts import Parts
 from .scheme import Scheme
 from .samples import Sampler
 from .liveness import Heart
+from .plugins import pm, registry
 from .stopping import STOP
-from .store import now
 
 
 class Diverged(Exception):
@@ -53,6 +51,7 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
     metrics, for a dry run that checks every arm as the run will."""
     components = active(config.components, registry)
     chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
+    events.check_trackers(config.options.get("trackers", ""), registry)  # before anything is recorded
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
@@ -179,39 +178,43 @@ class Interrupted(KeyboardInterrupt):
 
 
 def train(store, run_id, exp, progress, state=None):
-    """Train from `state` (a checkpoint, or None for step 0) to the config's target steps."""
+    """Train from `state` (a checkpoint, or None for step 0) to the config's target steps.
+    The store, the progress display and the run's trackers observe it through run events."""
     o, run = exp.config.options, Training(store, run_id, exp, state)
     status, error = "completed", None
-    try:
-        with STOP.deferred(), Heart(store, run_id), progress:
-            while run.step < o["steps"] and not run.rule_fired():
-                if STOP.requested:
-                    raise Interrupted
-                run.train_step()
-                progress.advance()
-                last = run.step == o["steps"]
-                if run.step % o["log_every"] == 0 or last:
-                    progress.show(*run.log())
-                if exp.evaluator and (run.step % o["eval_every"] == 0 or last):
-                    progress.show(run.evaluate(), None)
-                if run.rule_fired() and not last:  # the stop rule makes this the last step
-                    last = True
-                    run.wrap_up(progress)
-                if o["sample_every"] and (run.step % o["sample_every"] == 0 or last):
-                    run.sample()
-                if run.step % o["ckpt_every"] == 0 or last:
-                    run.save()
-    except Diverged as e:
-        status, error = "diverged", str(e)
-    except Interrupted:
-        status, error = "interrupted", run.save_on_interrupt()
-    except KeyboardInterrupt:  # a second request, or one raised inside a step: the state is not whole
-        status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
-    except BaseException as e:
-        status, error = "failed", f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e))
-        raise
-    finally:
-        run.finish(status, error)
+    with events.observing(events.StoreRecorder(store), progress), ExitStack() as trackers:
+        try:
+            trackers.enter_context(events.observing(*run.trackers()))
+            with STOP.deferred(), Heart(store, run_id), progress:
+                run.start()
+                while run.step < o["steps"] and not run.rule_fired():
+                    if STOP.requested:
+                        raise Interrupted
+                    run.train_step()
+                    progress.advance()
+                    last = run.step == o["steps"]
+                    if run.step % o["log_every"] == 0 or last:
+                        run.log()
+                    if exp.evaluator and (run.step % o["eval_every"] == 0 or last):
+                        run.evaluate()
+                    if run.rule_fired() and not last:  # the stop rule makes this the last step
+                        last = True
+                        run.wrap_up()
+                    if o["sample_every"] and (run.step % o["sample_every"] == 0 or last):
+                        run.sample()
+                    if run.step % o["ckpt_every"] == 0 or last:
+                        run.save()
+        except Diverged as e:
+            status, error = "diverged", str(e)
+        except Interrupted:
+            status, error = "interrupted", run.save_on_interrupt()
+        except KeyboardInterrupt:  # a second request, or one raised inside a step: the state is not whole
+            status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
+        except BaseException as e:
+            status, error = "failed", f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e))
+            raise
+        finally:
+            run.finish(status, error)
     return status
 
 
@@ -226,23 +229,30 @@ class Training:
             self.step = state["step"]
             self.window = checkpoint.window(state, exp.device)  # losses not yet logged when it was taken
             self.clock = Clock(state["train_s"], state["eval_s"])
-        store.drop_metrics_after(run_id, self.step)  # a resume's checkpoint is back by now; a restart keeps none
         self.saved, self.first = self.step, self.step
         self.path = store.run_dir(run_id) / "last.pt"
         self.sampler = Sampler(self.path.parent)
         directions = exp.evaluator.directions() if exp.evaluator else {}
         self.best = Best(directions, self.sampler.recorded_best())
         self.rule = early_stop.plateau(self.options, directions)
-        if self.rule:  # a resume replays what the rule saw, and stops where the whole run would have
-            early_stop.replay(self.rule, store.metrics(run_id))
         self.identity = checkpoint.identity(store.identity, run_id, exp.config.hash())
-        self._start()
+        self.info = self._info()
 
-    def _start(self):
-        if self.exp.evaluator:
-            self.store.add_protocols(self.exp.evaluator.protocol_details())
-        self.store.update_run(self.run_id, status="running", started_at=now(), ended_at=None, error=None,
-                              steps_done=self.step, host=socket.gethostname(), pid=os.getpid())
+    def _info(self):
+        row, exp = self.store.get_run(self.run_id), self.exp
+        return events.RunInfo(self.run_id, f"{self.store.identity}/{self.run_id}", row["label"], row["study"],
+                              row["seed"], exp.config, self.path.parent, self.step, self.options["steps"],
+                              row["environment"] or {}, exp.evaluator.protocol_details() if exp.evaluator else {})
+
+    def trackers(self):
+        """An observer for each tracker the config names, built for this run."""
+        return [tracker.build(self.info) for tracker in events.check_trackers(self.options.get("trackers", ""), registry())]
+
+    def start(self):
+        """Metrics past the checkpoint are dropped as the run starts (a restart keeps none)."""
+        pm.hook.on_run_started(run=self.info)
+        if self.rule:  # a resume replays what the rule saw, and stops where the whole run would have
+            early_stop.replay(self.rule, self.store.metrics(self.run_id))
 
     def train_step(self):
         parts = self.exp.parts
@@ -256,24 +266,24 @@ class Training:
         self.step += 1
 
     def log(self):
-        """Record the window's mean losses; (losses, steps/s) for the progress display."""
-        losses, self.window = _record(self.store, self.run_id, self.step, self.window), []
-        self.store.update_run(self.run_id, steps_done=self.step, train_s=self.clock.train_s())
+        """The window's mean losses, to every observer (recorded even when not finite)."""
+        losses, self.window = _read_losses(self.window) if self.window else {}, []
+        speed = (self.step - self.first) / self.clock.train_s(since=self.since)
+        pm.hook.on_losses(run=self.info, step=self.step, losses=losses, train_s=self.clock.train_s(), steps_per_s=speed)
         if not all(math.isfinite(v) for v in losses.values()):
             raise Diverged(f"non-finite loss at step {self.step}: {losses}")
         if self.rule:
             self.rule.watch(self.step, losses)
-        return losses, (self.step - self.first) / self.clock.train_s(since=self.since)
 
     def rule_fired(self):
         return self.rule is not None and self.rule.fired
 
-    def wrap_up(self, progress):
+    def wrap_up(self):
         """What the last step records that this one has not: unlogged losses and the scores."""
         if self.window:
-            progress.show(*self.log())
+            self.log()
         if self.exp.evaluator and self.step % self.options["eval_every"]:
-            progress.show(self.evaluate(), None)
+            self.evaluate()
 
     def check_finite(self):
         """Losses not yet logged are checked before weights are scored or saved."""
@@ -285,29 +295,28 @@ class Training:
         self.check_finite()
         exp = self.exp
         with self.clock.evaluating():
-            scores = exp.evaluator.evaluate(exp.parts, self.step)
-        self.store.add_metrics(self.run_id, [(self.step, *row) for row in scores])
-        self.store.update_run(self.run_id, eval_s=self.clock.eval_s)
+            scores = [events.Score(*row) for row in exp.evaluator.evaluate(exp.parts, self.step)]
+        pm.hook.on_scores(run=self.info, step=self.step, scores=scores, eval_s=self.clock.eval_s)
         if self.best.improved(scores):
             with self.clock.paused():
                 self.sampler.best(exp.scheme.best_panels(exp.parts), best_weights(exp), self.step, *self.best.current)
-        scored = {name: value for name, value, _ in scores}
         if self.rule:
-            self.rule.watch(self.step, scored)
-        return scored
+            self.rule.watch(self.step, {score.name: score.value for score in scores})
 
     def sample(self):
         with self.clock.paused():
             panel = self.exp.scheme.panel(self.exp.parts)
             if panel is not None:
-                self.sampler.grid(panel, self.step)
+                path = self.sampler.grid(panel, self.step)
+                pm.hook.on_samples(run=self.info, step=self.step, panel=panel, path=path)
 
     def save(self):
         self.check_finite()
         with self.clock.paused():
             state = checkpoint.capture(self.exp.parts, self.exp.scheme, self.step, self.clock, self.window, self.identity)
             checkpoint.save(self.path, state)
-        self.saved = self.step
+            self.saved = self.step  # before observers: one that raises still leaves the run resumable from here
+            pm.hook.on_checkpoint(run=self.info, step=self.step, path=self.path)
 
     def save_on_interrupt(self):
         """A checkpoint at the interrupted step, so a resume loses nothing; the error text."""
@@ -320,9 +329,8 @@ class Training:
         done = self.step if status in ("completed", "diverged") else self.saved
         early = status == "completed" and self.rule_fired() and self.rule.at < self.options["steps"]
         stop = (self.rule.at, self.rule.reason) if early else None  # firing at the last step stops nothing
-        with STOP.held():
-            self.store.finish_run(self.run_id, stop, status=status, error=error, steps_done=done,
-                                  train_s=self.clock.train_s(), eval_s=self.clock.eval_s, ended_at=now())
+        pm.hook.on_run_ended(run=self.info, status=status, steps_done=done, error=error,
+                             train_s=self.clock.train_s(), eval_s=self.clock.eval_s, stop=stop)
 
 
 def best_weights(exp):
@@ -372,11 +380,3 @@ class Clock:
         with self.paused():
             yield
         self.eval_s += time.perf_counter() - began
-
-
-def _record(store, run_id, step, window):
-    if not window:
-        return {}
-    losses = _read_losses(window)
-    store.add_metrics(run_id, [(step, name, value) for name, value in losses.items()])
-    return losses

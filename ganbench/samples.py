@@ -25,6 +25,7 @@ class Sampler:
     def _save(self, panel, name):
         self.dir.mkdir(parents=True, exist_ok=True)
         save_image(panel.images, self.dir / name, nrow=panel.nrow, padding=PADDING, normalize=True, value_range=(-1, 1))
+        return self.dir / name
 
     def recorded_best(self):
         path = self.dir / "best.json"
@@ -34,9 +35,11 @@ class Sampler:
         return best["score"], best["value"]
 
     def grid(self, panel, step):
-        self._save(panel, f"step-{step:07d}.png")
+        """Write the step's panel; its path."""
+        path = self._save(panel, f"step-{step:07d}.png")
         layout = {"nrow": panel.nrow, "focus": panel.focus, "caption": panel.caption}
         (self.dir / "layout.json").write_text(json.dumps(layout))
+        return path
 
     def best(self, panels, weights, step, score, value):
         """The best checkpoint's panels and generator weights, then best.json naming them."""

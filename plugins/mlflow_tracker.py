@@ -1,0 +1,69 @@
+"""`trackers=mlflow`: each run as an MLflow run (the experiment is the study's name, or
+`ganbench`) with its resolved config as params, losses and scores as metrics and sample
+panels as artifacts, at any tracking URI: MLflow's own `MLFLOW_TRACKING_URI`. A resumed run
+goes on in the MLflow run it started. Needs the `mlflow` extra."""
+import time
+
+from ganbench import hookimpl
+from ganbench.tracking import flat_config
+
+STATUS = {"completed": "FINISHED", "diverged": "FAILED", "failed": "FAILED", "interrupted": "KILLED"}
+KEY = "ganbench.run"  # the tag that finds a run's MLflow run again
+
+
+class MLflow:
+    """One ganbench run's MLflow run."""
+
+    def __init__(self, run):
+        from mlflow.tracking import MlflowClient  # only when a run asks for it
+
+        self.client = MlflowClient()
+        self.id = self._mlflow_run(run)
+
+    def _mlflow_run(self, run):
+        name = run.study or "ganbench"
+        experiment = self.client.get_experiment_by_name(name)
+        experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(name)
+        found = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY}` = '{run.uid}'")
+        if found:
+            return found[0].info.run_id
+        tags = {KEY: run.uid, "ganbench.label": run.label, "ganbench.seed": str(run.seed)}
+        return self.client.create_run(experiment_id, run_name=f"{run.id} {run.label}", tags=tags).info.run_id
+
+    @hookimpl
+    def on_run_started(self, run):
+        from mlflow.entities import Param
+
+        self.client.update_run(self.id, status="RUNNING")
+        params = [Param(key, str(value)[:6000]) for key, value in flat_config(run).items()]
+        self.client.log_batch(self.id, params=params)
+
+    def _log(self, step, values):
+        from mlflow.entities import Metric
+
+        stamp = int(time.time() * 1000)
+        self.client.log_batch(self.id, metrics=[Metric(name, value, stamp, step) for name, value in values.items()])
+
+    @hookimpl
+    def on_losses(self, step, losses, steps_per_s):
+        self._log(step, {**losses, "steps_per_s": steps_per_s})
+
+    @hookimpl
+    def on_scores(self, step, scores):
+        self._log(step, {score.name: score.value for score in scores})
+
+    @hookimpl
+    def on_samples(self, path):
+        self.client.log_artifact(self.id, str(path), "samples")
+
+    @hookimpl
+    def on_run_ended(self, status, error):
+        if error:
+            self.client.set_tag(self.id, "ganbench.error", error.splitlines()[0][:5000])
+        self.client.set_terminated(self.id, STATUS.get(status, "FAILED"))
+
+
+@hookimpl
+def register_trackers(register):
+    register("mlflow", MLflow, needs="mlflow", extra="mlflow",
+             help="MLflow params, metrics and sample artifacts at $MLFLOW_TRACKING_URI")

@@ -1,0 +1,157 @@
+"""Run events: a plugin observes a run's life through the event hooks, in order; the store is
+one observer among others; trackers (TensorBoard, MLflow) log through their real libraries
+to a temporary folder; the trackers a run names never split its group."""
+import json
+
+import pytest
+
+from conftest import SMALL, TINY, query, run_dir
+from ganbench import hookimpl
+from ganbench.plugins import EVENTS
+
+SCORED = [*SMALL, "metrics=mnist_fd", "eval_every=2", "eval_real=40", "eval_fake=40", "sample_every=2"]
+
+
+class Recorder:
+    """A throwaway observer implementing every run event."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def on_run_started(self, run):
+        self.seen.append(("started", run.first_step, run.label, run.config.options["steps"]))
+
+    @hookimpl
+    def on_losses(self, run, step, losses, train_s, steps_per_s):
+        assert train_s > 0 and steps_per_s > 0
+        self.seen.append(("losses", step, sorted(losses)))
+
+    @hookimpl
+    def on_scores(self, run, step, scores, eval_s):
+        self.seen.append(("scores", step, [s.name for s in scores], all(s.protocol for s in scores)))
+
+    @hookimpl
+    def on_samples(self, run, step, panel, path):
+        self.seen.append(("samples", step, path.exists(), tuple(panel.images.shape[1:])))
+
+    @hookimpl
+    def on_checkpoint(self, run, step, path):
+        self.seen.append(("checkpoint", step, path.name))
+
+    @hookimpl
+    def on_run_ended(self, run, status, steps_done, error, train_s, eval_s, stop):
+        self.seen.append(("ended", status, steps_done, error, stop))
+
+
+def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin):
+    recorder = register_plugin(Recorder())
+    assert invoke("run", *SCORED, "--steps", "4").exit_code == 0
+    kinds = [event[0] for event in recorder.seen]
+    assert kinds == ["started"] + ["losses", "scores", "samples", "checkpoint"] * 2 + ["ended"]
+    assert recorder.seen[0] == ("started", 0, "defaults res=16 batch=4 filters=0.0625", 4)
+    assert recorder.seen[1] == ("losses", 2, ["d_loss", "g_loss"])
+    assert recorder.seen[2] == ("scores", 2, ["mnist_fd"], True)
+    assert recorder.seen[3] == ("samples", 2, True, (1, 16, 16))
+    assert recorder.seen[8] == ("checkpoint", 4, "last.pt")
+    assert recorder.seen[-1] == ("ended", "completed", 4, None, None)
+    recorded = query(db, "select step, name from metrics order by step, name")
+    assert recorded == [(2, "d_loss"), (2, "g_loss"), (2, "mnist_fd"), (4, "d_loss"), (4, "g_loss"), (4, "mnist_fd")]
+
+
+def test_every_event_is_a_spec_and_the_store_records_before_observers_see(invoke, db, register_plugin):
+    assert set(EVENTS) <= {name for name in dir(Recorder) if name.startswith("on_")}
+
+    class Peeker:
+        @hookimpl
+        def on_losses(self, run, step):
+            Peeker.found = query(db, "select count(*), max(steps_done) from runs join metrics on runs.id = run_id")
+    register_plugin(Peeker())
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    assert Peeker.found == [(2, 2)]  # both losses and steps_done were written before the plugin ran
+
+
+def test_an_observer_that_raises_ends_the_run_failed_and_its_record_stays(invoke, db, register_plugin):
+    class Broken:
+        @hookimpl
+        def on_checkpoint(self, step):
+            raise RuntimeError(f"tracker server down at step {step}")
+    register_plugin(Broken())
+    result = invoke("run", *TINY, "--steps", "4")
+    assert result.exit_code == 1 and "tracker server down at step 2" in result.output
+    status, steps, error = query(db, "select status, steps_done, error from runs")[0]
+    assert status == "failed" and steps == 2 and "tracker server down" in error
+    assert query(db, "select count(*) from metrics where step = 2") == [(2,)]
+
+
+def test_trackers_never_split_a_group_and_unknown_ones_are_refused(invoke, db):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    assert invoke("run", *TINY, "--steps", "2", "trackers=tensorboard").exit_code == 0
+    assert len({h for (h,) in query(db, "select config_hash from runs")}) == 1
+    unknown = invoke("run", *TINY, "--steps", "2", "trackers=wandb")
+    assert unknown.exit_code == 2
+    assert "unknown tracker 'wandb'" in unknown.output and "mlflow, tensorboard" in unknown.output
+    misplaced = invoke("run", *TINY, "plugins=tensorboard")
+    assert misplaced.exit_code == 2 and "is a tracker; choose trackers with trackers=tensorboard" in misplaced.output
+    assert query(db, "select count(*) from runs") == [(2,)]
+
+
+def test_a_tracker_whose_package_is_missing_is_named_before_anything_is_recorded(invoke, db, register_plugin):
+    class Needy:
+        @staticmethod
+        @hookimpl
+        def register_trackers(register):
+            register("needy", lambda run: None, needs="no_such_package_xyz", extra="needy")
+    register_plugin(Needy())
+    result = invoke("run", *TINY, "trackers=needy")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "tracker 'needy' needs the Python package 'no_such_package_xyz'" in result.output
+    assert "pip install 'ganbench[needy]'" in result.output
+    assert not (db.removeprefix("sqlite:///") and query(db, "select count(*) from runs")[0][0])
+
+
+def test_tensorboard_writes_scalars_sample_grids_and_hparams(invoke, db):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    assert invoke("run", *SCORED, "--steps", "4", "trackers=tensorboard").exit_code == 0
+    logs = EventMultiplexer().AddRunsFromDirectory(str(run_dir(db, 1) / "tensorboard")).Reload()
+    tags = {tag for run in logs.Runs() for tag in logs.Runs()[run]["scalars"]}
+    assert {"loss/d_loss", "loss/g_loss", "score/mnist_fd", "speed/steps_per_s"} <= tags
+    run = next(r for r in logs.Runs() if logs.Runs()[r]["images"])
+    assert [e.step for e in logs.Scalars(run, "loss/g_loss")] == [2, 4]
+    recorded = query(db, "select value from metrics where name = 'g_loss' order by step")
+    assert [e.value for e in logs.Scalars(run, "loss/g_loss")] == pytest.approx([v for (v,) in recorded], rel=1e-6)
+    assert [e.step for e in logs.Images(run, "samples")] == [2, 4]
+    assert _hparams(logs) == {"g_lr": 0.0002, "res": 16.0, "component.scheme": "alternating", "status": "completed"}
+
+
+def _hparams(logs):
+    """Some of the hparams the run's config was written with, read back from the hparams plugin's data."""
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    found = {}
+    for tags in logs.PluginRunToTagToContent("hparams").values():
+        for content in tags.values():
+            start = HParamsPluginData.FromString(content).session_start_info
+            for key, value in start.hparams.items():
+                found[key] = value.string_value or value.number_value
+    return {key: found.get(key) for key in ("g_lr", "res", "component.scheme", "status")}
+
+
+def test_mlflow_logs_params_metrics_and_samples_to_a_file_store(invoke, db, workdir, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    uri = (workdir / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file store behind this switch
+    assert invoke("run", *SCORED, "--steps", "4", "trackers=mlflow", "--name", "tracked").exit_code == 0
+    client = MlflowClient(uri)
+    (found,) = client.search_runs([client.get_experiment_by_name("ganbench").experiment_id])
+    assert found.info.status == "FINISHED" and found.info.run_name == "1 tracked"
+    assert found.data.params["g_lr"] == "0.0002" and found.data.params["seed"] == "0"
+    history = client.get_metric_history(found.info.run_id, "g_loss")
+    recorded = query(db, "select step, value from metrics where name = 'g_loss' order by step")
+    assert [(m.step, m.value) for m in history] == [(s, pytest.approx(v)) for s, v in recorded]
+    assert [m.step for m in client.get_metric_history(found.info.run_id, "mnist_fd")] == [2, 4]
+    samples = [a.path for a in client.list_artifacts(found.info.run_id, "samples")]
+    assert samples == ["samples/step-0000002.png", "samples/step-0000004.png"]
