@@ -96,7 +96,8 @@ def plugins(as_json):
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="runs per arm, seeds --seed, --seed+1, ...")
 @click.option("--name", help="group label for the table (default: derived from the config)")
-@click.option("--resume", "resume_id", type=int, help="continue this run id to its target steps")
+@click.option("--resume", "resume_id", type=int,
+              help="continue this run id to its target steps (with --steps: to a larger one, completed runs too)")
 @click.option("--inception-weights", envvar="GANBENCH_INCEPTION_WEIGHTS",
               type=click.Path(dir_okay=False), default=None,
               help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
@@ -108,10 +109,10 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
     extras = {"inception_weights": inception_weights}
     with STOP.installed():
         if resume_id is not None:
-            if overrides or steps is not None or name or dry_run or seeds > 1:
-                raise GanbenchError("--resume keeps the run's recorded config; drop the overrides, "
-                                    "--steps, --seeds, --name and --dry-run")
-            status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart)
+            if overrides or name or dry_run or seeds > 1:
+                raise GanbenchError("--resume keeps the run's recorded config (only --steps may extend it); drop "
+                                    "the overrides, --seeds, --name and --dry-run")
+            status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart, steps=steps)
             say(f"run {resume_id}: {status}")
             sys.exit(EXIT_CODES[status])
         if restart:

@@ -1,9 +1,10 @@
 """Starting a new run and resuming a stopped one: what `ganbench run` calls."""
 import os
 import socket
+from dataclasses import replace
 
 from . import checkpoint, liveness
-from .config import RunConfig, active, resolve
+from .config import CORE_OPTIONS, RunConfig, active, resolve
 from .defaults import default_components
 from .environment import pick_device
 from .errors import GanbenchError
@@ -49,13 +50,14 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
         return run_id, train(store, run_id, exp, progress)
 
 
-def resume_run(store, run_id, device="auto", console=None, extras=None, restart=False):
+def resume_run(store, run_id, device="auto", console=None, extras=None, restart=False, steps=None):
     """Continue a stopped run from its last checkpoint to its target steps, same config and
-    seed; `restart` trains one that has no checkpoint from step 0. Nothing changes in the
-    store until the checkpoint is checked, restored and the run claimed."""
-    row = resumable(store, run_id)
+    seed; `steps` sets a larger target, which also extends a completed run; `restart` trains
+    one that has no checkpoint from step 0. Nothing changes in the store until the checkpoint
+    is checked, restored and the run claimed."""
+    row = resumable(store, run_id, steps)
     reg = registry()
-    config = RunConfig.from_dict(row["config"])
+    config = extended(RunConfig.from_dict(row["config"]), steps)
     active(config.components, reg)  # a component uninstalled since gives a clear error here
     exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
     path = store.run_dir(run_id) / "last.pt"
@@ -67,23 +69,37 @@ def resume_run(store, run_id, device="auto", console=None, extras=None, restart=
         checkpoint.check_identity(state, checkpoint.identity(store.identity, run_id, row["config_hash"]), path)
         _restore(exp, state, path)
     with STOP.deferred():
-        claim(store, run_id, row)
+        claim(store, run_id, row, config)
         progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                     done=state["step"] if state else 0, console=console)
         return train(store, run_id, exp, progress, state)
 
 
-def resumable(store, run_id):
-    """The run's record, if it may be resumed: not completed, and not alive elsewhere."""
+def extended(config, steps):
+    """The recorded config with a new target: its group becomes that of runs of `steps` steps."""
+    if steps is None:
+        return config
+    options = {**config.options, "steps": CORE_OPTIONS["steps"].parse("--steps", steps)}
+    return replace(config, options=options, overrides={**config.overrides, "steps": options["steps"]})
+
+
+def resumable(store, run_id, steps=None):
+    """The run's record, if it may be resumed: not completed (unless `steps` extends it), and
+    not alive elsewhere."""
     row = store.get_run(run_id)
     status = liveness.status(row, store.heartbeats().get(run_id))
-    if status == "completed":
-        raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); start a new run instead")
     if status in ("running", "queued"):
         raise GanbenchError(f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first")
+    if steps is not None and steps <= row["steps_done"]:
+        raise GanbenchError(f"run {run_id} has trained {row['steps_done']} steps; --steps {steps} must be larger "
+                            f"to extend it")
+    if status == "completed" and steps is None:
+        raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); --resume {run_id} "
+                            f"--steps N extends it to N steps, or start a new run")
+    if status == "completed" and run_id in store.early_stops():
+        raise GanbenchError(f"run {run_id} was ended by its stop rule at step {store.early_stops()[run_id][0]}; "
+                            f"it would stop there again, so start a new run instead")
     return row
-
-
 def _restore(exp, state, path):
     try:
         checkpoint.restore(exp.parts, exp.scheme, state)
@@ -93,9 +109,11 @@ def _restore(exp, state, path):
                             f"Remove it and pass --restart to train the run again from step 0") from None
 
 
-def claim(store, run_id, row):
-    """Mark the run ours, atomically: of two resumes started together, one goes on."""
-    mine = store.claim(run_id, row, status="running", host=socket.gethostname(), pid=os.getpid(), error=None)
+def claim(store, run_id, row, config):
+    """Mark the run ours, atomically: of two resumes started together, one goes on. An
+    extended run's new target goes in with it."""
+    target = dict(config=config.to_dict(), config_hash=config.hash(), target_steps=config.options["steps"])
+    mine = store.claim(run_id, row, status="running", host=socket.gethostname(), pid=os.getpid(), error=None, **target)
     if not mine:
         raise GanbenchError(f"run {run_id} was just taken by another process; `ganbench report` shows its status")
 

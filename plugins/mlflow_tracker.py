@@ -35,8 +35,12 @@ class MLflow:
         from mlflow.entities import Param
 
         self.client.update_run(self.id, status="RUNNING")
-        params = [Param(key, str(value)[:6000]) for key, value in flat_config(run).items()]
-        self.client.log_batch(self.id, params=params)
+        logged = self.client.get_run(self.id).data.params
+        values = {key: str(value)[:6000] for key, value in flat_config(run).items()}
+        self.client.log_batch(self.id, params=[Param(k, v) for k, v in values.items() if k not in logged])
+        for key, value in values.items():  # MLflow's params never change: an extended run's new target is a tag
+            if key in logged and logged[key] != value:
+                self.client.set_tag(self.id, f"ganbench.{key}", value)
 
     def _log(self, step, values):
         from mlflow.entities import Metric

@@ -1,7 +1,6 @@
 """Run events: a plugin observes a run's life through the event hooks, in order; the store is
 one observer among others; trackers (TensorBoard, MLflow) log through their real libraries
 to a temporary folder; the trackers a run names never split its group."""
-import json
 
 import pytest
 
@@ -57,6 +56,15 @@ def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin
     assert recorder.seen[-1] == ("ended", "completed", 4, None, None)
     recorded = query(db, "select step, name from metrics order by step, name")
     assert recorded == [(2, "d_loss"), (2, "g_loss"), (2, "mnist_fd"), (4, "d_loss"), (4, "g_loss"), (4, "mnist_fd")]
+
+
+def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, register_plugin):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    recorder = register_plugin(Recorder())
+    assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0
+    assert recorder.seen == [("started", 2, "defaults res=16 batch=4 filters=0.0625", 4),
+                             ("losses", 4, ["d_loss", "g_loss"]), ("samples", 4, True, (1, 16, 16)),
+                             ("checkpoint", 4, "last.pt"), ("ended", "completed", 4, None, None)]
 
 
 def test_every_event_is_a_spec_and_the_store_records_before_observers_see(invoke, db, register_plugin):
@@ -144,11 +152,13 @@ def test_mlflow_logs_params_metrics_and_samples_to_a_file_store(invoke, db, work
     uri = (workdir / "mlruns").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file store behind this switch
-    assert invoke("run", *SCORED, "--steps", "4", "trackers=mlflow", "--name", "tracked").exit_code == 0
+    assert invoke("run", *SCORED, "--steps", "2", "trackers=mlflow", "--name", "tracked").exit_code == 0
+    assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0  # goes on in the same MLflow run
     client = MlflowClient(uri)
     (found,) = client.search_runs([client.get_experiment_by_name("ganbench").experiment_id])
     assert found.info.status == "FINISHED" and found.info.run_name == "1 tracked"
     assert found.data.params["g_lr"] == "0.0002" and found.data.params["seed"] == "0"
+    assert found.data.params["steps"] == "2" and found.data.tags["ganbench.steps"] == "4"  # extended
     history = client.get_metric_history(found.info.run_id, "g_loss")
     recorded = query(db, "select step, value from metrics where name = 'g_loss' order by step")
     assert [(m.step, m.value) for m in history] == [(s, pytest.approx(v)) for s, v in recorded]

@@ -1,6 +1,7 @@
 """Checkpoints and --resume: after Ctrl-C or a hard kill, a run continues to its target."""
 import os
 import signal
+import json
 import subprocess
 import sys
 import time
@@ -61,10 +62,27 @@ def test_a_checkpoint_from_before_schemes_named_their_networks_still_resumes(inv
         assert all(torch.equal(t, split["nets"][net][k]) for k, t in whole["nets"][net].items())
 
 
-def test_a_completed_run_cannot_be_resumed(invoke):
+def test_a_completed_run_cannot_be_resumed_without_a_larger_target(invoke):
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     result = invoke("run", "--resume", "1")
-    assert result.exit_code == 2 and "already completed" in result.output
+    assert result.exit_code == 2 and "already completed" in result.output and "--steps N extends it" in result.output
+    smaller = invoke("run", "--resume", "1", "--steps", "2")
+    assert smaller.exit_code == 2 and "has trained 2 steps; --steps 2 must be larger" in smaller.output
+
+
+def test_an_extended_run_ends_exactly_as_a_run_trained_that_long(invoke, db):
+    assert invoke("run", *TINY, "--steps", "6").exit_code == 0
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    extended = invoke("run", "--resume", "2", "--steps", "6")
+    assert extended.exit_code == 0, extended.output
+    assert query(db, "select status, steps_done, target_steps from runs where id = 2") == [("completed", 6, 6)]
+    assert len({h for (h,) in query(db, "select config_hash from runs")}) == 1  # now in the 6-step group
+    whole, longer = _checkpoint(db, 1), _checkpoint(db, 2)
+    for net in ("g", "d"):
+        assert all(torch.equal(t, longer["nets"][net][k]) for k, t in whole["nets"][net].items())
+    metrics = "select step, name, value from metrics where run_id = ? order by step, name"
+    assert query(db, metrics, 1) == query(db, metrics, 2)
+    assert json.loads(query(db, "select config from runs where id = 2")[0][0])["options"]["steps"] == 6
 
 
 def test_a_run_still_alive_is_not_resumed_twice(invoke, db):
