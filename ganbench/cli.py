@@ -18,6 +18,7 @@ from .plugins import registry
 from . import __version__, run_records
 from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, printable, render
 from .store import DEFAULT_DB, STATUSES, Store
+from .trained import CHECKPOINTS
 from .webpage import write_pages
 
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
@@ -214,6 +215,43 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag):
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
         click.echo(output)
+
+
+@cli.command()
+@db_option
+@click.argument("run_id", type=int)
+@click.option("--n", "count", type=click.IntRange(min=1), default=10000, show_default=True,
+              help="images to write (translation: per direction, at most the test images)")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="a new or empty folder")
+@click.option("--checkpoint", "which", type=click.Choice(CHECKPOINTS), default="last", show_default=True,
+              help="last.pt, or best.pt (the generators at the best score)")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="the noise's seed")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def sample(db, run_id, count, out, which, seed, device):
+    """Write images from a run's checkpoint, one PNG each: a folder torch-fidelity and clean-fid read."""
+    from . import trained
+    from .sample_folder import empty_folder, write_samples
+
+    out = empty_folder(out)
+    exp, step = trained.load(Store(db, create=False, write=False), run_id, which, device)
+    for folder, n in write_samples(exp, count, seed, out).items():
+        say(f"wrote {n} images of run {run_id} at step {step} ({which} checkpoint) to {folder}")
+
+
+@cli.command("export")
+@db_option
+@click.argument("run_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="the file to write, e.g. G.pt2")
+@click.option("--checkpoint", "which", type=click.Choice(CHECKPOINTS), default="last", show_default=True)
+@click.option("--net", help="which generator (translation: g_ab or g_ba; default: the first)")
+def export_generator(db, run_id, out, which, net):
+    """Write a run's generator with its config: `torch.export.load(path).module()` runs it without ganbench."""
+    from . import export, trained
+
+    store = Store(db, create=False, write=False)
+    exp, step = trained.load(store, run_id, which, "cpu", stand_in=True)
+    meta = export.export(exp, store.get_run(run_id), step, which, net, out)
+    say(f"wrote {meta['network']} of run {run_id} at step {meta['step']} to {out}; it takes {meta['input']}")
 
 
 @cli.group()

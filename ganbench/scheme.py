@@ -11,6 +11,8 @@ from typing import Callable, Iterable, Optional
 
 import torch
 
+from .errors import GanbenchError
+
 
 @dataclass
 class Track:
@@ -74,6 +76,16 @@ class Scheme:
     def best_panels(self, parts):
         """{name: Panel} drawn at each new best score (best-<name>.png)."""
         return {}
+
+    def sample(self, parts, n, seed):
+        """{folder name ('' for one): batches of images in [-1, 1]}: `n` images (or as many as
+        the scheme has inputs for) made afresh from `seed`, for `ganbench sample`."""
+        raise GanbenchError(f"scheme {type(self).__name__} does not say how to make samples; its author can "
+                            f"implement Scheme.sample")
+
+    def image_of(self, output):
+        """The images in a generator's output (U-GAT-IT's also carries CAM logits)."""
+        return output
 
     def network_settings(self, name, cfg):
         """The settings network `name` is built from: the run's, unless the scheme builds two

@@ -49,10 +49,15 @@ class NoiseToImage(Scheme):
         with eval_mode(g):
             return self.generate(g, z, at)
 
-    def _batches(self, parts):
-        batch = self.cfg.eval_batch
-        for start in range(0, len(self.eval_noise), batch):
-            yield self._images(parts, self.eval_noise[start:start + batch], ("eval", start))
+    def _batches(self, parts, noise=None, kind="eval"):
+        batch, noise = self.cfg.eval_batch, self.eval_noise if noise is None else noise
+        for start in range(0, len(noise), batch):
+            yield self._images(parts, noise[start:start + batch], (kind, start))
+
+    def sample(self, parts, n, seed):
+        """n images from fresh noise drawn from `seed`."""
+        noise = sample_noise(self.cfg.noise, n, self.cfg.z_dim, fixed_rng(seed, 0, parts.rng.device))
+        return {"": self._batches(parts, noise, "sample")}
 
     def tracks(self):
         return [Track("", self.reference, self.reference_note, len(self.eval_noise), self._batches,

@@ -33,6 +33,12 @@ class Conditional(Alternating):
         self.conditions = {"eval": data.fixed_labels(cfg.eval_fake, seed),
                            "grid": data.fixed_labels(25, seed), "check": data.fixed_labels(2, seed)}
         self.conditions["diversity"] = self.conditions["interpolation"] = self.conditions["grid"][:10]
+        self.data = data
+
+    def sample(self, parts, n, seed):
+        """n images from fresh noise, with conditions drawn from the data as often as it has them."""
+        self.conditions["sample"] = self.data.fixed_labels(n, seed)
+        return super().sample(parts, n, seed)
 
     def generate(self, g, z, at):
         kind, start = at

@@ -32,9 +32,6 @@ class Unpaired(Scheme):
         self.test = {"a": data.a.test, "b": data.b.test}
         self.shown = {d: self.test[d].reference(PANEL_ROWS)[0].float().div(127.5).sub(1) for d in ("a", "b")}
 
-    def image_of(self, output):
-        return output
-
     def attend(self, parts, name, images):
         """Generator `name`'s output for `images` (its moving average where kept), in eval mode."""
         g = parts.for_evaluation(name)
@@ -54,6 +51,16 @@ class Unpaired(Scheme):
                 yield self.translate(parts, name, batch.float().div(127.5).sub(1))
         return Track(f"{source}{target}", reference, note, len(inputs), make, labels,
                      direction=f"{source.upper()}->{target.upper()}")
+
+    def sample(self, parts, n, seed):
+        """Each way, the first n test images (in the reference's fixed order) translated."""
+        return {f"{source}{target}": self._translated(parts, source, name, n)
+                for source, target, name in (("a", "b", "g_ab"), ("b", "a", "g_ba"))}
+
+    def _translated(self, parts, source, name, n):
+        test = self.test[source]
+        for batch in test.images[test.chosen(n)].split(self.cfg.eval_batch):
+            yield self.translate(parts, name, batch.float().div(127.5).sub(1))
 
     def tracks(self):
         """G_AB(test A) scored against test B, and G_BA(test B) against test A."""
