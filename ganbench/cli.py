@@ -16,7 +16,8 @@ from .studies import as_overrides, plan
 from .plots import write_plots
 from .plugins import registry
 from . import __version__, run_records
-from .report import FORMATS, as_rich, fitted_table, footnote, group_table, load_frames, printable, render
+from .report import (FINISHED, FORMATS, as_rich, fitted_table, footnote, group_table, left_out_note, load_frames,
+                     printable, render)
 from .store import DEFAULT_DB, STATUSES, Store
 from .trained import CHECKPOINTS
 from .webpage import write_pages
@@ -193,10 +194,14 @@ def _steps(ctx, param, value):
               help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
 @click.option("--wide", is_flag=True, help="the terminal table with every column (csv and json always have them)")
 @click.option("--tag", help="only runs with this tag (`ganbench runs tag`)")
-def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag):
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES + ("all",)),
+              help="only runs with this status; repeat for several (default: completed and diverged)")
+def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, statuses):
     """One row per group of runs with the same config except the seed."""
     store = Store(db, create=False, write=False)
-    runs, metrics = load_frames(store, list(studies) or None, groups, tag)
+    chosen = None if "all" in statuses else (statuses or FINISHED)
+    runs, metrics = load_frames(store, list(studies) or None, groups, tag, chosen)
+    left_out = left_out_note(runs)
     table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
         for path in write_plots(runs, metrics, plots, store.run_dir, strip):
@@ -215,6 +220,8 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag):
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
         click.echo(output)
+    if left_out:
+        click.echo(left_out, err=fmt != "table")  # csv and json stay machine-readable
 
 
 @cli.command()

@@ -165,16 +165,45 @@ def param_columns(runs):
     return ["d_params", "g_params"] + others
 
 
-def load_frames(store, study=None, groups=None, tag=None):
+FINISHED = ("completed", "diverged")  # what a report shows unless --status says otherwise
+
+
+def load_frames(store, study=None, groups=None, tag=None, statuses=FINISHED):
     """Runs and their metrics; `study` keeps one study's (or a list's), `tag` the runs tagged so, `groups`
-    (labels) those groups', in the order given, so the first is the baseline."""
+    (labels) those groups', in the order given, so the first is the baseline; `statuses` the runs
+    with those statuses (None: all). `runs.attrs["left_out"]` counts the others by status."""
     runs = load_runs(store, study)
     if tag is not None:
         runs = _tagged(runs, store, tag)
     if groups:
         runs = _select_groups(runs, list(groups))
+    runs = with_statuses(runs, statuses)
     metrics = load_metrics(store)
     return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
+
+
+def with_statuses(runs, statuses):
+    """The runs with one of `statuses`: a failed or interrupted run is not mixed into a group
+    of finished ones unless asked for. An empty choice from runs that exist is an error."""
+    if statuses is None or runs.empty:
+        return runs
+    kept = runs[runs["status"].isin(statuses)].reset_index(drop=True)
+    left = runs.loc[~runs["status"].isin(statuses), "status"].value_counts()
+    if kept.empty:
+        raise GanbenchError(f"no {' or '.join(statuses)} run to report ({_counts(left)}); --status "
+                            f"{left.index[0]} (or --status all) shows them")
+    kept.attrs["left_out"] = dict(left)
+    return kept
+
+
+def _counts(counts):
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def left_out_note(runs):
+    """The line saying which runs the status filter left out, or ''."""
+    left = runs.attrs.get("left_out")
+    return f"not shown: {_counts(left)} run(s); --status all shows every run" if left else ""
 
 
 def _tagged(runs, store, tag):

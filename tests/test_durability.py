@@ -139,7 +139,7 @@ def test_a_run_whose_process_is_gone_is_lost_and_resumable(invoke, db):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     Store(db).update_run(1, status="running", pid=gone.pid, steps_done=2)
-    assert "lost" in invoke("report", "--format", "csv").output.splitlines()[1]
+    assert "lost" in invoke("report", "--format", "csv", "--status", "lost").output.splitlines()[1]
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 0 and query(db, "select status, steps_done from runs") == [("completed", 4)]
 
@@ -149,10 +149,10 @@ def test_a_run_on_another_host_is_lost_once_its_heartbeat_is_stale(invoke, db):
     store = Store(db)
     store.update_run(1, status="running", host="elsewhere", pid=1)
     store.beat(1, "elsewhere", 1)
-    assert invoke("report", "--format", "csv").output.splitlines()[1].count("running") == 1
+    assert invoke("report", "--format", "csv", "--status", "all").output.splitlines()[1].count("running") == 1
     with store.engine.begin() as c:
         c.exec_driver_sql("update heartbeats set beat_at = ?", (datetime.now(timezone.utc) - timedelta(minutes=5),))
-    assert "lost" in invoke("report", "--format", "csv").output.splitlines()[1]
+    assert "lost" in invoke("report", "--format", "csv", "--status", "all").output.splitlines()[1]
 
 
 def test_a_run_alive_on_another_host_is_not_resumed(invoke, db):

@@ -128,7 +128,7 @@ def test_resume_after_a_hard_kill(invoke, db, workdir):
         child.wait()
     (status, done), = query(db, "select status, steps_done from runs")
     assert status == "running" and done < steps  # killed: nothing had the chance to say otherwise
-    assert "lost" in invoke("report", "--format", "csv").output  # but its process is gone
+    assert "lost" in invoke("report", "--format", "csv", "--status", "lost").output  # but its process is gone
 
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 0, result.output

@@ -75,3 +75,22 @@ def test_version_names_the_installed_ganbench(invoke):
     from ganbench import __version__
     result = invoke("--version")
     assert result.exit_code == 0 and result.output.strip() == f"ganbench, version {__version__}"
+
+
+def test_report_leaves_unfinished_runs_out_of_a_group_unless_asked(invoke, db):
+    from ganbench.store import Store
+    assert invoke(*RUN, "--seeds", "3").exit_code == 0
+    Store(db).update_run(2, status="failed", error="boom")
+    Store(db).update_run(3, status="interrupted")
+    rows = json.loads(invoke("report", "--format", "json").output.split("\nnot shown")[0])
+    assert [(row["runs"], row["status"], row["run_ids"]) for row in rows] == [(1, "completed", "1")]
+    table = invoke("report").output
+    assert "not shown: 1 failed, 1 interrupted run(s); --status all shows every run" in table
+    everything = json.loads(invoke("report", "--format", "json", "--status", "all").output)
+    assert everything[0]["runs"] == 3 and everything[0]["status"] == "1 completed, 1 failed, 1 interrupted"
+    failed = json.loads(invoke("report", "--format", "json", "--status", "failed").output.split("\nnot shown")[0])
+    assert failed[0]["run_ids"] == "2"
+    Store(db).update_run(1, status="failed")
+    nothing = invoke("report")
+    assert nothing.exit_code == 2
+    assert "no completed or diverged run to report (2 failed, 1 interrupted); --status failed" in nothing.output
