@@ -36,6 +36,10 @@ CORE_OPTIONS = {
                         in_label=False),
     "eval_batch": Option(int, 100, "images per batch when generating and extracting features",
                          check=positive, in_label=False),
+    "schedule": Option(str, "constant", "learning rates of every network: constant, or linear decay to 0 from "
+                       "step decay_from to the last step", choices=("constant", "linear")),
+    "decay_from": Option(int, 0, "with schedule=linear: the step the rates start to fall", check=non_negative),
+    "warmup": Option(int, 0, "steps over which the rates rise linearly from 0 (0: none)", check=non_negative),
     "trackers": Option(str, "", "trackers that also log the run, e.g. tensorboard,mlflow (`ganbench plugins` "
                        "lists them; never part of the group)", in_label=False),
     "stop_on": Option(str, "", "end the run early when this recorded loss or score (g_loss, fid, fid_ab, ...) "
@@ -53,7 +57,7 @@ OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_re
                "trackers")
 # Options added after runs were recorded: at their defaults they are left out of the hash, so
 # a config keeps the group it had before they existed.
-LATER = ("stop_on", "stop_patience", "stop_tolerance")
+LATER = ("stop_on", "stop_patience", "stop_tolerance", "schedule", "decay_from", "warmup")
 # With stop_on set, when and on what the rule looks decides how long a run trains.
 STOP_RULE = ("stop_patience", "stop_tolerance")
 WATCHED = ("log_every", "eval_every", "eval_real", "eval_fake")
@@ -75,7 +79,10 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d):
-        return cls(tuple(d["plugins"]), d["components"], d["options"], d.get("overrides", {}),
+        """A recorded config; options added since it was recorded take their defaults, which
+        keep it in its group."""
+        since = {key: CORE_OPTIONS[key].default for key in (*LATER, "trackers")}
+        return cls(tuple(d["plugins"]), d["components"], {**since, **d["options"]}, d.get("overrides", {}),
                    tuple(d.get("training_keys", ())))
 
     def hash(self):

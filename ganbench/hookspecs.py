@@ -36,8 +36,9 @@ def register_modifiers(register):
 
 @hookspec
 def register_losses(register):
-    """Register adversarial losses: `build(cfg)` returns an object with
-    `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)`, each a scalar tensor."""
+    """Register adversarial losses: `build(cfg)` returns a `ganbench.Loss` with
+    `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits, real=None)`, each a scalar
+    tensor; its attributes say what else it needs (`sees_real`: D's real logits in G's step)."""
 
 
 @hookspec

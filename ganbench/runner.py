@@ -11,12 +11,13 @@ from typing import Optional
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoint, early_stop, environment, events
+from . import checkpoint, early_stop, environment, events, schedule
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
 from .errors import GanbenchError, GanbenchWarning
 from .evaluation import Evaluator
+from .loss import as_loss
 from .network import count_parameters
 from .parts import Parts
 from .scheme import Scheme
@@ -66,7 +67,7 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
     cfg.cond_dim = data.cond_dim if scheme.conditional else 0  # networks take conditions only when given them
     nets = {name: net.to(device) for name, net in networks(scheme, components, cfg).items()}
     rng = torch.Generator(device).manual_seed(seed)
-    parts = Parts(nets, {}, chosen["loss"].build(cfg), rng, cfg.z_dim, cfg.noise, draw=lambda: data.sample(cfg.batch, rng))
+    parts = Parts(nets, {}, as_loss(chosen["loss"].build(cfg)), rng, cfg.z_dim, cfg.noise, draw=lambda: data.sample(cfg.batch, rng))
     scheme.prepare(data, cfg, seed)
     scheme.check(parts)  # also gives lazy layers their shapes before optimizers see them
     add_optimizers(parts, scheme, chosen, cfg)
@@ -236,6 +237,7 @@ class Training:
         self.best = Best(directions, self.sampler.recorded_best())
         self.rule = early_stop.plateau(self.options, directions)
         self.identity = checkpoint.identity(store.identity, run_id, exp.config.hash())
+        self.schedulers = schedule.attach(exp.parts, exp.scheme, exp.config.settings(), self.step)
         self.info = self._info()
 
     def _info(self):
@@ -263,6 +265,8 @@ class Training:
             self.rule.check(self.window[-1])
         for name, average in parts.ema.items():
             average.update_parameters(parts.nets[name])
+        for scheduler in self.schedulers:
+            scheduler.step()
         self.step += 1
 
     def log(self):

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Optional
 import torch
 
 from .errors import GanbenchError
+from .schedule import from_options
 
 
 @dataclass
@@ -86,6 +87,11 @@ class Scheme:
     def image_of(self, output):
         """The images in a generator's output (U-GAT-IT's also carries CAM logits)."""
         return output
+
+    def schedule(self, cfg):
+        """The learning rates' `ganbench.schedule.Schedule`: the core options' (schedule=,
+        decay_from=, warmup=), unless the scheme has a default of its own (CycleGAN's decay)."""
+        return from_options(cfg)
 
     def network_settings(self, name, cfg):
         """The settings network `name` is built from: the run's, unless the scheme builds two

@@ -1,9 +1,10 @@
 """The default training scheme, as in the seeds: D steps, then one G step through a frozen D.
 
 One D step per G step unless the loss asks for more (`critic_steps`, as wgan_gp does; the
-extra D steps draw their own batches). A loss with a `penalty(d, real, fake)` (a gradient
-penalty) has it added to D's loss. A loss that declares `uses_step` gets the step, for
-schedules such as the fair's annealed label noise.
+extra D steps draw their own batches). A loss's `penalty(d, real, fake)` (a gradient
+penalty) is added to D's loss. A loss that declares `uses_step` gets the step, for
+schedules such as the fair's annealed label noise; one that declares `sees_real` gets D's
+logits on the real batch in G's step (relativistic losses).
 
 Its images come from noise fixed per run: `eval_fake` of them scored against `eval_real`
 real images, a 5x5 grid every `sample_every` steps, and at each new best score a 10-image
@@ -24,7 +25,7 @@ SAMPLE_SEED_OFFSET = 2_000_003
 
 def when(parts):
     """The step, for a loss that declares `uses_step` (schedules such as annealed label noise)."""
-    return {"step": parts.step} if getattr(parts.loss, "uses_step", False) else {}
+    return {"step": parts.step} if parts.loss.uses_step else {}
 
 
 class NoiseToImage(Scheme):
@@ -105,12 +106,12 @@ class Alternating(NoiseToImage):
     def d_loss(self, parts, batch, fake):
         loss, fake = parts.loss, fake.detach()
         d_loss = loss.d_loss(parts.d(batch.real), parts.d(fake), **when(parts))
-        if hasattr(loss, "penalty"):
-            d_loss = d_loss + loss.penalty(parts.d, batch.real, fake, parts.rng)
-        return d_loss
+        penalty = loss.penalty(parts.d, batch.real, fake, parts.rng)
+        return d_loss if penalty is None else d_loss + penalty
 
-    def g_loss(self, parts, fake):
-        return parts.loss.g_loss(parts.d(fake))
+    def g_loss(self, parts, batch, fake):
+        real = {"real": parts.d(batch.real).detach()} if parts.loss.sees_real else {}
+        return parts.loss.g_loss(parts.d(fake), **real)
 
     def d_step(self, parts, batch, fakes):
         d_loss = self.d_loss(parts, batch, fakes)
@@ -118,7 +119,7 @@ class Alternating(NoiseToImage):
         return d_loss
 
     def step(self, parts, batch):
-        critic_steps = getattr(parts.loss, "critic_steps", 1)
+        critic_steps = parts.loss.critic_steps
         fakes = self.fakes(parts, batch)
         d_loss = self.d_step(parts, batch, fakes)
         for _ in range(critic_steps - 1):  # the extra D steps draw their own batches
@@ -127,7 +128,7 @@ class Alternating(NoiseToImage):
         if critic_steps > 1:  # D changed since the first fake: G's step needs a fresh sample
             fakes = self.fakes(parts, batch)
         with frozen(parts.d):
-            g_loss = self.g_loss(parts, fakes)
+            g_loss = self.g_loss(parts, batch, fakes)
             update(g_loss, parts.opts["g"])
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 

@@ -9,11 +9,11 @@ with s falling linearly to 0 by step `label_noise_until`, so D starts weaker.
 import torch
 import torch.nn.functional as F
 
-from ganbench import Option, hookimpl
+from ganbench import Loss, Option, hookimpl
 from ganbench.options import non_negative
 
 
-class NonSaturatingBCE:
+class NonSaturatingBCE(Loss):
     def __init__(self, label_noise=0.0, until=1, real_label=1.0):
         self.label_noise, self.until, self.real_label = label_noise, until, real_label
         self.uses_step = label_noise > 0

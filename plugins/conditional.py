@@ -62,29 +62,28 @@ class Conditional(Alternating):
         real_logits, real_aux = _split(parts.d(real, cond))
         fake_logits, fake_aux = _split(parts.d(fake, fake_cond))
         total = loss.d_loss(real_logits, fake_logits, **when(parts))
-        if real_aux is not None and hasattr(loss, "aux_loss"):
+        if real_aux is not None and loss.aux_loss(real_aux, cond) is not None:
             total = total + loss.aux_loss(real_aux, cond) + loss.aux_loss(fake_aux, fake_cond)
         return total + self.pair_terms(parts, real, cond, fake, fake_cond)
 
     def pair_terms(self, parts, real, cond, fake, fake_cond):
         """The loss's mismatch term and gradient penalty, when it has them."""
         loss, gen, total = parts.loss, parts.rng, 0
-        if hasattr(loss, "mismatch_loss"):
+        if loss.mismatch_loss is not None:
             wrong_cond, wrong_images = _shuffled(cond, gen), _shuffled(real, gen)
             total = total + loss.mismatch_loss(_split(parts.d(real, wrong_cond))[0],
                                                _split(parts.d(wrong_images, cond))[0])
-        if hasattr(loss, "penalty"):
-            realness = lambda x, c: _split(parts.d(x, c))[0]  # noqa: E731
-            total = total + loss.penalty(realness, real, fake, gen, conditions=(cond, fake_cond))
-        return total
+        realness = lambda x, c: _split(parts.d(x, c))[0]  # noqa: E731
+        penalty = loss.penalty(realness, real, fake, gen, conditions=(cond, fake_cond))
+        return total if penalty is None else total + penalty
 
-    def g_loss(self, parts, fakes):
-        fake, fake_cond = fakes
+    def g_loss(self, parts, batch, fakes):
+        (fake, fake_cond), loss = fakes, parts.loss
         logits, aux = _split(parts.d(fake, fake_cond))
-        g_loss = parts.loss.g_loss(logits)
-        if aux is not None and hasattr(parts.loss, "aux_loss"):
-            g_loss = g_loss + parts.loss.aux_loss(aux, fake_cond)
-        return g_loss
+        real = {"real": _split(parts.d(batch.real, batch.labels))[0].detach()} if loss.sees_real else {}
+        g_loss = loss.g_loss(logits, **real)
+        aux_loss = None if aux is None else loss.aux_loss(aux, fake_cond)
+        return g_loss if aux_loss is None else g_loss + aux_loss
 
 
 def build(cfg):

@@ -28,7 +28,7 @@ from ganbench.scheme import frozen, update
 from .alternating import when
 from .pool import ImagePool
 from .translation_nets import patch_discriminator, resnet_generator, unet_generator
-from .unpaired import DECAY_START, Unpaired, decay_linearly, forward
+from .unpaired import DECAY_START, Unpaired, forward
 
 
 class CycleGAN(Unpaired):
@@ -61,7 +61,6 @@ class CycleGAN(Unpaired):
         return parts.loss.d_loss(d(real), d(fake), **when(parts))
 
     def step(self, parts, batch):
-        decay_linearly(parts, self.cfg.steps, self.cfg.decay_start)
         real_a, real_b = batch.real, batch.other
         with frozen(parts.d_a, parts.d_b):
             g_loss, fake_a, fake_b, terms = self.g_losses(parts, real_a, real_b)

@@ -5,11 +5,14 @@ lsgan: least squares to targets 1 and 0 (Mao et al. 2017), as report 001's MSE a
 hinge: max(0, 1 - D(x)) + max(0, 1 + D(G(z))) for D, -D(G(z)) for G (Lim & Ye 2017).
 wgan_gp: Wasserstein critic with gradient penalty lambda * (|grad D(x_hat)| - 1)^2 on random
 interpolates (Gulrajani et al. 2017), and `critic_steps` D steps per G step.
+ragan: relativistic average GAN (RaSGAN, Jolicoeur-Martineau 2019): D judges whether a real
+image is more realistic than the average fake and a fake less than the average real; G the
+reverse, so its step also needs D's logits on the real batch.
 """
 import torch
 import torch.nn.functional as F
 
-from ganbench import Option, hookimpl
+from ganbench import Loss, Option, hookimpl
 from ganbench.options import non_negative, positive
 
 from .bce import NonSaturatingBCE
@@ -22,7 +25,7 @@ class Minimax(NonSaturatingBCE):
         return -F.softplus(fake).mean()  # log(1 - sigmoid(x)) = -softplus(x)
 
 
-class LeastSquares:
+class LeastSquares(Loss):
     def d_loss(self, real, fake):
         return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
 
@@ -30,7 +33,7 @@ class LeastSquares:
         return 0.5 * (fake - 1).pow(2).mean()
 
 
-class Hinge:
+class Hinge(Loss):
     def d_loss(self, real, fake):
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
@@ -38,7 +41,19 @@ class Hinge:
         return -fake.mean()
 
 
-class WassersteinGP:
+class RelativisticAverage(Loss):
+    """Each half is halved, as in the paper's RaSGAN code, so the scale matches bce's."""
+
+    sees_real = True
+
+    def d_loss(self, real, fake):
+        return (F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean()) / 2
+
+    def g_loss(self, fake, real=None):
+        return (F.softplus(-(fake - real.mean())).mean() + F.softplus(real - fake.mean()).mean()) / 2
+
+
+class WassersteinGP(Loss):
     def __init__(self, gp_lambda, critic_steps):
         self.gp_lambda, self.critic_steps = gp_lambda, critic_steps
 
@@ -64,6 +79,8 @@ def register_losses(register):
     register("minimax", lambda cfg: Minimax(), help="the original minimax GAN loss")
     register("lsgan", lambda cfg: LeastSquares(), help="least-squares GAN loss")
     register("hinge", lambda cfg: Hinge(), help="hinge loss")
+    register("ragan", lambda cfg: RelativisticAverage(),
+             help="relativistic average GAN loss (RaSGAN); G's step sees D's logits on real images")
     register("wgan_gp", lambda cfg: WassersteinGP(cfg.gp_lambda, cfg.critic_steps),
              help="Wasserstein loss with gradient penalty", options={
                  "gp_lambda": Option(float, 10.0, "weight of the gradient penalty", check=non_negative),

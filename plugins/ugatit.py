@@ -34,7 +34,7 @@ from ganbench.scheme import Panel, frozen, update
 
 from .alternating import when
 from .ugatit_nets import Translation, Verdict, clip_mixing, ugatit_discriminator, ugatit_generator
-from .unpaired import DECAY_START, Unpaired, decay_linearly, forward
+from .unpaired import DECAY_START, Unpaired, forward
 
 JUDGES = {"a": ("d_a_global", "d_a_local"), "b": ("d_b_global", "d_b_local")}
 DISCRIMINATORS = [name for names in JUDGES.values() for name in names]
@@ -95,7 +95,6 @@ class UGATIT(Unpaired):
         return total, {name: term.detach() for name, term in terms.items()}
 
     def step(self, parts, batch):
-        decay_linearly(parts, self.cfg.steps, self.cfg.decay_start)
         real_a, real_b = batch.real, batch.other
         with torch.no_grad():  # D's step needs the translations, not their gradients
             fake_b, fake_a = parts.g_ab(real_a).image, parts.g_ba(real_b).image

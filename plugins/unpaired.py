@@ -6,6 +6,7 @@ import torch
 from ganbench import GanbenchError, Option
 from ganbench.data import class_ids
 from ganbench.network import eval_mode
+from ganbench.schedule import Schedule, from_options
 from ganbench.scheme import Panel, Scheme, Track
 
 PANEL_ROWS = 4  # fixed test images per domain in the sample panels
@@ -79,7 +80,18 @@ class Unpaired(Scheme):
     def best_panels(self, parts):
         return {"translation": Panel(self.panel(parts).images, 3, "translation at the best checkpoint", focus=1)}
 
+    def schedule(self, cfg):
+        """Unless schedule= says otherwise, the rates stay, then fall linearly towards 0 over the
+        last (1 - decay_start) of the steps, as CycleGAN's 100 + 100 epochs and U-GAT-IT's halves do."""
+        if cfg.schedule != "constant" or cfg.decay_start >= 1:
+            return from_options(cfg)
+        return Schedule(cfg.steps, int(cfg.steps * cfg.decay_start), cfg.warmup)
+
     def check(self, parts):
+        if parts.loss.sees_real:
+            raise GanbenchError(f"scheme {type(self).__name__.lower()} scores G's translations on their own; a "
+                                f"loss that needs D's logits on real images in G's step (ragan) does not fit it: "
+                                f"choose lsgan, bce or hinge")
         for name, domain in (("g_ab", "a"), ("g_ba", "b")):
             images = self.shown[domain][:2]
             made = self.image_of(forward(parts.nets[name], images, f"generator {name}"))
@@ -99,12 +111,3 @@ def forward(net, images, what):
                                 f"a translation scheme needs image-to-image networks") from None
 
 
-def decay_linearly(parts, steps, decay_start):
-    """Every optimizer's rate constant, then linearly down towards 0 over the last
-    (1 - decay_start) of the steps, as CycleGAN's 100 + 100 epochs and U-GAT-IT's halves do."""
-    start = int(steps * decay_start)
-    factor = 1.0 - max(0, parts.step - start) / max(1, steps - start)
-    for optimizer in parts.opts.values():
-        for group in optimizer.param_groups:
-            group.setdefault("base_lr", group["lr"])  # kept in the optimizer's state: resumes agree
-            group["lr"] = group["base_lr"] * factor

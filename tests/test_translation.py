@@ -101,10 +101,22 @@ def test_a_resumed_cyclegan_run_is_bit_exact(invoke, db, workdir, register_plugi
     assert query(db, metrics, 1) == query(db, metrics, 2)
 
 
-def test_learning_rates_stay_then_fall_linearly(db, invoke, workdir):
-    assert invoke("run", *TINY_CYCLE, *QUIET, "decay_start=0.5", "g_lr=0.001", "--steps", "4").exit_code == 0
-    lr = _checkpoint(db, 1)["opts"]["g_ab"]["param_groups"][0]["lr"]
-    assert lr == pytest.approx(0.001 * (1 - (3 - 2) / 2))  # the last step, 3, is halfway down
+def test_learning_rates_stay_then_fall_linearly(db, invoke, workdir, register_plugin):
+    rates = register_plugin(CheckpointRates())
+    assert invoke("run", *TINY_CYCLE, *QUIET, "decay_start=0.5", "g_lr=0.001", "--steps", "8").exit_code == 0
+    # each checkpoint holds the rate of the step after it: constant to step 4, then down to 0 at 8
+    assert rates.seen == pytest.approx([0.001, 0.001, 0.0005, 0.0])
+
+
+class CheckpointRates:
+    """The first optimizer's rate in each checkpoint, as written."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def on_checkpoint(self, path):
+        self.seen.append(next(iter(torch.load(path)["opts"].values()))["param_groups"][0]["lr"])
 
 
 def test_the_pool_returns_fakes_until_full_then_mixes_in_older_ones():
