@@ -1,20 +1,29 @@
-"""ganbench: a plugin-based benchmark harness for GAN ablation studies."""
+"""ganbench: a plugin-based benchmark harness for GAN ablation studies.
+
+The names below that need torch are imported on first use, so `ganbench --help` and the
+commands that only read the store start without it."""
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from .data import Batch, ImageSet, TwoDomains, to_resolution
 from .errors import GanbenchError
 from .hookspecs import hookimpl
 from .loss import Loss
-from .network import Staged, count_parameters
 from .options import Option
-from .parts import Parts
-from .scheme import Panel, Scheme, Track
-from .results import load_metrics, load_runs
 
 try:
     __version__ = version("ganbench")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["Batch", "GanbenchError", "ImageSet", "Loss", "Option", "Panel", "Parts", "Scheme", "Staged", "Track",
-           "TwoDomains", "count_parameters", "hookimpl", "load_metrics", "load_runs", "to_resolution"]
+_LAZY = {"Batch": "data", "ImageSet": "data", "TwoDomains": "data", "to_resolution": "data",
+         "Staged": "network", "count_parameters": "network", "Parts": "parts",
+         "Panel": "scheme", "Scheme": "scheme", "Track": "scheme",
+         "RunInfo": "events", "Score": "events", "load_metrics": "results", "load_runs": "results"}
+
+__all__ = ["GanbenchError", "Loss", "Option", "hookimpl", *_LAZY]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ganbench' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

@@ -4,24 +4,16 @@ import shutil
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from . import __version__
+from .defaults import DEFAULT_DB
 from .errors import GanbenchError
-from .launch import dry_run as dry_run_counts
-from .launch import check_arms, resume_run, start_run
-from .progress import silence_stdout
-from .stopping import STOP
-from .studies import as_overrides, plan
-from .plots import write_plots
-from .plugins import registry
-from . import __version__, run_records
-from .report import (FINISHED, FORMATS, as_rich, fitted_table, footnote, group_table, left_out_note, load_frames,
-                     printable, render)
-from .store import DEFAULT_DB, STATUSES, Store
-from .trained import CHECKPOINTS
-from .webpage import write_pages
+from .liveness import FINISHED, STATUSES
 
+# Commands import what they use when they run: `--help` and the store-only commands start
+# without torch (benchmarks/startup.py measures it).
+FORMATS = ("table", "md", "csv", "json", "latex")
+CHECKPOINTS = ("last", "best")
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "interrupted": 130}
 
 
@@ -52,12 +44,16 @@ class Cli(click.Group):
 
 def wide_console():
     """A terminal's own width; piped output is not cut at 80 columns."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=250)
 
 
 def fitted_console():
     """The terminal's width, or $COLUMNS (else 120) when piped: a table that fits it."""
+    from rich.console import Console
+
     return Console(width=shutil.get_terminal_size((120, 24)).columns)
 
 
@@ -76,6 +72,10 @@ def cli(debug):
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def plugins(as_json):
     """List installed components, their options and the package each comes from."""
+    from rich.table import Table
+
+    from .plugins import registry
+
     components = [c.describe() for c in registry()]
     if as_json:
         click.echo(json.dumps(components, indent=2))
@@ -108,6 +108,11 @@ def plugins(as_json):
 def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
+    from .launch import check_arms, dry_run as dry_run_counts, resume_run
+    from .stopping import STOP
+    from .store import Store
+    from .studies import plan
+
     extras = {"inception_weights": inception_weights}
     with STOP.installed():
         if resume_id is not None:
@@ -133,6 +138,10 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
 def run_arms(store, arms, steps, seeds, name, device, extras):
     """Each arm and seed in turn, until a stop request ends the whole command. Returns the
     statuses."""
+    from .launch import start_run
+    from .stopping import STOP
+    from .studies import as_overrides
+
     statuses = []
     if len(arms) * len(seeds) > 1:
         say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s)")
@@ -161,10 +170,14 @@ def say(line):
     try:
         click.echo(line)
     except BrokenPipeError:
+        from .progress import silence_stdout
+
         silence_stdout()
 
 
 def dry_run_table(table):
+    from .report import as_rich
+
     table = table.dropna(axis=1, how="all")  # no published counts: no columns for them
     shown = table.apply(lambda column: [
         "" if v is None or v != v else f"{v:+.2f}" if isinstance(v, float) else
@@ -198,15 +211,22 @@ def _steps(ctx, param, value):
               help="only runs with this status; repeat for several (default: completed and diverged)")
 def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, statuses):
     """One row per group of runs with the same config except the seed."""
+    from .report import fitted_table, footnote, group_table, left_out_note, load_frames, render
+    from .store import Store
+
     store = Store(db, create=False, write=False)
     chosen = None if "all" in statuses else (statuses or FINISHED)
     runs, metrics = load_frames(store, list(studies) or None, groups, tag, chosen)
     left_out = left_out_note(runs)
     table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
     if plots:
+        from .plots import write_plots
+
         for path in write_plots(runs, metrics, plots, store.run_dir, strip):
             click.echo(f"wrote {path}", err=True)
     if html:
+        from .webpage import write_pages
+
         for path in write_pages(store, runs, metrics, html, baseline, strip):
             click.echo(f"wrote {path}", err=True)
     protocols = store.protocols()
@@ -238,6 +258,7 @@ def sample(db, run_id, count, out, which, seed, device):
     """Write images from a run's checkpoint, one PNG each: a folder torch-fidelity and clean-fid read."""
     from . import trained
     from .sample_folder import empty_folder, write_samples
+    from .store import Store
 
     out = empty_folder(out)
     exp, step = trained.load(Store(db, create=False, write=False), run_id, which, device)
@@ -254,6 +275,7 @@ def sample(db, run_id, count, out, which, seed, device):
 def export_generator(db, run_id, out, which, net):
     """Write a run's generator with its config: `torch.export.load(path).module()` runs it without ganbench."""
     from . import export, trained
+    from .store import Store
 
     store = Store(db, create=False, write=False)
     exp, step = trained.load(store, run_id, which, "cpu", stand_in=True)
@@ -273,6 +295,10 @@ def runs():
 @click.option("--tag", help="only runs with this tag")
 def runs_list(db, study, status, tag):
     """One line per run: id, study, label, seed, status, steps, host, start, tags, error."""
+    from . import run_records
+    from .report import as_rich, printable
+    from .store import Store
+
     found = run_records.listing(Store(db, create=False, write=False), study, status, tag)
     wide_console().print(as_rich(found.astype(str).map(printable), f"{len(found)} run(s)"))
 
@@ -282,6 +308,9 @@ def runs_list(db, study, status, tag):
 @click.argument("run_id", type=int)
 def runs_show(db, run_id):
     """A run's whole record: resolved config, versions, environment, error, early stop, files."""
+    from . import run_records
+    from .store import Store
+
     click.echo(json.dumps(run_records.record(Store(db, create=False, write=False), run_id), indent=2, default=str))
 
 
@@ -291,6 +320,9 @@ def runs_show(db, run_id):
 @click.option("--yes", is_flag=True, help="delete without asking")
 def runs_delete(db, run_ids, yes):
     """Delete runs with their metrics and files."""
+    from . import run_records
+    from .store import Store
+
     store = Store(db, create=False)
     run_ids = run_records.existing(store, run_ids)
     if not yes:
@@ -305,6 +337,9 @@ def runs_delete(db, run_ids, yes):
 @click.option("--remove", is_flag=True, help="take the tag away instead")
 def runs_tag(db, run_ids, tag, remove):
     """Tag runs (RUN_ID... TAG), so `report --tag TAG` picks them out."""
+    from . import run_records
+    from .store import Store
+
     run_ids = run_records.tag(Store(db, create=False), run_ids, tag, remove)
     say(f"{'untagged' if remove else 'tagged'} run {', '.join(map(str, run_ids))}: {tag}")
 

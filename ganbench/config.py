@@ -254,8 +254,9 @@ def training_keys(components, registry):
 
 def group_hash(config, registry):
     """The hash a recorded config groups under today: with its metrics' options left out,
-    which configs recorded before training_keys still included."""
+    which configs recorded before training_keys still included. `registry()` gives the
+    registry, asked for (plugins loaded) only for such old configs."""
     run = RunConfig.from_dict(config)
     if not run.training_keys:
-        run = replace(run, training_keys=tuple(sorted(training_keys(run.components, registry))))
+        run = replace(run, training_keys=tuple(sorted(training_keys(run.components, registry()))))
     return run.hash()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from .errors import GanbenchError
 
+DEFAULT_DB = "sqlite:///results/ganbench.db"
+
 
 def registry_path():
     """$GANBENCH_REGISTRY, else the copy beside the source tree, else the installed copy."""

@@ -8,6 +8,8 @@ import socket
 import threading
 from datetime import datetime, timezone
 
+STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted", "lost")
+FINISHED = ("completed", "diverged")  # what a report shows unless --status says otherwise
 BEAT_S = 10.0
 STALE_S = 60.0
 

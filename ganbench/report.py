@@ -19,12 +19,12 @@ from scipy import stats
 
 from .errors import GanbenchError
 from .results import load_metrics, load_runs
+from .liveness import FINISHED
 from .run_records import tagged
 
 LEADING = ["group", "plugins", "runs", "status", "steps", "stopped_at", "d_params", "g_params"]
 TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s"]
 COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
-FORMATS = ("table", "md", "csv", "json", "latex")
 SIGNIFICANCE = 0.05
 
 
@@ -163,9 +163,6 @@ def param_columns(runs):
     """d_params and g_params, then every other network's `<name>_params`, sorted."""
     others = sorted(c for c in runs.columns if c.endswith("_params") and c not in LEADING)
     return ["d_params", "g_params"] + others
-
-
-FINISHED = ("completed", "diverged")  # what a report shows unless --status says otherwise
 
 
 def load_frames(store, study=None, groups=None, tag=None, statuses=FINISHED):
@@ -375,7 +372,7 @@ def fitted_table(table, baseline, console, title="ganbench results"):
 
 
 def render(table, fmt, protocols=None, baseline=None):
-    """The table as text in one of FORMATS (a rich Table with every column for 'table')."""
+    """The table as text: table (a rich Table with every column), md, csv, json or latex."""
     note = footnote(table, protocols or {}, baseline)
     if fmt == "table":
         return rich_table(table, baseline)

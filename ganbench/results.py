@@ -51,7 +51,7 @@ def _regrouped(config, recorded):
     """The group a run belongs to today (metric options no longer split groups), or the hash
     it recorded when its components are not installed to tell."""
     try:
-        return group_hash(config, registry())
+        return group_hash(config, registry)
     except (GanbenchError, KeyError, TypeError):
         return recorded
 

@@ -20,10 +20,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
 from . import sqlite
+from .defaults import DEFAULT_DB
 from .errors import GanbenchError
 
-DEFAULT_DB = "sqlite:///results/ganbench.db"
-STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted", "lost")
 
 
 def now():

@@ -9,8 +9,6 @@ from .errors import GanbenchError
 from .plugins import registry
 from .runner import build
 
-CHECKPOINTS = ("last", "best")
-
 
 def load(store, run_id, which="last", device="auto", stand_in=False):
     """(experiment, step): the run's parts with the weights of its `which` checkpoint. No

@@ -4,9 +4,8 @@ the condition's classes or tags (a shared head made both worse in that report)."
 import torch
 from torch import nn
 
-from ganbench import GanbenchError, Option, Staged, hookimpl
+from ganbench import GanbenchError, Staged
 from ganbench.network import eval_mode
-from ganbench.options import positive
 
 
 def _mlp(cin, hidden, cout):
@@ -42,9 +41,3 @@ def apply(net, cfg):
     if not isinstance(net, Staged) or "head" not in net.stages:
         raise GanbenchError("acgan_heads replaces a discriminator's 'head' stage; use it with dcgan")
     net.replace("head", TwoHeads(_features(net, cfg), cfg.acgan_hidden, cfg.cond_dim))
-
-
-@hookimpl
-def register_modifiers(register):
-    register("acgan_heads", apply, target="discriminator", help="two separate 3-layer heads (report 004)",
-             options={"acgan_hidden": Option(int, 256, "units of each head's hidden layers", check=positive)})

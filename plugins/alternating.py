@@ -13,7 +13,7 @@ mode collapse and memorisation).
 """
 import torch
 
-from ganbench import GanbenchError, hookimpl
+from ganbench import GanbenchError
 from ganbench.network import eval_mode
 from ganbench.parts import sample_noise
 from ganbench.scheme import Panel, Scheme, Track, fixed_rng, frozen, update
@@ -131,8 +131,3 @@ class Alternating(NoiseToImage):
             g_loss = self.g_loss(parts, batch, fakes)
             update(g_loss, parts.opts["g"])
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
-
-
-@hookimpl
-def register_schemes(register):
-    register("alternating", lambda cfg: Alternating(), help="D step(s), then one G step (critic_steps from the loss)")

@@ -9,8 +9,7 @@ with s falling linearly to 0 by step `label_noise_until`, so D starts weaker.
 import torch
 import torch.nn.functional as F
 
-from ganbench import Loss, Option, hookimpl
-from ganbench.options import non_negative
+from ganbench import Loss
 
 
 class NonSaturatingBCE(Loss):
@@ -31,16 +30,3 @@ class NonSaturatingBCE(Loss):
 
     def g_loss(self, fake_logits):
         return F.softplus(-fake_logits).mean()
-
-
-@hookimpl
-def register_losses(register):
-    register("bce", lambda cfg: NonSaturatingBCE(cfg.real_label_noise, cfg.label_noise_until, cfg.real_label),
-             help="binary cross-entropy, non-saturating G loss", options={
-                 "real_label": Option(float, 1.0, "D's target for real images (0.9: one-sided "
-                                      "label smoothing)", check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
-                 "real_label_noise": Option(float, 0.0, "s of |N(0, s)| taken from D's real label "
-                                            "(fair 1-3b: 0.2)", check=non_negative),
-                 "label_noise_until": Option(int, 2000, "step by which that noise has faded out",
-                                             check=lambda v: None if v > 0 else "must be greater than 0"),
-             })

@@ -9,8 +9,7 @@ the one its parameter counts imply (1-3c 283.3 萬, 2-1a 317.3 萬, 2-2 351.3 �
 """
 from torch import nn
 
-from ganbench import GanbenchError, Option, hookimpl
-from ganbench.options import positive
+from ganbench import GanbenchError
 
 
 class NoiseBatchNorm(nn.Module):
@@ -47,10 +46,3 @@ def apply(net, cfg):
             layer.z = args[0]
 
     net.register_forward_pre_hook(hand_noise_to_layers)
-
-
-@hookimpl
-def register_modifiers(register):
-    register("cbn", apply, target="generator", help="conditional BN on the noise (fair 1-3c)", options={
-        "cbn_hidden": Option(int, 100, "hidden units of the MLPs that make gamma and beta", check=positive),
-    })

@@ -9,7 +9,7 @@ condition: D 4,589,185 and G 5,325,699 parameters (Keras' count), as the report 
 import torch
 from torch import nn
 
-from ganbench import GanbenchError, Staged, hookimpl
+from ganbench import GanbenchError, Staged
 
 from .blocks import Up
 
@@ -57,13 +57,3 @@ def discriminator(cfg):
     stages["head"] = nn.Sequential(nn.Conv2d(widths[-1] + cfg.cond_dim, 512, 1), nn.LeakyReLU(0.2, inplace=True),
                                    nn.Flatten(), nn.Linear(512 * 16, 1), nn.Flatten(0))
     return Staged(stages)
-
-
-@hookimpl
-def register_generators(register):
-    register("cdcgan002", generator, help="report 002's conditional DCGAN generator")
-
-
-@hookimpl
-def register_discriminators(register):
-    register("cdcgan002", discriminator, help="report 002's conditional DCGAN discriminator")

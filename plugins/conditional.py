@@ -10,7 +10,7 @@ matching-aware loss) and, when D returns (realness, auxiliary logits) as an ACGA
 """
 import torch
 
-from ganbench import GanbenchError, hookimpl
+from ganbench import GanbenchError
 from ganbench.data import class_ids
 
 from .alternating import Alternating, when
@@ -91,9 +91,3 @@ def build(cfg):
         raise GanbenchError("scheme 'conditional' needs a data set with labels or tags "
                             "(mnist5k has classes; folder takes tags_csv=...)")
     return Conditional()
-
-
-@hookimpl
-def register_schemes(register):
-    register("conditional", build, help="G and D get conditions from the data set's labels or tags",
-             conditional=True)

@@ -9,8 +9,6 @@ cross-entropy for one-hot classes, binary cross-entropy for multi-hot tags.
 """
 import torch.nn.functional as F
 
-from ganbench import Option, hookimpl
-from ganbench.options import non_negative
 
 from .bce import NonSaturatingBCE
 from .losses import Minimax
@@ -33,11 +31,3 @@ class ACGAN(NonSaturatingBCE):
         if one_hot:
             return self.weight * F.cross_entropy(logits, cond.argmax(1))
         return self.weight * F.binary_cross_entropy_with_logits(logits, cond)
-
-
-@hookimpl
-def register_losses(register):
-    register("matching_aware", lambda cfg: MatchingAware(), help="report 002's four-term conditional loss")
-    register("acgan", lambda cfg: ACGAN(cfg.acgan_lambda), help="adversarial + lambda * class loss", options={
-        "acgan_lambda": Option(float, 1.0, "weight of the class loss (report 004 settled on 5)",
-                               check=non_negative)})

@@ -6,8 +6,7 @@ fair's 1-3b and 2-1a group 3 discriminators have.
 """
 from torch import nn
 
-from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import positive
+from ganbench import GanbenchError, Staged
 
 from .blocks import Down
 
@@ -22,12 +21,3 @@ def apply(net, cfg):
                          nn.LeakyReLU(0.2, inplace=True))
     net.replace("from_rgb", Down(cfg.stem_channels, first.out_channels, first.kernel, bn=True))
     net.insert("from_rgb", "stem", stem)
-
-
-@hookimpl
-def register_modifiers(register):
-    register("d_stem", apply, target="discriminator",
-             help="stride-1 conv at D's input (fair 1-3b group 2)", options={
-                 "stem_channels": Option(int, 32, "channels of the stem conv", check=positive),
-                 "stem_kernel": Option(int, 3, "kernel of the stem conv (2-1a uses 4)", check=positive),
-             })

@@ -9,8 +9,7 @@ put a sigmoid there; here it lives in the loss. `d_norm=instance` is its WGAN-GP
 """
 from torch import nn
 
-from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import positive
+from ganbench import GanbenchError, Staged
 
 NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d, "none": lambda c: nn.Identity()}
 
@@ -47,19 +46,3 @@ def discriminator(cfg):
     return Staged(stages)
 
 
-FEATURE_DIM = Option(int, 64, "report 000's feature_dim: G's last and D's first channel count", check=positive)
-
-
-@hookimpl
-def register_generators(register):
-    register("dcgan000", generator, help="report 000's DCGAN generator (Linear + BatchNorm1d head)",
-             options={"feature_dim": FEATURE_DIM})
-
-
-@hookimpl
-def register_discriminators(register):
-    register("dcgan000", discriminator, help="report 000's DCGAN discriminator", options={
-        "feature_dim": FEATURE_DIM,
-        "d_norm": Option(str, "batch", "normalisation in D: batch, or instance for WGAN-GP",
-                         choices=tuple(NORMS)),
-    })

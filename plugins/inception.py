@@ -18,8 +18,7 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from ganbench import GanbenchError, Option, hookimpl
-from ganbench.options import positive
+from ganbench import GanbenchError
 
 FEATURES = ["2048", "logits_unbiased"]
 
@@ -164,20 +163,5 @@ class PRC:
         return {"precision": out["precision"], "recall": out["recall"], "f_score": out["f_score"]}
 
 
-def _space(cfg):
+def space(cfg):
     return InceptionSpace(getattr(cfg, "inception_weights", None))
-
-
-@hookimpl
-def register_metrics(register):
-    register("fid", lambda cfg: FID(_space(cfg)), help="Fréchet Inception Distance (torch-fidelity)")
-    register("is", lambda cfg: IS(_space(cfg), cfg.is_splits), help="Inception Score", options={
-        "is_splits": Option(int, 10, "splits of the generated images for IS's mean and std", check=positive)})
-    register("kid", lambda cfg: KID(_space(cfg), cfg.kid_subsets, cfg.kid_subset_size),
-             help="Kernel Inception Distance", options={
-                 "kid_subsets": Option(int, 100, "KID's random subsets", check=positive),
-                 "kid_subset_size": Option(int, 1000, "images per KID subset (capped at the counts)",
-                                           check=positive)})
-    register("prc", lambda cfg: PRC(_space(cfg), cfg.prc_neighborhood),
-             help="precision and recall (Kynkäänniemi et al. 2019)", options={
-                 "prc_neighborhood": Option(int, 3, "k of the k-NN manifold estimate", check=positive)})

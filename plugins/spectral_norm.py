@@ -2,7 +2,6 @@
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganbench import hookimpl
 
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
@@ -12,9 +11,3 @@ def apply(net, cfg):
         for child_name, child in list(module.named_children()):
             if isinstance(child, LAYERS):
                 setattr(module, child_name, spectral_norm(child))
-
-
-@hookimpl
-def register_modifiers(register):
-    register("spectral_norm", apply, target="discriminator",
-             help="spectral normalisation on D's conv and linear layers")

@@ -11,8 +11,7 @@ a dense layer to one logit (`acgan_heads` swaps it for report 004's two class he
 import torch
 from torch import nn
 
-from ganbench import GanbenchError, Option, Staged, hookimpl
-from ganbench.options import non_negative, positive
+from ganbench import GanbenchError, Staged
 
 
 class Residual(nn.Module):
@@ -79,18 +78,3 @@ def discriminator(cfg):
         cin, width = width, min(width * 2, 1024)
     stages["head"] = nn.Sequential(nn.Flatten(), nn.Linear(cin * 4, 1), nn.Flatten(0))
     return Staged(stages)
-
-
-@hookimpl
-def register_generators(register):
-    register("srresnet", generator, help="report 004's SRResNet-style generator (MakeGirlsMoe)", options={
-        "sr_channels": Option(int, 64, "channels of the residual trunk", check=positive),
-        "sr_blocks": Option(int, 16, "residual blocks in the trunk", check=non_negative),
-    })
-
-
-@hookimpl
-def register_discriminators(register):
-    register("srresnet", discriminator, help="report 004's residual discriminator (MakeGirlsMoe)", options={
-        "sr_d_blocks": Option(int, 2, "residual blocks after each stride-2 conv", check=non_negative),
-    })

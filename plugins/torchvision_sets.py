@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganbench import GanbenchError, ImageSet, Option, checkpoint, hookimpl, to_resolution
+from ganbench import GanbenchError, ImageSet, checkpoint, to_resolution
 
 FETCH = "pass download=true on a machine with internet, or data_root=PATH where it already is"
 
@@ -61,16 +61,3 @@ def celeba(cfg):
                   for i in range(len(data))]
         return torch.cat(images), data.attr.float()
     return ImageSet(*_cached("celeba", cfg, decode), "CelebA, with its 40 attributes as tags")
-
-
-OPTIONS = {
-    "data_root": Option(str, "~/.cache/ganbench/data", "where torchvision data sets are (or go)"),
-    "download": Option(bool, False, "let torchvision download the data set (needs internet)"),
-}
-
-
-@hookimpl
-def register_datasets(register):
-    register("cifar10", cifar10, help="CIFAR-10 (torchvision), 10 classes", channels=3, classes=10, options=OPTIONS)
-    register("mnist", mnist, help="MNIST (torchvision), 10 classes", channels=1, classes=10, options=OPTIONS)
-    register("celeba", celeba, help="CelebA (torchvision), 40 attribute tags", channels=3, classes=40, options=OPTIONS)

@@ -3,7 +3,6 @@ standard deviations, as TensorFlow does), biases zero, BatchNorm's gamma from N(
 import torch
 from torch import nn
 
-from ganbench import hookimpl
 
 STD = 0.02
 
@@ -18,9 +17,3 @@ def initialise(net, cfg=None):
         elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d) and module.affine:
             nn.init.normal_(module.weight, 1.0, STD)
             nn.init.zeros_(module.bias)
-
-
-@hookimpl
-def register_modifiers(register):
-    register("g_trunc_init", initialise, target="generator", help="TruncatedNormal(0, 0.02) init of G (report 002)")
-    register("d_trunc_init", initialise, target="discriminator", help="TruncatedNormal(0, 0.02) init of D (report 002)")

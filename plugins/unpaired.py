@@ -3,7 +3,7 @@ between domains A and B, fixed test images for the panels, one evaluation track 
 the shape checks, and the learning rates' linear decay."""
 import torch
 
-from ganbench import GanbenchError, Option
+from ganbench import GanbenchError
 from ganbench.data import class_ids
 from ganbench.network import eval_mode
 from ganbench.schedule import Schedule, from_options
@@ -12,12 +12,6 @@ from ganbench.scheme import Panel, Scheme, Track
 PANEL_ROWS = 4  # fixed test images per domain in the sample panels
 
 
-def share(value):
-    return None if 0 <= value <= 1 else "must be in [0, 1]"
-
-
-DECAY_START = Option(float, 0.5, "share of the steps before the learning rates start to fall linearly to 0 "
-                     "(1: never)", check=share)
 
 
 class Unpaired(Scheme):

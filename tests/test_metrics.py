@@ -190,7 +190,7 @@ def test_the_report_marks_scores_of_different_protocols(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
     store.add_protocols({"aaa": {"eval_fake": 1000}, "bbb": {"eval_fake": 10000}})
     for label, protocol, fid in [("one", "aaa", 40.0), ("two", "bbb", 30.0)]:
-        run = store.create_run(label=label, plugins="", config={}, config_hash=label, seed=0,
+        run = store.create_run(label=label, plugins="", config={}, config_hash=label, seed=0, status="completed",
                                target_steps=10, steps_done=10, train_s=1.0,
                                score_directions={"fid": "min"})
         store.add_metrics(run, [(5, "fid", fid + 5, protocol), (10, "fid", fid, protocol)])

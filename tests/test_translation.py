@@ -15,7 +15,8 @@ from ganbench.defaults import default_components
 from ganbench.plugins import registry
 from ganbench.samples import tile
 from ganbench.scheme import update
-from ganbench_plugins.cyclegan import SCHEME_OPTIONS, CycleGAN
+from ganbench_plugins.cyclegan import CycleGAN
+from ganbench_plugins.registrations.cyclegan import SCHEME_OPTIONS
 from ganbench_plugins.inception import KID
 from ganbench_plugins.pool import ImagePool
 
