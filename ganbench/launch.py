@@ -69,7 +69,7 @@ def resume_run(store, run_id, device="auto", console=None, extras=None, restart=
         checkpoint.check_identity(state, checkpoint.identity(store.identity, run_id, row["config_hash"]), path)
         _restore(exp, state, path)
     with STOP.deferred():
-        claim(store, run_id, row, config)
+        claim(store, run_id, row, config if steps is not None else None)
         progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                     done=state["step"] if state else 0, console=console)
         return train(store, run_id, exp, progress, state)
@@ -109,10 +109,11 @@ def _restore(exp, state, path):
                             f"Remove it and pass --restart to train the run again from step 0") from None
 
 
-def claim(store, run_id, row, config):
+def claim(store, run_id, row, extended=None):
     """Mark the run ours, atomically: of two resumes started together, one goes on. An
-    extended run's new target goes in with it."""
-    target = dict(config=config.to_dict(), config_hash=config.hash(), target_steps=config.options["steps"])
+    extended run's config, with its new target, goes in with it."""
+    target = {} if extended is None else dict(config=extended.to_dict(), config_hash=extended.hash(),
+                                               target_steps=extended.options["steps"])
     mine = store.claim(run_id, row, status="running", host=socket.gethostname(), pid=os.getpid(), error=None, **target)
     if not mine:
         raise GanbenchError(f"run {run_id} was just taken by another process; `ganbench report` shows its status")

@@ -62,11 +62,11 @@ class WassersteinGP(Loss):
     def g_loss(self, fake):
         return -fake.mean()
 
-    def penalty(self, d, real, fake, generator=None, conditions=None):
+    def penalty(self, d, real, fake, rng=None, conditions=None):
         """lambda * E[(|grad_x D(x_hat)|_2 - 1)^2] at random points between real and fake.
         With conditions (real's, fake's), D(x, c) is scored at the same point between them,
         so each end of the line is a pair D was trained on."""
-        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=rng)
         between = (eps * real + (1 - eps) * fake).requires_grad_(True)
         at = () if conditions is None else (eps.flatten(1) * conditions[0] + (1 - eps.flatten(1)) * conditions[1],)
         grad, = torch.autograd.grad(d(between, *at).sum(), between, create_graph=True)
