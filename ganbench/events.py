@@ -54,7 +54,8 @@ def check_trackers(text, registry):
         if needs and importlib.util.find_spec(needs) is None:
             extra = tracker.meta.get("extra", needs)
             raise GanbenchError(f"tracker '{tracker.name}' needs the Python package '{needs}', which is not "
-                                f"installed; pip install 'ganbench[{extra}]', or drop it from trackers=")
+                                f"installed; pip install 'ganbench[{extra}]' (or, for a new run, drop it from "
+                                f"trackers=)")
     return found
 
 
@@ -71,31 +72,36 @@ def observing(*observers):
 
 
 class StoreRecorder:
-    """The store as an observer: everything a run records, each event before other observers see it."""
+    """The store as an observer: everything a run records. Its hooks are pluggy wrappers, so
+    each event is recorded before any other observer sees it, tryfirst or not."""
 
     def __init__(self, store):
         self.store = store
 
-    @hookimpl(tryfirst=True)
+    @hookimpl(wrapper=True)
     def on_run_started(self, run):
         self.store.drop_metrics_after(run.id, run.first_step)  # a resume writes them again
         if run.protocols:
             self.store.add_protocols(run.protocols)
         self.store.update_run(run.id, status="running", started_at=now(), ended_at=None, error=None,
                               steps_done=run.first_step, host=socket.gethostname(), pid=os.getpid())
+        return (yield)
 
-    @hookimpl(tryfirst=True)
+    @hookimpl(wrapper=True)
     def on_losses(self, run, step, losses, train_s):
         self.store.add_metrics(run.id, [(step, name, value) for name, value in losses.items()])
         self.store.update_run(run.id, steps_done=step, train_s=train_s)
+        return (yield)
 
-    @hookimpl(tryfirst=True)
+    @hookimpl(wrapper=True)
     def on_scores(self, run, step, scores, eval_s):
         self.store.add_metrics(run.id, [(step, *score) for score in scores])
         self.store.update_run(run.id, eval_s=eval_s)
+        return (yield)
 
-    @hookimpl(tryfirst=True)
+    @hookimpl(wrapper=True)
     def on_run_ended(self, run, status, steps_done, error, train_s, eval_s, stop):
         with STOP.held():  # the final status is written whatever stops the process meanwhile
             self.store.finish_run(run.id, stop, status=status, error=error, steps_done=steps_done,
                                   train_s=train_s, eval_s=eval_s, ended_at=now())
+        return (yield)

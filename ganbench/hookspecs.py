@@ -6,7 +6,8 @@ the progress display and trackers are all observers of one stream of events, cal
 this order: on_run_started, then on_losses, on_scores, on_samples and on_checkpoint as they
 happen, then on_run_ended whatever the outcome. An installed plugin's event hooks are called
 for every run; they never change what a run trains, so they are not part of its config.
-An observer that raises ends the run `failed`. The store records each event first."""
+An observer that raises ends the run `failed` (in on_run_ended: the command fails, the
+status stays). The store records each event first."""
 from pluggy import HookimplMarker, HookspecMarker
 
 hookspec = HookspecMarker("ganbench")

@@ -1,13 +1,15 @@
 """Starting a new run and resuming a stopped one: what `ganbench run` calls."""
 import os
 import socket
+import warnings
 from dataclasses import replace
 
-from . import checkpoint, liveness
+from . import checkpoint, early_stop, liveness
 from .config import CORE_OPTIONS, RunConfig, active, resolve
 from .defaults import default_components
 from .environment import pick_device
-from .errors import GanbenchError
+from .events import check_trackers
+from .errors import GanbenchError, GanbenchWarning
 from .plugins import registry
 from .progress import TrainingProgress
 from .stopping import STOP
@@ -40,6 +42,7 @@ def start_run(store, overrides, steps=None, seed=0, name=None, device="auto", co
     `extras`: settings outside the config, such as {'inception_weights': path}."""
     reg = registry()
     config = resolve(overrides, reg, default_components(), steps)
+    check_trackers(config.options["trackers"], reg)  # a missing package is named before anything is recorded
     dev = pick_device(device)
     exp = build(config, reg, dev, seed, _cache_dir(store), extras)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
@@ -59,7 +62,12 @@ def resume_run(store, run_id, device="auto", console=None, extras=None, restart=
     reg = registry()
     config = extended(RunConfig.from_dict(row["config"]), steps)
     active(config.components, reg)  # a component uninstalled since gives a clear error here
+    check_trackers(config.options["trackers"], reg)
     exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
+    if steps is not None and exp.scheme.schedule(config.settings()).decay_from is not None:
+        warnings.warn(f"run {run_id}'s learning rates decay towards its target: from here they follow the "
+                      f"{steps}-step schedule, so it will not match a run trained {steps} steps from the start",
+                      GanbenchWarning, stacklevel=2)
     path = store.run_dir(run_id) / "last.pt"
     state = checkpoint.load(path)
     if state is None and not restart:
@@ -70,6 +78,8 @@ def resume_run(store, run_id, device="auto", console=None, extras=None, restart=
         _restore(exp, state, path)
     with STOP.deferred():
         claim(store, run_id, row, config if steps is not None else None)
+        if state is not None and steps is not None:  # the checkpoint goes with the run's new config hash
+            checkpoint.save(path, {**state, "identity": checkpoint.identity(store.identity, run_id, config.hash())})
         progress = TrainingProgress(f"run {run_id} {config.label_short()}", config.options["steps"],
                                     done=state["step"] if state else 0, console=console)
         return train(store, run_id, exp, progress, state)
@@ -90,16 +100,28 @@ def resumable(store, run_id, steps=None):
     status = liveness.status(row, store.heartbeats().get(run_id))
     if status in ("running", "queued"):
         raise GanbenchError(f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first")
-    if steps is not None and steps <= row["steps_done"]:
-        raise GanbenchError(f"run {run_id} has trained {row['steps_done']} steps; --steps {steps} must be larger "
+    target = max(row["steps_done"], row["target_steps"] or 0)
+    if steps is not None and steps <= target:
+        raise GanbenchError(f"run {run_id} has a target of {target} steps; --steps {steps} must be larger "
                             f"to extend it")
     if status == "completed" and steps is None:
         raise GanbenchError(f"run {run_id} is already completed ({row['steps_done']} steps); --resume {run_id} "
                             f"--steps N extends it to N steps, or start a new run")
-    if status == "completed" and run_id in store.early_stops():
-        raise GanbenchError(f"run {run_id} was ended by its stop rule at step {store.early_stops()[run_id][0]}; "
+    if status == "completed" and stopped_by_rule(store, row):
+        raise GanbenchError(f"run {run_id} was ended by its stop rule (stop_on={row['config']['options']['stop_on']}); "
                             f"it would stop there again, so start a new run instead")
     return row
+
+
+def stopped_by_rule(store, row):
+    """Whether the run's stop rule fired, early or at its very last step: its record replayed."""
+    if row["id"] in store.early_stops():
+        return True
+    rule = early_stop.plateau(row["config"]["options"], row["score_directions"] or {})
+    if rule is None:
+        return False
+    early_stop.replay(rule, store.metrics(row["id"]))
+    return rule.fired
 def _restore(exp, state, path):
     try:
         checkpoint.restore(exp.parts, exp.scheme, state)

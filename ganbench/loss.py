@@ -43,5 +43,10 @@ class Adapted(Loss):
                 setattr(self, name, getattr(inner, name))
 
 
+    def __getattr__(self, name):
+        """Anything else a scheme of its own reads from its loss."""
+        return getattr(self.__dict__["inner"], name)
+
+
 def as_loss(found):
     return found if isinstance(found, Loss) else Adapted(found)

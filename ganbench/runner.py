@@ -25,6 +25,7 @@ from .samples import Sampler
 from .liveness import Heart
 from .plugins import pm, registry
 from .stopping import STOP
+from .store import now
 
 
 class Diverged(Exception):
@@ -52,7 +53,6 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
     metrics, for a dry run that checks every arm as the run will."""
     components = active(config.components, registry)
     chosen = {c.kind: c for c in components if c.kind in SINGLE_KINDS}
-    events.check_trackers(config.options.get("trackers", ""), registry)  # before anything is recorded
     torch.manual_seed(seed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
@@ -181,7 +181,7 @@ class Interrupted(KeyboardInterrupt):
 def train(store, run_id, exp, progress, state=None):
     """Train from `state` (a checkpoint, or None for step 0) to the config's target steps.
     The store, the progress display and the run's trackers observe it through run events."""
-    o, run = exp.config.options, Training(store, run_id, exp, state)
+    o, run = exp.config.options, _training(store, run_id, exp, state)
     status, error = "completed", None
     with events.observing(events.StoreRecorder(store), progress), ExitStack() as trackers:
         try:
@@ -207,8 +207,9 @@ def train(store, run_id, exp, progress, state=None):
                         run.save()
         except Diverged as e:
             status, error = "diverged", str(e)
-        except Interrupted:
-            status, error = "interrupted", run.save_on_interrupt()
+        except Interrupted:  # the status first: if the checkpoint fails, the run still ends interrupted
+            status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
+            error = run.save_on_interrupt()
         except KeyboardInterrupt:  # a second request, or one raised inside a step: the state is not whole
             status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
         except BaseException as e:
@@ -217,6 +218,15 @@ def train(store, run_id, exp, progress, state=None):
         finally:
             run.finish(status, error)
     return status
+
+
+def _training(store, run_id, exp, state):
+    """The run's Training; a failure to make one (before any observer is there) is recorded."""
+    try:
+        return Training(store, run_id, exp, state)
+    except BaseException as e:
+        store.update_run(run_id, status="failed", error=f"{type(e).__name__}: {e}", ended_at=now())
+        raise
 
 
 class Training:

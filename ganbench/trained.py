@@ -13,12 +13,20 @@ from .runner import build
 def load(store, run_id, which="last", device="auto", stand_in=False):
     """(experiment, step): the run's parts with the weights of its `which` checkpoint. No
     metrics are built; `stand_in` skips loading the data (blank images of its shape)."""
-    row = store.get_run(run_id)
+    row, reg = store.get_run(run_id), registry()
     config = RunConfig.from_dict(row["config"])
     config = replace(config, components={**config.components, "metric": []})
-    exp = build(config, registry(), pick_device(device), row["seed"], store.results_dir / "cache", stand_in=stand_in)
+    stand_in = stand_in and not conditions_from_data(config, reg)
+    exp = build(config, reg, pick_device(device), row["seed"], store.results_dir / "cache", stand_in=stand_in)
     folder = store.run_dir(run_id)
     return exp, (_last if which == "last" else _best)(exp, folder, run_id)
+
+
+def conditions_from_data(config, registry):
+    """Whether a conditional run's condition count is known only from its data (a folder's tags):
+    blank stand-in images cannot give it."""
+    scheme, dataset = (registry.get(kind, config.components[kind]) for kind in ("scheme", "dataset"))
+    return bool(scheme.meta.get("conditional")) and "classes" not in dataset.meta
 
 
 def _last(exp, folder, run_id):

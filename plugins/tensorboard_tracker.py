@@ -11,7 +11,9 @@ class TensorBoard:
     def __init__(self, run):
         from torch.utils.tensorboard import SummaryWriter  # only when a run asks for it
 
-        self.run, self.writer, self.latest = run, SummaryWriter(str(run.dir / "tensorboard")), {}
+        # A resume purges the points past its checkpoint, which it logs again, as the store does.
+        writer = SummaryWriter(str(run.dir / "tensorboard"), purge_step=run.first_step or None)
+        self.run, self.writer, self.latest = run, writer, {}
 
     @hookimpl
     def on_losses(self, step, losses, steps_per_s):

@@ -58,6 +58,41 @@ def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin
     assert recorded == [(2, "d_loss"), (2, "g_loss"), (2, "mnist_fd"), (4, "d_loss"), (4, "g_loss"), (4, "mnist_fd")]
 
 
+def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(invoke, db, register_plugin):
+    from conftest import SignalAt, sign
+
+    class Broken:
+        @hookimpl
+        def on_checkpoint(self, step):
+            if step == 3:
+                raise OSError("disk full")
+    register_plugin(SignalAt, name="signal_at")
+    register_plugin(Broken())
+    sign(3)
+    result = invoke("run", *TINY, "plugins=signal_at", "--steps", "6")
+    assert result.exit_code == 1 and "disk full" in result.output
+    assert query(db, "select status, steps_done from runs") == [("interrupted", 3)]  # last.pt was written first
+
+
+def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(invoke, db, register_plugin):
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+
+    class FailsOnce:
+        armed = True
+
+        @hookimpl
+        def on_run_started(self, run):
+            if FailsOnce.armed:
+                FailsOnce.armed = False
+                raise RuntimeError("tracker down")
+    register_plugin(FailsOnce())
+    assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 1
+    assert query(db, "select status, target_steps from runs") == [("failed", 4)]
+    resumed = invoke("run", "--resume", "1")
+    assert resumed.exit_code == 0, resumed.output
+    assert query(db, "select status, steps_done from runs") == [("completed", 4)]
+
+
 def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, register_plugin):
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     recorder = register_plugin(Recorder())
@@ -71,7 +106,7 @@ def test_every_event_is_a_spec_and_the_store_records_before_observers_see(invoke
     assert set(EVENTS) <= {name for name in dir(Recorder) if name.startswith("on_")}
 
     class Peeker:
-        @hookimpl
+        @hookimpl(tryfirst=True)  # registered after the store, and asking to go first: the store still does
         def on_losses(self, run, step):
             Peeker.found = query(db, "select count(*), max(steps_done) from runs join metrics on runs.id = run_id")
     register_plugin(Peeker())

@@ -67,7 +67,7 @@ def test_a_completed_run_cannot_be_resumed_without_a_larger_target(invoke):
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 2 and "already completed" in result.output and "--steps N extends it" in result.output
     smaller = invoke("run", "--resume", "1", "--steps", "2")
-    assert smaller.exit_code == 2 and "has trained 2 steps; --steps 2 must be larger" in smaller.output
+    assert smaller.exit_code == 2 and "has a target of 2 steps; --steps 2 must be larger" in smaller.output
 
 
 def test_an_extended_run_ends_exactly_as_a_run_trained_that_long(invoke, db):

@@ -93,3 +93,4 @@ def test_export_names_the_generators_a_run_has(invoke, workdir):
     assert result.exit_code == 0 and "wrote g_ba" in result.output and "images (N, 1, 16, 16)" in result.output
     g = torch.export.load("G.pt2").module()
     assert tuple(g(torch.zeros(3, 1, 16, 16)).shape) == (3, 1, 16, 16)
+    assert tuple(g(torch.zeros(1, 1, 16, 16)).shape) == (1, 1, 16, 16)  # any batch size, one too

@@ -48,6 +48,23 @@ def test_cyclegan_takes_the_core_schedule_when_one_is_named(invoke, db, register
     assert rates.seen == pytest.approx([0.001, 0.001, 0.001, 0.0])
 
 
+def test_a_plain_loss_object_is_wrapped_with_the_defaults_and_keeps_its_own_attributes():
+    from ganbench.loss import as_loss
+
+    class Plain:
+        margin = 2.0
+
+        def d_loss(self, real, fake):
+            return real.mean()
+
+        def g_loss(self, fake):
+            return fake.mean()
+    loss = as_loss(Plain())
+    assert (loss.sees_real, loss.uses_step, loss.critic_steps, loss.mismatch_loss) == (False, False, 1, None)
+    assert loss.penalty(None, None, None) is None and loss.margin == 2.0
+    assert loss.g_loss(torch.tensor([1.0, 3.0])).item() == 2.0
+
+
 def test_ragan_by_hand():
     real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])  # means 1 and 0
 
@@ -92,3 +109,10 @@ def test_ragan_trains_noise_schemes_and_is_refused_by_translation(invoke, db):
     cycle = [a if a.startswith("plugins=") is False else a + ",ragan" for a in TINY_CYCLE]
     refused = invoke("run", *cycle, "metrics=", "--steps", "2")
     assert refused.exit_code == 2 and "does not fit it: choose lsgan, bce or hinge" in refused.output
+
+
+def test_extending_a_run_whose_rates_decay_towards_its_target_warns(invoke, db):
+    from ganbench.errors import GanbenchWarning
+    assert invoke("run", *TINY_CYCLE, "metrics=", "--steps", "2").exit_code == 0
+    with pytest.warns(GanbenchWarning, match="decay towards its target: from here they follow the 4-step schedule"):
+        assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0
