@@ -40,6 +40,12 @@ CORE_OPTIONS = {
                        "step decay_from to the last step", choices=("constant", "linear")),
     "decay_from": Option(int, 0, "with schedule=linear: the step the rates start to fall", check=non_negative),
     "warmup": Option(int, 0, "steps over which the rates rise linearly from 0 (0: none)", check=non_negative),
+    "precision": Option(str, "fp32", "the training step's precision: fp32, or bf16 autocast (evaluation stays "
+                        "fp32)", choices=("fp32", "bf16")),
+    "compile": Option(bool, False, "torch.compile each network (a CPU needs a C++ compiler)"),
+    "compile_mode": Option(str, "default", "torch.compile's mode; reduce-overhead uses CUDA graphs",
+                           choices=("default", "reduce-overhead", "max-autotune")),
+    "channels_last": Option(bool, False, "channels-last memory for the networks (faster convs on recent GPUs)"),
     "trackers": Option(str, "", "trackers that also log the run, e.g. tensorboard,mlflow (`ganbench plugins` "
                        "lists them; never part of the group)", in_label=False),
     "stop_on": Option(str, "", "end the run early when this recorded loss or score (g_loss, fid, fid_ab, ...) "
@@ -57,7 +63,8 @@ OPERATIONAL = ("log_every", "ckpt_every", "sample_every", "eval_every", "eval_re
                "trackers")
 # Options added after runs were recorded: at their defaults they are left out of the hash, so
 # a config keeps the group it had before they existed.
-LATER = ("stop_on", "stop_patience", "stop_tolerance", "schedule", "decay_from", "warmup")
+LATER = ("stop_on", "stop_patience", "stop_tolerance", "schedule", "decay_from", "warmup",
+         "precision", "compile", "compile_mode", "channels_last")
 # With stop_on set, when and on what the rule looks decides how long a run trains.
 STOP_RULE = ("stop_patience", "stop_tolerance")
 WATCHED = ("log_every", "eval_every", "eval_real", "eval_fake")

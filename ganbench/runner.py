@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoint, early_stop, environment, events, schedule
+from . import checkpoint, early_stop, environment, events, fast_path, schedule
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
@@ -57,6 +57,7 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes every step: autotune once
     cfg = config.settings(cache_dir=str(cache_dir), channels=None, cond_dim=0, **(extras or {}))
+    fast_path.check(cfg, device)
     data = device_data(blank_data(chosen, cfg) if stand_in else chosen["dataset"].build(cfg), device, cfg)
     if len(data) < cfg.batch and not stand_in:
         warnings.warn(f"dataset '{chosen['dataset'].name}' has {len(data)} images, fewer than batch={cfg.batch}: "
@@ -71,6 +72,7 @@ def build(config, registry, device, seed, cache_dir, extras=None, stand_in=False
     scheme.prepare(data, cfg, seed)
     scheme.check(parts)  # also gives lazy layers their shapes before optimizers see them
     add_optimizers(parts, scheme, chosen, cfg)
+    fast_path.prepare(nets, cfg)  # after the moving averages copied them: evaluation runs eager
     metrics = {c.name: c.build(cfg) for c in components if c.kind == "metric" and not stand_in}
     evaluator = Evaluator(metrics, scheme.tracks(), cfg, device, cache_dir) if metrics else None
     return Experiment(config, components, data, parts, scheme, device, evaluator, seed)
@@ -270,7 +272,8 @@ class Training:
         parts = self.exp.parts
         batch = self.exp.data.sample(self.options["batch"], parts.rng)
         parts.step = self.step
-        self.window.append(self.exp.scheme.step(parts, batch))
+        with fast_path.autocast(self.options, self.exp.device):
+            self.window.append(self.exp.scheme.step(parts, batch))
         if self.rule and self.step == self.first:  # the first step names the losses
             self.rule.check(self.window[-1])
         for name, average in parts.ema.items():

@@ -69,5 +69,7 @@ class WassersteinGP(Loss):
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=rng)
         between = (eps * real + (1 - eps) * fake).requires_grad_(True)
         at = () if conditions is None else (eps.flatten(1) * conditions[0] + (1 - eps.flatten(1)) * conditions[1],)
-        grad, = torch.autograd.grad(d(between, *at).sum(), between, create_graph=True)
-        return self.gp_lambda * (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+        # Under bf16 autocast D's logits are bf16: the sum, the gradient's norm and the penalty
+        # are taken in fp32, as PyTorch's AMP notes do for gradient penalties.
+        grad, = torch.autograd.grad(d(between, *at).float().sum(), between, create_graph=True)
+        return self.gp_lambda * (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()
