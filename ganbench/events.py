@@ -100,8 +100,9 @@ class StoreRecorder:
         return (yield)
 
     @hookimpl(wrapper=True)
-    def on_run_ended(self, run, status, steps_done, error, train_s, eval_s, stop):
+    def on_run_ended(self, run, status, steps_done, error, train_s, eval_s, stop, cost):
+        measured = (cost.peak_mem_mb, cost.energy_j) if cost.measured() else None
         with STOP.held():  # the final status is written whatever stops the process meanwhile
-            self.store.finish_run(run.id, stop, status=status, error=error, steps_done=steps_done,
+            self.store.finish_run(run.id, stop, measured, status=status, error=error, steps_done=steps_done,
                                   train_s=train_s, eval_s=eval_s, ended_at=now())
         return (yield)

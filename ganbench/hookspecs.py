@@ -110,7 +110,8 @@ def on_checkpoint(run, step, path):
 
 
 @hookspec
-def on_run_ended(run, status, steps_done, error, train_s, eval_s, stop):
+def on_run_ended(run, status, steps_done, error, train_s, eval_s, stop, cost):
     """The run ended: `status` is completed, diverged, interrupted or failed; `steps_done` is
     where a resume would start; `error` the error text or None; `stop` (step, reason) when
-    the stop rule ended it early, else None."""
+    the stop rule ended it early, else None; `cost` a `ganbench.costs.Cost` (peak_mem_mb,
+    energy_j: None where not measured, as on a CPU), over every stretch of the run."""

@@ -23,7 +23,7 @@ from .liveness import FINISHED
 from .run_records import tagged
 
 LEADING = ["group", "plugins", "runs", "status", "steps", "stopped_at", "d_params", "g_params"]
-TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s"]
+TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s", "peak_mem_mb", "energy_j"]
 COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
 SIGNIFICANCE = 0.05
 
@@ -125,6 +125,9 @@ def group_table(runs, metrics, baseline=None):
     order = list(runs["config_hash"].drop_duplicates())
     if "stopped_at" not in runs:  # frames built by hand, not by load_runs
         runs = runs.assign(stopped_at=pd.NA, stop_reason=None)
+    for column in ("peak_mem_mb", "energy_j"):
+        if column not in runs:
+            runs = runs.assign(**{column: float("nan")})
     runs = runs.sort_values("id").assign(
         steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
     params = {c: (c, "first") for c in param_columns(runs)}
@@ -132,6 +135,7 @@ def group_table(runs, metrics, baseline=None):
         group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
         status=("status", _status), steps=("steps_done", "max"), stopped_at=("stopped_at", _stop_steps), **params,
         train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean"),
+        peak_mem_mb=("peak_mem_mb", "mean"), energy_j=("energy_j", "mean"),
         run_ids=("id", lambda ids: ",".join(map(str, ids)))).loc[order]
     table["stop_reasons"] = _stop_reasons(runs).reindex(table.index)
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])

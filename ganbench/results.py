@@ -23,6 +23,7 @@ def load_runs(db=None, study=None):
     or sqlite:///results/ganbench.db); `study` keeps one study's runs, or a list several's."""
     store = _store(db)
     runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
+    runs = with_costs(runs, store.costs())
     if not runs.empty:  # a run marked running that is not alive is lost
         runs["status"] = runs["id"].map(liveness.statuses(runs.to_dict("records"), store.heartbeats()))
         runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
@@ -68,6 +69,16 @@ def with_network_params(runs, networks):
         recorded = wide[column].reindex(runs.index)
         runs[column] = recorded.combine_first(runs[column]) if column in runs.columns else recorded
     return runs.reset_index()
+
+
+def with_costs(runs, costs):
+    """`peak_mem_mb` and `energy_j` per run, NaN where not measured (a CPU run)."""
+    if runs.empty:
+        return runs
+    found = [costs.get(run_id, (None, None)) for run_id in runs["id"]]
+    runs["peak_mem_mb"] = pd.array([m for m, _ in found], dtype="Float64").astype(float)
+    runs["energy_j"] = pd.array([e for _, e in found], dtype="Float64").astype(float)
+    return runs
 
 
 def with_early_stops(runs, stops):

@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import checkpoint, early_stop, environment, events, fast_path, schedule
+from . import checkpoint, costs, early_stop, environment, events, fast_path, schedule
 from .config import RunConfig, active, declared_options
 from .registry import SINGLE_KINDS
 from .data import DeviceData, DomainData, ImageSet, TwoDomains
@@ -250,6 +250,8 @@ class Training:
         self.rule = early_stop.plateau(self.options, directions)
         self.identity = checkpoint.identity(store.identity, run_id, exp.config.hash())
         self.schedulers = schedule.attach(exp.parts, exp.scheme, exp.config.settings(), self.step)
+        earlier = store.costs().get(run_id)  # a resume adds to what its earlier stretches cost
+        self.meter, self.cost_before = costs.Meter(exp.device), costs.Cost(*earlier) if earlier else None
         self.info = self._info()
 
     def _info(self):
@@ -346,8 +348,8 @@ class Training:
         done = self.step if status in ("completed", "diverged") else self.saved
         early = status == "completed" and self.rule_fired() and self.rule.at < self.options["steps"]
         stop = (self.rule.at, self.rule.reason) if early else None  # firing at the last step stops nothing
-        pm.hook.on_run_ended(run=self.info, status=status, steps_done=done, error=error,
-                             train_s=self.clock.train_s(), eval_s=self.clock.eval_s, stop=stop)
+        pm.hook.on_run_ended(run=self.info, status=status, steps_done=done, error=error, train_s=self.clock.train_s(),
+                             eval_s=self.clock.eval_s, stop=stop, cost=self.meter.read().plus(self.cost_before))
 
 
 def best_weights(exp):

@@ -113,6 +113,16 @@ class Network(Base):
     params: Mapped[int] = mapped_column(Integer)
 
 
+class RunCost(Base):
+    """What a run cost on its GPU: peak memory and energy (a table of its own, so older
+    databases gain it without a migration)."""
+
+    __tablename__ = "costs"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    peak_mem_mb: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_j: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class EarlyStop(Base):
     """Why and where the stop rule ended a run (its status stays `completed`)."""
 
@@ -336,12 +346,16 @@ class Store:
             c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
 
     @writes
-    def finish_run(self, run_id, stop=None, **fields):
-        """A run's final fields and, in the same transaction, its early stop (step, reason) if any."""
+    def finish_run(self, run_id, stop=None, cost=None, **fields):
+        """A run's final fields and, in the same transaction, its early stop (step, reason)
+        and its cost (peak_mem_mb, energy_j) where known."""
         with self.engine.begin() as c:
             if stop is not None:
                 c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
                 c.execute(insert(EarlyStop).values(run_id=run_id, step=stop[0], reason=stop[1]))
+            if cost is not None:
+                c.execute(delete(RunCost).where(RunCost.run_id == run_id))
+                c.execute(insert(RunCost).values(run_id=run_id, peak_mem_mb=cost[0], energy_j=cost[1]))
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
 
     @writes
@@ -366,9 +380,16 @@ class Store:
     def delete_runs(self, run_ids):
         """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
         with self.engine.begin() as c:
-            for table in (Metric, Network, Heartbeat, EarlyStop, Tag):  # a writer's store has every table
+            for table in (Metric, Network, Heartbeat, EarlyStop, Tag, RunCost):  # a writer's store has every table
                 c.execute(delete(table).where(table.run_id.in_(run_ids)))
             c.execute(delete(Run).where(Run.id.in_(run_ids)))
+
+    def costs(self):
+        """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""
+        if "costs" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.run_id: (row.peak_mem_mb, row.energy_j) for row in c.execute(select(RunCost))}
 
     def early_stops(self):
         """{run id: (step, reason)} of the runs the stop rule ended."""

@@ -142,13 +142,24 @@ def page_html(page, pages, runs, metrics, store, baseline=None, strip=None):
     shown_runs = shown_runs.assign(started_at=shown_runs["started_at"].astype(str).str[:19])
     return _template("study.html").render(
         page=page, pages=pages, version=__version__, database=store.url, table_rows=len(table), written=_written(),
-        steps=" or ".join(f"{int(s):,}" for s in sorted(set(runs["target_steps"].dropna()))),
+        steps=" or ".join(f"{int(s):,}" for s in sorted(set(runs["target_steps"].dropna()))), totals=totals(runs),
         table=html_table(display_frame(table, baseline), "results"), footnote=footnote(table, store.protocols(), baseline),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
         arms=[_arm_context(label, found) for label, found in arm_samples(runs, store.run_dir, strip)],
         run_table=html_table(shown_runs, "runs", lambda v: f"{v:.1f}" if isinstance(v, float) else v),
         runs=[_run_context(run) for _, run in runs.sort_values("id").iterrows()])
+
+
+def totals(runs):
+    """What the study cost in all: training and evaluation time and, where measured, GPU energy."""
+    line = f"in all: {runs['train_s'].sum():,.0f} s training, {runs['eval_s'].sum():,.0f} s evaluation"
+    energy, peak = runs.get("energy_j", pd.Series(dtype=float)), runs.get("peak_mem_mb", pd.Series(dtype=float))
+    if energy.notna().any():
+        line += f", {energy.sum() / 1000:,.1f} kJ on the GPU ({energy.notna().sum()} of {len(runs)} runs measured)"
+    if peak.notna().any():
+        line += f"; peak GPU memory {peak.max():,.0f} MB"
+    return line
 
 
 def _runs_of(runs, page):
