@@ -105,7 +105,9 @@ def plugins(as_json):
               help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
 @click.option("--dry-run", is_flag=True, help="build and check every arm, print each network's parameters, train nothing")
 @click.option("--restart", is_flag=True, help="with --resume: train a run that has no checkpoint again from step 0")
-def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart):
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="runs of a study or sweep trained at once, each in a process of its own")
+def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart, workers):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
     from .launch import check_arms, dry_run as dry_run_counts, resume_run
@@ -116,9 +118,9 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
     extras = {"inception_weights": inception_weights}
     with STOP.installed():
         if resume_id is not None:
-            if overrides or name or dry_run or seeds > 1:
+            if overrides or name or dry_run or seeds > 1 or workers > 1:
                 raise GanbenchError("--resume keeps the run's recorded config (only --steps may extend it); drop "
-                                    "the overrides, --seeds, --name and --dry-run")
+                                    "the overrides, --seeds, --name, --workers and --dry-run")
             status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart, steps=steps)
             say(f"run {resume_id}: {status}")
             sys.exit(EXIT_CODES[status])
@@ -131,31 +133,24 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
                 say(note)
             return
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
-        sys.exit(max(EXIT_CODES[s] for s in run_arms(Store(db), arms, steps, range(seed, seed + seeds), name,
-                                                     device, extras)))
+        statuses = run_arms(db, arms, steps, range(seed, seed + seeds), name, device, extras, workers)
+        sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
 
-def run_arms(store, arms, steps, seeds, name, device, extras):
-    """Each arm and seed in turn, until a stop request ends the whole command. Returns the
-    statuses."""
-    from .launch import start_run
-    from .stopping import STOP
+def run_arms(db, arms, steps, seeds, name, device, extras, workers=1):
+    """Every arm with every seed, `workers` at a time, until a stop request ends the whole
+    command. Returns the statuses of the runs that started."""
+    from .executors import Unit, executor
     from .studies import as_overrides
 
-    statuses = []
     if len(arms) * len(seeds) > 1:
-        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s)")
+        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s)"
+            + (f", {workers} at a time" if workers > 1 else ""))
         for i, arm in enumerate(arms, 1):
             say(f"  {i}. {group_label(name, arm, arms)}")
-    for arm in arms:
-        for s in seeds:
-            run_id, status = start_run(store, as_overrides(arm.overrides), steps, s, group_label(name, arm, arms),
-                                       device, extras=extras, study=arm.study)
-            say(f"run {run_id}: {status}")
-            statuses.append(status)
-            if STOP.requested:
-                return statuses
-    return statuses
+    units = [Unit(tuple(as_overrides(arm.overrides)), s, db, steps, group_label(name, arm, arms), arm.study, device,
+                  extras) for arm in arms for s in seeds]
+    return executor(workers).run(units, say)
 
 
 def group_label(name, arm, arms):

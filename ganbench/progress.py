@@ -80,3 +80,53 @@ class TrainingProgress:
     @hookimpl
     def on_scores(self, scores):
         self.show({score.name: score.value for score in scores})
+
+
+class StudyProgress:
+    """One display for runs training in other processes (`--workers N`): a bar per run on a
+    terminal, plain lines otherwise. Fed with what the workers' runs tell."""
+
+    def __init__(self, labels, totals, say):
+        self.console, self.labels, self.say = SteadyConsole(), list(labels), say
+        self.runs, self.bar, self.tasks = {}, None, {}
+        if self.console.is_terminal:
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.fields[losses]}"), console=self.console)
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+    def _line(self, text):
+        if self.bar:
+            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        else:
+            self.say(text)
+
+    def started(self, index, run_id, label, first_step, target):
+        self.runs[index] = f"run {run_id} {label}"
+        if self.bar:
+            self.tasks[index] = self.bar.add_task(self.runs[index], total=target, completed=first_step, losses="")
+        else:
+            self._line(f"{self.runs[index]}: started at step {first_step} of {target}")
+
+    def values(self, index, step, values, steps_per_s):
+        if self.bar:
+            self.bar.update(self.tasks[index], completed=step, losses=_losses(values))
+            return
+        speed = f"  {steps_per_s:.1f} steps/s" if steps_per_s else ""
+        self._line(f"{self.runs.get(index, self.labels[index])}  step {step}  {_losses(values)}{speed}")
+
+    def ended(self, index, run_id, status):
+        self._line(f"run {run_id}: {status}")
+
+    def error(self, index, message):
+        self._line(f"{self.runs.get(index, self.labels[index])}: {message}")
+
+    def note(self, text):
+        self._line(text)

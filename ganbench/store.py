@@ -188,6 +188,17 @@ def writes(method):
     return retried
 
 
+@functools.lru_cache(maxsize=None)
+def _shared_engine(url, busy_ms):
+    """One engine per database and process. SQLite's file locks belong to the process: a
+    second engine's connections, closed whenever the garbage collector gets to them, would
+    drop the locks the first still holds, and another process writing then corrupts the file."""
+    engine = create_engine(url)
+    if busy_ms is not None and engine.dialect.name == "sqlite":
+        sqlite.tune(engine, busy_ms)
+    return engine
+
+
 class Store:
     """Reads and writes runs and metrics in one database given by a SQLAlchemy URL.
     `create`: a missing SQLite file may be made; `write`: tables and identity are set up
@@ -221,11 +232,8 @@ class Store:
 
     def _engine(self):
         if self.read_only:
-            return create_engine(sqlite.read_only_url(self.sqlite_path))
-        engine = create_engine(self.url)
-        if engine.dialect.name == "sqlite":
-            sqlite.tune(engine, os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000))
-        return engine
+            return _shared_engine(sqlite.read_only_url(self.sqlite_path), None)
+        return _shared_engine(self.url, int(os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000)))
 
     @writes
     def _prepare(self):

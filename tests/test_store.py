@@ -73,3 +73,11 @@ def test_a_database_from_before_the_networks_table_gains_it_and_still_reports(tm
     table = group_table(*load_frames(reopened))
     assert table[["group", "g_params", "d_params"]].values.tolist() == [["old", 100, 50], ["new", 7, 3]]
     assert sorted(reopened.networks()) == [(run, "d", "discriminator", 3), (run, "g", "generator", 7)]
+
+
+def test_a_process_keeps_one_engine_per_database(tmp_path):
+    """SQLite's locks are the process's: a second engine's connections, closed by the garbage
+    collector, would drop locks the first holds (two concurrent runs then corrupted the file)."""
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    assert Store(url).engine is Store(url).engine
+    assert Store(url).engine is not Store(f"sqlite:///{tmp_path / 'two.db'}").engine
