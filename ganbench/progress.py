@@ -34,7 +34,22 @@ def _losses(losses):
     return "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
 
 
-class TrainingProgress:
+class LiveBars:
+    """A rich Progress shown while the display is entered, when there is one (a terminal)."""
+
+    bar = None
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+
+class TrainingProgress(LiveBars):
     """`advance()` every step; an observer of the run's losses and scores."""
 
     def __init__(self, label, total, done=0, console=None):
@@ -47,15 +62,6 @@ class TrainingProgress:
                                 TextColumn("eta"), TimeRemainingColumn(),
                                 TextColumn("{task.fields[losses]}"), console=self.console)
             self.task = self.bar.add_task(label, total=total, completed=done, losses="")
-
-    def __enter__(self):
-        if self.bar:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.stop()
 
     def advance(self):
         self.done += 1
@@ -82,7 +88,7 @@ class TrainingProgress:
         self.show({score.name: score.value for score in scores})
 
 
-class StudyProgress:
+class StudyProgress(LiveBars):
     """One display for runs training in other processes (`--workers N`): a bar per run on a
     terminal, plain lines otherwise. Fed with what the workers' runs tell."""
 
@@ -92,15 +98,6 @@ class StudyProgress:
         if self.console.is_terminal:
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
                                 TimeElapsedColumn(), TextColumn("{task.fields[losses]}"), console=self.console)
-
-    def __enter__(self):
-        if self.bar:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.stop()
 
     def _line(self, text):
         if self.bar:
