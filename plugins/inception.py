@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 from torch_fidelity import feature_extractor_inceptionv3 as fe
-from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
@@ -107,15 +106,44 @@ def _extractor(path, device):
 
 
 class FID:
+    """torch-fidelity's FID, with the reference's side computed once per run: its mean, its
+    covariance's trace and that covariance's symmetric square root R. Each evaluation then
+    needs the generated images' statistics and the eigenvalues of the symmetric R S R, whose
+    square roots sum to tr sqrt(S_ref S) (torch-fidelity takes general eigenvalues of S_ref S
+    and recomputes the reference's statistics every time)."""
+
     needs_real, report = True, {"fid": "min"}
 
     def __init__(self, space):
-        self.space = space
+        self.space, self.reference = space, None  # (the reference features, their summary)
 
     def score(self, real, fake):
-        stats = [fid_features_to_statistics(f["2048"]) for f in (real, fake)]
-        return {"fid": fid_statistics_to_metric(stats[0], stats[1], verbose=False)[
-            "frechet_inception_distance"]}
+        features = real["2048"]
+        if self.reference is None or self.reference[0] is not features:
+            self.reference = (features, reference_summary(features))
+        return {"fid": frechet_distance(self.reference[1], fake["2048"])}
+
+
+def statistics(features):
+    """Mean and covariance (n - 1), in float64, as torch-fidelity's numpy computes them."""
+    x = features.double()
+    mu = x.mean(0)
+    centred = x - mu
+    return mu, centred.T @ centred / (len(x) - 1)
+
+
+def reference_summary(features):
+    """(mean, trace of the covariance, its symmetric square root)."""
+    mu, sigma = statistics(features)
+    values, vectors = torch.linalg.eigh(sigma)
+    return mu, sigma.trace(), (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(summary, features):
+    mu1, trace1, root1 = summary
+    mu2, sigma2 = statistics(features)
+    covmean_trace = torch.linalg.eigvalsh(root1 @ sigma2 @ root1).clamp(min=0).sqrt().sum()
+    return float((mu1 - mu2).square().sum() + trace1 + sigma2.trace() - 2 * covmean_trace)
 
 
 class IS:

@@ -263,3 +263,19 @@ def test_digit_metrics_refuse_colour_data(invoke, tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "img" / "a.png")
     result = invoke("run", "plugins=folder", f"data_dir={tmp_path / 'img'}", "res=8", "metrics=mnist_fd")
     assert result.exit_code == 2 and "score grey digits" in result.output
+
+
+def test_fid_with_the_reference_summarised_once_matches_torch_fidelity():
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    from ganbench_plugins.inception import FID
+    torch.manual_seed(0)
+    real = {"2048": torch.randn(400, 128) @ torch.randn(128, 128) * 0.2}
+    fakes = [{"2048": torch.randn(300, 128) @ torch.randn(128, 128) * 0.2 + shift} for shift in (0.0, 0.3)]
+    fid = FID(space=None)
+    ours = [fid.score(real, fake)["fid"] for fake in fakes]
+    summary = fid.reference[1]
+    assert fid.score(real, fakes[0])["fid"] == ours[0] and fid.reference[1] is summary  # summarised once
+    reference = [fid_statistics_to_metric(fid_features_to_statistics(real["2048"]), fid_features_to_statistics(f["2048"]),
+                                          verbose=False)["frechet_inception_distance"] for f in fakes]
+    assert ours == pytest.approx(reference, rel=1e-8) and ours[1] > ours[0]
