@@ -142,13 +142,13 @@ def parse_overrides(items):
     return pairs
 
 
-def _names(text):
+def names_in(text):
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def choose_metrics(text, registry, defaults):
     """metrics=a,b (an empty value for none), else registry.toml's [defaults] metrics."""
-    names = _names(text) if text is not None else _names(defaults.get("metrics", ""))
+    names = names_in(text) if text is not None else names_in(defaults.get("metrics", ""))
     return [registry.get("metric", name).name for name in names]
 
 
@@ -235,7 +235,7 @@ def _unknown_key(key, declared, registry):
 def resolve(overrides, registry, defaults, steps=None):
     """Overrides (list of 'key=value') to a RunConfig; every error before anything runs."""
     pairs = parse_overrides(overrides)
-    names = _names(pairs.pop("plugins", ""))
+    names = names_in(pairs.pop("plugins", ""))
     components = choose_components(names, registry, defaults)
     components["metric"] = choose_metrics(pairs.pop("metrics", None), registry, defaults)
     declared = declared_options(components, registry)

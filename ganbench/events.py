@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from .config import names_in
 from .errors import GanbenchError
 from .hookspecs import hookimpl
 from .plugins import pm
@@ -39,16 +40,12 @@ class RunInfo:
 
     @property
     def trackers(self):
-        return tracker_names(self.config.options.get("trackers", ""))
-
-
-def tracker_names(text):
-    return [name.strip() for name in text.split(",") if name.strip()]
+        return names_in(self.config.options.get("trackers", ""))
 
 
 def check_trackers(text, registry):
     """The trackers `trackers=` names, each installed with the package it needs."""
-    found = [registry.get("tracker", name) for name in tracker_names(text)]
+    found = [registry.get("tracker", name) for name in names_in(text)]
     for tracker in found:
         needs = tracker.meta.get("needs")
         if needs and importlib.util.find_spec(needs) is None:

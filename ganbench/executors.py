@@ -114,7 +114,7 @@ class Processes:
         _store(units[0].db).engine.dispose()  # a database that cannot be written stops here, before any worker
         context = multiprocessing.get_context("spawn")  # no fork after torch has started threads
         messages, pending, running, results = context.Queue(), list(enumerate(units)), {}, {}
-        with STOP.deferred(), StudyProgress([_unit_label(u) for u in units], [u.steps for u in units], say) as display:
+        with STOP.deferred(), StudyProgress([_unit_label(u) for u in units], say) as display:
             try:  # a stop request only marks STOP.requested: the loop takes it within half a second
                 self._loop(context, messages, pending, running, results, display)
             except KeyboardInterrupt:

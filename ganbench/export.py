@@ -28,7 +28,7 @@ class ConditionalImages(Images):
         return self.image_of(self.net(z, cond))
 
 
-def example_inputs(exp, net):
+def example_inputs(exp):
     """What the generator is traced with: noise (and conditions), or images of the data's shape."""
     cfg, scheme = exp.config.settings(), exp.scheme
     if scheme.generator_input == "image":
@@ -50,7 +50,7 @@ def export(exp, run, step, which, name, out):
     built on the CPU, so the file loads on any machine."""
     name = chosen_generator(exp, name)
     net = exp.parts.for_evaluation(name)
-    inputs = example_inputs(exp, net)
+    inputs = example_inputs(exp)
     meta = _meta(exp, run, step, which, name, inputs)
     wrapper = (ConditionalImages if len(inputs) > 1 else Images)(net, exp.scheme.image_of)
     batch = [{0: torch.export.Dim.AUTO} for _ in inputs]  # any batch size

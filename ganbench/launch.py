@@ -122,6 +122,8 @@ def stopped_by_rule(store, row):
         return False
     early_stop.replay(rule, store.metrics(row["id"]))
     return rule.fired
+
+
 def _restore(exp, state, path):
     try:
         checkpoint.restore(exp.parts, exp.scheme, state)

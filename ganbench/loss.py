@@ -48,5 +48,10 @@ class Adapted(Loss):
         return getattr(self.__dict__["inner"], name)
 
 
+def added(total, *terms):
+    """`total` plus the optional terms a loss gave (None: it has none)."""
+    return sum((term for term in terms if term is not None), total)
+
+
 def as_loss(found):
     return found if isinstance(found, Loss) else Adapted(found)

@@ -92,7 +92,7 @@ class StudyProgress(LiveBars):
     """One display for runs training in other processes (`--workers N`): a bar per run on a
     terminal, plain lines otherwise. Fed with what the workers' runs tell."""
 
-    def __init__(self, labels, totals, say):
+    def __init__(self, labels, say):
         self.console, self.labels, self.say = SteadyConsole(), list(labels), say
         self.runs, self.bar, self.tasks = {}, None, {}
         if self.console.is_terminal:

@@ -73,19 +73,19 @@ def with_network_params(runs, networks):
 
 def with_costs(runs, costs):
     """`peak_mem_mb` and `energy_j` per run, NaN where not measured (a CPU run)."""
-    if runs.empty:
-        return runs
-    found = [costs.get(run_id, (None, None)) for run_id in runs["id"]]
-    runs["peak_mem_mb"] = pd.array([m for m, _ in found], dtype="Float64").astype(float)
-    runs["energy_j"] = pd.array([e for _, e in found], dtype="Float64").astype(float)
-    return runs
+    return _joined(runs, costs, {"peak_mem_mb": float, "energy_j": float})
 
 
 def with_early_stops(runs, stops):
     """`stopped_at` and `stop_reason` for the runs the stop rule ended (empty for the rest)."""
+    return _joined(runs, stops, {"stopped_at": "Int64", "stop_reason": object})
+
+
+def _joined(runs, table, columns):
+    """Columns {name: dtype} from `table` ({run id: a tuple of values}), None where a run has no row."""
     if runs.empty:
         return runs
-    found = [stops.get(run_id, (None, None)) for run_id in runs["id"]]
-    runs["stopped_at"] = pd.array([step for step, _ in found], dtype="Int64")
-    runs["stop_reason"] = [reason for _, reason in found]
+    found = [table.get(run_id, (None,) * len(columns)) for run_id in runs["id"]]
+    for i, (name, dtype) in enumerate(columns.items()):
+        runs[name] = pd.array([row[i] for row in found], dtype=dtype)
     return runs

@@ -210,10 +210,10 @@ def train(store, run_id, exp, progress, state=None):
         except Diverged as e:
             status, error = "diverged", str(e)
         except Interrupted:  # the status first: if the checkpoint fails, the run still ends interrupted
-            status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
+            status, error = "interrupted", run.resumes_from()
             error = run.save_on_interrupt()
         except KeyboardInterrupt:  # a second request, or one raised inside a step: the state is not whole
-            status, error = "interrupted", f"interrupted at step {run.step}; resumes from step {run.saved}"
+            status, error = "interrupted", run.resumes_from()
         except BaseException as e:
             status, error = "failed", f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e))
             raise
@@ -336,6 +336,9 @@ class Training:
             checkpoint.save(self.path, state)
             self.saved = self.step  # before observers: one that raises still leaves the run resumable from here
             pm.hook.on_checkpoint(run=self.info, step=self.step, path=self.path)
+
+    def resumes_from(self):
+        return f"interrupted at step {self.step}; resumes from step {self.saved}"
 
     def save_on_interrupt(self):
         """A checkpoint at the interrupted step, so a resume loses nothing; the error text."""

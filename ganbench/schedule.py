@@ -28,8 +28,11 @@ def from_options(cfg):
 
 def attach(parts, scheme, cfg, step):
     """A LambdaLR per optimizer, set for `step` (a resume's, or 0), whatever rate the
-    optimizer's saved state had: the base rates are the config's."""
+    optimizer's saved state had: the base rates are the config's. None for constant rates,
+    so the training step does no work for them."""
     schedule, base = scheme.schedule(cfg), {"generator": cfg.g_lr, "discriminator": cfg.d_lr}
+    if schedule.decay_from is None and not schedule.warmup:
+        return []
     schedulers = []
     for name, kind in scheme.networks.items():
         for group in parts.opts[name].param_groups:

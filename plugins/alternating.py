@@ -14,6 +14,7 @@ mode collapse and memorisation).
 import torch
 
 from ganbench import GanbenchError
+from ganbench.loss import added
 from ganbench.network import eval_mode
 from ganbench.parts import sample_noise
 from ganbench.scheme import Panel, Scheme, Track, fixed_rng, frozen, update
@@ -106,8 +107,7 @@ class Alternating(NoiseToImage):
     def d_loss(self, parts, batch, fake):
         loss, fake = parts.loss, fake.detach()
         d_loss = loss.d_loss(parts.d(batch.real), parts.d(fake), **when(parts))
-        penalty = loss.penalty(parts.d, batch.real, fake, parts.rng)
-        return d_loss if penalty is None else d_loss + penalty
+        return added(d_loss, loss.penalty(parts.d, batch.real, fake, parts.rng))
 
     def g_loss(self, parts, batch, fake):
         real = {"real": parts.d(batch.real).detach()} if parts.loss.sees_real else {}

@@ -12,6 +12,7 @@ import torch
 
 from ganbench import GanbenchError
 from ganbench.data import class_ids
+from ganbench.loss import added
 
 from .alternating import Alternating, when
 
@@ -61,9 +62,8 @@ class Conditional(Alternating):
         fake, fake_cond = fakes[0].detach(), fakes[1]
         real_logits, real_aux = _split(parts.d(real, cond))
         fake_logits, fake_aux = _split(parts.d(fake, fake_cond))
-        total = loss.d_loss(real_logits, fake_logits, **when(parts))
-        if real_aux is not None and loss.aux_loss(real_aux, cond) is not None:
-            total = total + loss.aux_loss(real_aux, cond) + loss.aux_loss(fake_aux, fake_cond)
+        aux = () if real_aux is None else (loss.aux_loss(real_aux, cond), loss.aux_loss(fake_aux, fake_cond))
+        total = added(loss.d_loss(real_logits, fake_logits, **when(parts)), *aux)
         return total + self.pair_terms(parts, real, cond, fake, fake_cond)
 
     def pair_terms(self, parts, real, cond, fake, fake_cond):
@@ -74,16 +74,13 @@ class Conditional(Alternating):
             total = total + loss.mismatch_loss(_split(parts.d(real, wrong_cond))[0],
                                                _split(parts.d(wrong_images, cond))[0])
         realness = lambda x, c: _split(parts.d(x, c))[0]  # noqa: E731
-        penalty = loss.penalty(realness, real, fake, gen, conditions=(cond, fake_cond))
-        return total if penalty is None else total + penalty
+        return added(total, loss.penalty(realness, real, fake, gen, conditions=(cond, fake_cond)))
 
     def g_loss(self, parts, batch, fakes):
         (fake, fake_cond), loss = fakes, parts.loss
         logits, aux = _split(parts.d(fake, fake_cond))
         real = {"real": _split(parts.d(batch.real, batch.labels))[0].detach()} if loss.sees_real else {}
-        g_loss = loss.g_loss(logits, **real)
-        aux_loss = None if aux is None else loss.aux_loss(aux, fake_cond)
-        return g_loss if aux_loss is None else g_loss + aux_loss
+        return added(loss.g_loss(logits, **real), None if aux is None else loss.aux_loss(aux, fake_cond))
 
 
 def build(cfg):

@@ -86,8 +86,8 @@ class DigitKept:
 
 
 def digits_only(cfg, metric):
-    """Metric `metric` (a class name here) for grey digits; one clear line for other data."""
+    """A `metric` (DigitFD, ...) for grey digits; one clear line for other data."""
     if cfg.channels != 1:
         raise GanbenchError("the mnist_* metrics score grey digits; use them with dataset "
                             "mnist5k or mnist, and fid/is/kid/prc for other data")
-    return globals()[metric]()
+    return metric()
