@@ -144,3 +144,15 @@ def test_a_rule_that_fires_at_the_last_step_stopped_nothing(invoke, db, register
     assert result.exit_code == 0, result.output
     assert query(db, "select status, steps_done from runs") == [("completed", 6)]
     assert query(db, "select count(*) from early_stops") == [(0,)]
+
+
+def test_a_run_its_rule_ended_is_not_extended_even_when_it_fired_at_the_last_step(invoke, db, register_plugin):
+    register_plugin(Flat, name="flat")
+    early = [a if a != "20" else "10" for a in RULE]  # fires at 6, before the target
+    at_last = [a if a != "20" else "6" for a in RULE]  # fires at 6, the last step: no early stop is recorded
+    assert invoke("run", *early).exit_code == 0 and invoke("run", *at_last).exit_code == 0
+    assert query(db, "select run_id from early_stops") == [(1,)]
+    for run_id in (1, 2):
+        refused = invoke("run", "--resume", str(run_id), "--steps", "30")
+        assert refused.exit_code == 2 and "was ended by its stop rule (stop_on=flat)" in refused.output
+    assert query(db, "select target_steps from runs order by id") == [(10,), (6,)]

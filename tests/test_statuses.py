@@ -93,3 +93,12 @@ def test_non_finite_losses_mark_the_run_diverged_and_stop_it(invoke, db, registe
     rows = query(db, "select step, value from metrics where run_id = 1 and name = 'd_loss' order by step")
     assert rows[0][0] == 2 and math.isfinite(rows[0][1])
     assert rows[1][0] == 4 and rows[1][1] == "NaN"  # stored faithfully, not as NULL
+
+
+def test_a_run_whose_training_state_cannot_be_set_up_is_recorded_failed(invoke, db, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no room for the schedulers")
+    monkeypatch.setattr("ganbench.runner.schedule.attach", broken)
+    result = invoke("run", *TINY, "--steps", "2")
+    assert result.exit_code == 1 and "no room for the schedulers" in result.output
+    assert query(db, "select status, error from runs") == [("failed", "RuntimeError: no room for the schedulers")]
