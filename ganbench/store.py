@@ -3,6 +3,10 @@
 SQLite (the default) runs in WAL mode with a busy timeout and BEGIN IMMEDIATE writes, so
 several runs can write one file at once. NaN is stored as the text 'NaN' on SQLite, which
 would otherwise turn it into NULL; inf is a REAL there already.
+
+PostgreSQL (a store several machines share) gives the same answers: strings of any length and
+64-bit counts as SQLite keeps them, times read back in naive UTC as SQLite gives them, and the
+transactions that read before they write take a lock that does what BEGIN IMMEDIATE does.
 """
 import functools
 import math
@@ -13,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete, func,
-                        insert, inspect, select, update)
+from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
+                        func, insert, inspect, make_url, select, update)
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -27,6 +31,34 @@ from .errors import GanbenchError
 
 def now():
     return datetime.now(timezone.utc)
+
+
+def _text(length):
+    """VARCHAR(length) as before on SQLite, which never checks the length; TEXT on PostgreSQL,
+    which would refuse a longer label or host that SQLite keeps."""
+    return String(length).with_variant(Text(), "postgresql")
+
+
+# INTEGER is 64 bits on SQLite but 32 on PostgreSQL: seeds reach 2**32 - 1, parameter counts more
+_BIG = Integer().with_variant(BigInteger(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator):
+    """A time with its zone, read back as SQLite gives it: naive, in UTC (PostgreSQL would give
+    it in the session's zone). A naive time written is taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 class _SqliteReal(UserDefinedType):
@@ -63,32 +95,32 @@ class Base(DeclarativeBase):
 class Run(Base):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    label: Mapped[str] = mapped_column(String(200))
-    study: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
-    plugins: Mapped[str] = mapped_column(String(500))
+    label: Mapped[str] = mapped_column(_text(200))
+    study: Mapped[str | None] = mapped_column(_text(100), nullable=True, index=True)
+    plugins: Mapped[str] = mapped_column(_text(500))
     config: Mapped[dict] = mapped_column(JSON)
-    config_hash: Mapped[str] = mapped_column(String(64), index=True)
-    seed: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    config_hash: Mapped[str] = mapped_column(_text(64), index=True)
+    seed: Mapped[int] = mapped_column(_BIG)
+    status: Mapped[str] = mapped_column(_text(20), default="queued")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     target_steps: Mapped[int] = mapped_column(Integer)
     steps_done: Mapped[int] = mapped_column(Integer, default=0)
-    g_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    d_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    g_params: Mapped[int | None] = mapped_column(_BIG, nullable=True)
+    d_params: Mapped[int | None] = mapped_column(_BIG, nullable=True)
     train_s: Mapped[float] = mapped_column(Float, default=0.0)
     eval_s: Mapped[float] = mapped_column(Float, default=0.0)
-    device: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    gpu: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    torch_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    cuda_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    ganbench_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    git_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    gpu: Mapped[str | None] = mapped_column(_text(200), nullable=True)
+    torch_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    cuda_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    ganbench_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    git_sha: Mapped[str | None] = mapped_column(_text(64), nullable=True)
     plugin_versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     score_directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     environment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    host: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    host: Mapped[str | None] = mapped_column(_text(200), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
@@ -97,7 +129,7 @@ class Metric(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     step: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(_text(100))
     value: Mapped[float | None] = mapped_column(FaithfulFloat, nullable=True)
     protocol: Mapped[str | None] = mapped_column(ForeignKey("protocols.id"), nullable=True)
 
@@ -108,9 +140,9 @@ class Network(Base):
 
     __tablename__ = "networks"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(50))
-    params: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(_text(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(_text(50))
+    params: Mapped[int] = mapped_column(_BIG)
 
 
 class RunCost(Base):
@@ -137,14 +169,14 @@ class Tag(Base):
 
     __tablename__ = "tags"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tag: Mapped[str] = mapped_column(_text(100), primary_key=True)
 
 
 class Protocol(Base):
     """How a score was made: extractor, weights hash, image counts, reference split, resize."""
 
     __tablename__ = "protocols"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(_text(32), primary_key=True)
     details: Mapped[dict] = mapped_column(JSON)
 
 
@@ -153,8 +185,8 @@ class Meta(Base):
     their files."""
 
     __tablename__ = "ganbench_meta"
-    key: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(_text(50), primary_key=True)
+    value: Mapped[str] = mapped_column(_text(200))
 
 
 class Heartbeat(Base):
@@ -162,13 +194,43 @@ class Heartbeat(Base):
 
     __tablename__ = "heartbeats"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    host: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(_text(200))
     pid: Mapped[int] = mapped_column(Integer)
-    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
+RETRYABLE = {"40001", "40P01"}
 
 
 def _locked(error):
-    return "locked" in str(getattr(error, "orig", error)).lower()
+    orig = getattr(error, "orig", error)
+    return "locked" in str(orig).lower() or getattr(orig, "pgcode", None) in RETRYABLE
+
+
+IMMEDIATE_LOCK = 0x6761_6E62  # "ganb": the advisory lock key ganbench takes in a database
+
+
+def _immediate(connection):
+    """On PostgreSQL, what BEGIN IMMEDIATE does on SQLite for a transaction that reads before
+    it writes (is the table there? the protocol? the tag?): two such transactions take turns,
+    so neither inserts what the other just did. SQLite has it from its BEGIN already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(IMMEDIATE_LOCK)))
+
+
+def _one_line(error):
+    """A driver's message on one line (PostgreSQL's add DETAIL and HINT lines)."""
+    return " ".join(str(error).split())
+
+
+def _shown(url):
+    """A URL fit for a message: its password, if any, hidden."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
 def writes(method):
@@ -193,10 +255,19 @@ def _shared_engine(url, busy_ms):
     """One engine per database and process. SQLite's file locks belong to the process: a
     second engine's connections, closed whenever the garbage collector gets to them, would
     drop the locks the first still holds, and another process writing then corrupts the file."""
-    engine = create_engine(url)
+    engine = create_engine(url, **_pool(url))
     if busy_ms is not None and engine.dialect.name == "sqlite":
         sqlite.tune(engine, busy_ms)
     return engine
+
+
+def _pool(url):
+    """A server's connections are few (max_connections is 100 by default) and each worker
+    process keeps its own engine: two kept open each (a run's thread and its heartbeat's) lets
+    32 workers share one server. pre_ping replaces a connection the server dropped meanwhile."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_size": 2, "max_overflow": 2, "pool_pre_ping": True}
 
 
 class Store:
@@ -222,13 +293,17 @@ class Store:
             self.meta = self._meta()  # written only by _prepare, above
             self.identity = self.meta.get("database_id")
         except (DatabaseError, OperationalError) as e:
-            raise GanbenchError(f"cannot use database {url}: {e.orig}; check --db") from None
+            raise GanbenchError(f"cannot use database {_shown(url)}: {_one_line(e.orig)}; check --db") from None
         except GanbenchError:
             raise
-        except Exception as e:  # a malformed URL or a missing driver
-            raise GanbenchError(f"cannot open database {url}: {e}; check --db") from None
+        except ModuleNotFoundError as e:  # a database whose driver is not installed
+            raise GanbenchError(f"cannot open database {_shown(url)}: its driver {e.name} is not installed "
+                                f"(pip install 'ganbench[postgres]' for PostgreSQL)") from None
+        except Exception as e:  # a malformed URL
+            raise GanbenchError(f"cannot open database {_shown(url)}: {_one_line(e)}; check --db") from None
         if "runs" not in self.tables:
-            raise GanbenchError(f"no ganbench runs in {url} (it has no runs table); give --db the database your runs wrote to")
+            raise GanbenchError(f"no ganbench runs in {_shown(url)} (it has no runs table); "
+                                f"give --db the database your runs wrote to")
 
     def _engine(self):
         if self.read_only:
@@ -240,6 +315,7 @@ class Store:
         """Tables and identity in one transaction (BEGIN IMMEDIATE on SQLite): processes that
         open a new database together create each table once."""
         with self.engine.begin() as c:
+            _immediate(c)
             Base.metadata.create_all(c)
             if c.scalar(select(Meta.value).where(Meta.key == "database_id")) is None:
                 newest = c.scalar(select(func.max(Run.id))) or 0  # runs from before identities keep their folders
@@ -306,6 +382,7 @@ class Store:
     def beat(self, run_id, host, pid):
         """A running run's heartbeat."""
         with self.engine.begin() as c:
+            _immediate(c)
             values = {"host": host, "pid": pid, "beat_at": now()}
             if c.execute(update(Heartbeat).where(Heartbeat.run_id == run_id).values(**values)).rowcount == 0:
                 c.execute(insert(Heartbeat).values(run_id=run_id, **values))
@@ -321,7 +398,7 @@ class Store:
         with self._reading() as c:
             row = c.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
         if row is None:
-            raise GanbenchError(f"no run {run_id} in {self.url}; `ganbench runs list` shows the runs")
+            raise GanbenchError(f"no run {run_id} in {_shown(self.url)}; `ganbench runs list` shows the runs")
         return dict(row)
 
     @writes
@@ -337,6 +414,7 @@ class Store:
     def add_protocols(self, protocols):
         """Record {id: details} for the fingerprints not recorded yet."""
         with self.engine.begin() as c:
+            _immediate(c)
             known = set(c.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
             new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
             if new:
@@ -370,6 +448,7 @@ class Store:
     def tag(self, run_ids, tag, remove=False):
         """Give runs a tag, or take it away."""
         with self.engine.begin() as c:
+            _immediate(c)
             c.execute(delete(Tag).where(Tag.run_id.in_(run_ids), Tag.tag == tag))
             if not remove:
                 c.execute(insert(Tag), [{"run_id": i, "tag": tag} for i in run_ids])

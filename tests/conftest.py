@@ -1,6 +1,15 @@
+import importlib.util
 import os
+import pwd
+import shutil
 import signal
+import socket
 import sqlite3
+import subprocess
+import tempfile
+import uuid
+from contextlib import closing
+from pathlib import Path
 
 import numpy as np
 
@@ -158,3 +167,127 @@ def study_store(tmp_path):
                      for name in ("d_loss", "g_loss")]
             store.add_metrics(run, rows)
     return store
+
+
+# A throwaway PostgreSQL server for the store's backend tests (tests/test_store_backends.py).
+
+PG_TOOLS = ("initdb", "pg_ctl", "postgres")
+
+
+def _postgres_missing(why):
+    """Skip where PostgreSQL is not installed, but fail where CI says it must be tested."""
+    if os.environ.get("GANBENCH_REQUIRE_POSTGRES"):
+        pytest.fail(f"{why}; CI installs Debian's (apt-get install postgresql)")
+    pytest.skip(f"{why} (apt-get install postgresql)")
+
+
+def _version(folder):
+    return [int(part) for part in folder.parent.name.split(".") if part.isdigit()]
+
+
+def _postgres_bin():
+    """The folder of initdb, pg_ctl and postgres: PATH's, else Debian's newest
+    /usr/lib/postgresql/<version>/bin (Debian keeps the server's tools off PATH)."""
+    on_path = shutil.which("initdb")
+    folders = [Path(on_path).resolve().parent] if on_path else []
+    folders += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version, reverse=True)
+    for folder in folders:
+        if all((folder / tool).exists() for tool in PG_TOOLS):
+            return folder
+    _postgres_missing("no PostgreSQL server (initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql")
+
+
+def _server_user():
+    """The account the server runs as: postgres refuses root, so root lends it to Debian's
+    unprivileged `postgres` user; None to run it as ourselves."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        _postgres_missing("running as root and there is no `postgres` user to run the server as")
+
+
+def _free_port():
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    """A server whose data, log and socket all live in one temporary folder, reachable only on
+    127.0.0.1 at a free port, with trust authentication for its one user."""
+
+    user = "ganbench"
+
+    def __init__(self, tools, folder, account):
+        self.tools, self.folder, self.port = tools, folder, _free_port()
+        self.prefix = ["runuser", "-u", account.pw_name, "--"] if account else []
+        self.data, self.log = folder / "data", folder / "server.log"
+
+    def _run(self, tool, *args):
+        done = subprocess.run([*self.prefix, str(self.tools / tool), *map(str, args)], cwd=self.folder,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr}{log[-2000:]}")
+
+    def start(self):
+        self._run("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--locale=C", "-E", "UTF8", "--no-sync")
+        # -k: the unix socket goes in our folder, not /var/run; -F: no fsync, the data is thrown away;
+        # a zone other than UTC, so a time the store reads back in the session's zone shows
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -F -c TimeZone=Asia/Kolkata"
+        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self):
+        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def url(self, database):
+        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql):
+        """Run one statement outside a transaction (CREATE DATABASE cannot run in one)."""
+        import psycopg2
+        with closing(psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres")) as c:
+            c.autocommit = True
+            c.cursor().execute(sql)
+
+    def create_database(self):
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name):
+        """FORCE: the store's engines, cached for the process, still hold connections to it."""
+        self._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the whole test session, stopped and deleted at its end."""
+    tools, account = _postgres_bin(), _server_user()
+    if importlib.util.find_spec("psycopg2") is None:
+        _postgres_missing("no psycopg2 (pip install ganbench[postgres])")
+    folder = Path(tempfile.mkdtemp(prefix="ganbench-pg-"))
+    if account:
+        os.chown(folder, account.pw_uid, account.pw_gid)
+    server = PostgresServer(tools, folder, account)
+    try:
+        server.start()
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, workdir):
+    """A SQLAlchemy URL of an empty results database on each backend; on PostgreSQL a database
+    of the test's own, so no test sees another's runs."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{workdir / 'results' / 'test.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
