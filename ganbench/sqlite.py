@@ -10,10 +10,9 @@ from urllib.parse import quote
 from sqlalchemy import event
 
 from .errors import GanbenchError
+from .schema import OWN_RUN_COLUMNS, check_version
 
 MAGIC = b"SQLite format 3\x00"
-# The columns every ganbench `runs` table has had: a database with them is ganbench's own.
-OWN_RUN_COLUMNS = {"label", "config", "config_hash", "seed", "status", "target_steps", "steps_done"}
 READ = "ganbench_read"  # execution option: a read transaction takes no write lock
 
 
@@ -59,21 +58,23 @@ def writable(path):
 
 
 def check_own(path):
-    """Refuse another program's SQLite database before ganbench writes anything to it."""
+    """Refuse another program's SQLite database, or a newer ganbench's, before anything opens
+    it to write (opening it would already turn on WAL, which changes the file)."""
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
-        _, tables, columns = _read(path)
+        _, tables, columns, version = _read(path)
     except sqlite3.DatabaseError as e:
         raise GanbenchError(f"cannot read database {path} ({e}); check --db") from None
     if tables and not OWN_RUN_COLUMNS <= columns:
         listed = ", ".join(sorted(tables)[:5])
         raise GanbenchError(f"{path} is another program's SQLite database (tables {listed}); ganbench left it "
                             f"as it is: give --db another path")
+    check_version(version, str(path))
 
 
 def _read(path):
-    """(mode, table names, columns of `runs`): read-only, or immutable (no lock files beside
+    """(mode, table names, columns of `runs`, schema version): read-only, or immutable (no lock files beside
     it) when even that cannot open it, as in a folder it cannot write to."""
     try:
         return ("mode=ro", *_schema(path, "mode=ro"))
@@ -82,10 +83,12 @@ def _read(path):
 
 
 def _schema(path, mode):
-    """(table names, columns of `runs`), read without writing."""
+    """(table names, columns of `runs`, schema version or None), read without writing."""
     with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?{mode}", uri=True)) as c:
         tables = {row[0] for row in c.execute("select name from sqlite_master where type = 'table'")}
-        return tables, {row[1] for row in c.execute("pragma table_info(runs)")}
+        columns = {row[1] for row in c.execute("pragma table_info(runs)")}
+        version = c.execute("select version_num from alembic_version").fetchone() if "alembic_version" in tables else None
+        return tables, columns, version and version[0]
 
 
 def read_only_url(path):

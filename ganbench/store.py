@@ -18,12 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
-                        func, insert, inspect, make_url, select, update)
+                        func, insert, inspect, make_url, select, update,
+                        UniqueConstraint)
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
-from . import sqlite
+from . import schema, sqlite
 from .defaults import DEFAULT_DB
 from .errors import GanbenchError
 
@@ -199,6 +200,16 @@ class Heartbeat(Base):
     beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class RunOrigin(Base):
+    """Where a run `ganbench merge` copied came from: its database's identity and its id there."""
+
+    __tablename__ = "run_origins"
+    __table_args__ = (UniqueConstraint("source", "source_run", name="uq_run_origins_source"),)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(_text(64))
+    source_run: Mapped[int] = mapped_column(Integer)
+
+
 # PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
 RETRYABLE = {"40001", "40P01"}
 
@@ -290,6 +301,8 @@ class Store:
                 self._prepare()
             with self._reading() as c:
                 self.tables = set(inspect(c).get_table_names())
+                self.schema_version = schema.version(c)
+            schema.check_version(self.schema_version, _shown(url))  # a reader too refuses a newer schema
             self.meta = self._meta()  # written only by _prepare, above
             self.identity = self.meta.get("database_id")
         except (DatabaseError, OperationalError) as e:
@@ -316,7 +329,7 @@ class Store:
         open a new database together create each table once."""
         with self.engine.begin() as c:
             _immediate(c)
-            Base.metadata.create_all(c)
+            schema.upgrade(c, _shown(self.url))
             if c.scalar(select(Meta.value).where(Meta.key == "database_id")) is None:
                 newest = c.scalar(select(func.max(Run.id))) or 0  # runs from before identities keep their folders
                 c.execute(insert(Meta), [{"key": "database_id", "value": uuid.uuid4().hex},

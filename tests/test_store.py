@@ -65,7 +65,9 @@ def test_a_database_from_before_the_networks_table_gains_it_and_still_reports(tm
     store.create_run(label="old", plugins="dcgan", config={}, config_hash="h", seed=0, target_steps=1,
                      g_params=100, d_params=50, status="completed", steps_done=1)
     with sqlite3.connect(tmp_path / "old.db") as c:
-        c.execute("drop table networks")  # as every database made before it
+        c.execute("drop table networks")  # as every database made before it, which had no schema version
+        c.execute("drop table alembic_version")
+        c.execute("drop table run_origins")
     reopened = Store(url)
     assert reopened.networks() == []
     run = reopened.create_run({"g": ("generator", 7), "d": ("discriminator", 3)}, label="new", plugins="dcgan",

@@ -1,0 +1,104 @@
+"""Schema versions: Alembic migrations make the models' schema, bring a database made by the
+release before versions up to date in place, and a newer or foreign database is refused
+untouched."""
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from ganbench import schema
+from ganbench.errors import GanbenchError
+from ganbench.store import Base, Store
+
+UNVERSIONED = Path(__file__).parent / "data" / "schema-unversioned.sql"  # `sqlite3 .dump` of 0.1.0's database
+
+
+def differences(url):
+    """What Alembic's autogenerate would change to make the database match the models."""
+    with create_engine(url).connect() as c:
+        return compare_metadata(MigrationContext.configure(c), Base.metadata)
+
+
+def loaded(sql, path):
+    with sqlite3.connect(path) as c:
+        c.executescript(sql)
+    return f"sqlite:///{path}"
+
+
+def test_head_is_the_newest_migration():
+    assert schema._scripts().get_current_head() == schema.HEAD
+
+
+def test_a_new_database_is_the_models_schema_at_head(store_url):
+    store = Store(store_url)
+    assert store.schema_version == schema.HEAD
+    assert differences(store_url) == []
+
+
+def test_a_database_from_the_release_before_versions_is_upgraded_in_place(workdir, invoke):
+    url = loaded(UNVERSIONED.read_text(), workdir / "old.db")
+    before = invoke("report", "--format", "csv", "--db", url)
+    store = Store(url)
+    assert store.schema_version == schema.HEAD
+    assert differences(url) == []
+    assert "run_origins" in store.tables
+    assert [row["id"] for row in store.runs()] == [1] and len(store.metrics(1)) == 6
+    assert store.tags() == {1: ["baseline"]}
+    after = invoke("report", "--format", "csv", "--db", url)
+    assert before.exit_code == after.exit_code == 0 and before.output == after.output
+
+
+def test_an_older_database_missing_tables_gains_them(workdir):
+    sql = UNVERSIONED.read_text()
+    kept = [statement for statement in sql.split(";\n") if "networks" not in statement and "costs" not in statement]
+    url = loaded(";\n".join(kept), workdir / "older.db")
+    assert "networks" not in Store(url, write=False).tables
+    assert {"networks", "costs"} <= Store(url).tables
+    assert differences(url) == []
+
+
+def test_an_unversioned_postgres_database_is_upgraded(postgres_server):
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    with create_engine(url).begin() as c:
+        schema.migrate(c, "0001")
+        c.execute(text("drop table alembic_version"))  # as the release before versions left it
+        c.execute(text("insert into runs (id, label, plugins, config, config_hash, seed, status, target_steps, "
+                       "steps_done, train_s, eval_s) values (7, 'old', '', '{}', 'h', 0, 'completed', 4, 4, 1, 0)"))
+    store = Store(url)
+    assert store.schema_version == schema.HEAD and differences(url) == []
+    assert [row["label"] for row in store.runs()] == ["old"]
+    postgres_server.drop_database(name)
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_a_newer_database_is_refused_untouched(workdir, invoke):
+    url = loaded(UNVERSIONED.read_text() + "create table alembic_version (version_num varchar(32));"
+                 "insert into alembic_version values ('9999');", workdir / "newer.db")
+    digest = sha256(workdir / "newer.db")
+    for write in (True, False):
+        with pytest.raises(GanbenchError, match="schema version 9999.*upgrade ganbench"):
+            Store(url, write=write)
+    result = invoke("report", "--db", url)
+    assert result.exit_code != 0 and "schema version 9999" in result.output and "Traceback" not in result.output
+    assert sha256(workdir / "newer.db") == digest
+
+
+def test_a_foreign_postgres_database_is_refused_untouched(postgres_server):
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    with create_engine(url).begin() as c:
+        c.execute(text("create table customers (id integer primary key, name text)"))
+    with pytest.raises(GanbenchError, match="another program's database .*customers"):
+        Store(url)
+    with create_engine(url).connect() as c:
+        tables = c.execute(text("select tablename from pg_tables where schemaname = 'public'")).scalars().all()
+    assert tables == ["customers"]
+    postgres_server.drop_database(name)
