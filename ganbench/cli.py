@@ -339,5 +339,18 @@ def runs_tag(db, run_ids, tag, remove):
     say(f"{'untagged' if remove else 'tagged'} run {', '.join(map(str, run_ids))}: {tag}")
 
 
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--into", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
+              help="the database to fold them into (a SQLAlchemy URL); env GANBENCH_DB")
+def merge(sources, into):
+    """Fold results databases (files or URLs) into one, each run once however often merged."""
+    from .merge import merge as fold
+
+    done = fold(sources, into)
+    say(f"merged {len(sources)} database(s): {done['copied']} run(s) copied, {done['updated']} updated, "
+        f"{done['unchanged']} already there")
+
+
 def main():
     cli()

@@ -210,6 +210,31 @@ class RunOrigin(Base):
     source_run: Mapped[int] = mapped_column(Integer)
 
 
+# What is recorded of a run besides its `runs` row, by table: what a merge copies and a delete removes
+RECORDS = {table.__tablename__: table for table in (Metric, Network, RunCost, EarlyStop, Tag, Heartbeat)}
+
+
+def _add_missing_protocols(connection, protocols):
+    known = set(connection.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
+    new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
+    if new:
+        connection.execute(insert(Protocol), new)
+
+
+def _without_ids(row):
+    """A record without the ids this database gave it: another database gives its own."""
+    return {k: v for k, v in row.items() if k not in ("id", "run_id")}
+
+
+def _same_run(connection, run_id, row, records):
+    """Whether the run here already holds `row` and as many records of each kind."""
+    here = connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().one()
+    if any(here[k] != v for k, v in row.items()):
+        return False
+    return all(connection.scalar(select(func.count()).select_from(RECORDS[name]).where(RECORDS[name].run_id == run_id))
+               == len(rows) for name, rows in records.items())
+
+
 # PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
 RETRYABLE = {"40001", "40P01"}
 
@@ -428,10 +453,7 @@ class Store:
         """Record {id: details} for the fingerprints not recorded yet."""
         with self.engine.begin() as c:
             _immediate(c)
-            known = set(c.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
-            new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
-            if new:
-                c.execute(insert(Protocol), new)
+            _add_missing_protocols(c, protocols)
 
     def protocols(self):
         with self._reading() as c:
@@ -480,9 +502,51 @@ class Store:
     def delete_runs(self, run_ids):
         """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
         with self.engine.begin() as c:
-            for table in (Metric, Network, Heartbeat, EarlyStop, Tag, RunCost):  # a writer's store has every table
+            for table in (*RECORDS.values(), RunOrigin):  # a writer's store has every table
                 c.execute(delete(table).where(table.run_id.in_(run_ids)))
             c.execute(delete(Run).where(Run.id.in_(run_ids)))
+
+    def records(self, run_id):
+        """{table: [rows]} of everything recorded of one run besides its `runs` row, from the
+        tables this database has (an older one lacks some)."""
+        with self._reading() as c:
+            return {name: [_without_ids(row) for row in c.execute(
+                        select(table.__table__).where(table.run_id == run_id).order_by(*table.__table__.primary_key))
+                        .mappings()]
+                    for name, table in RECORDS.items() if name in self.tables}
+
+    def origins(self):
+        """{run id: (source database identity, run id there)} of the runs a merge copied."""
+        if "run_origins" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.run_id: (row.source, row.source_run) for row in c.execute(select(RunOrigin))}
+
+    @writes
+    def adopt(self, origin, row, records, protocols):
+        """Record another database's run here, once: its `runs` row, its records and the
+        protocols its scores name, keyed by `origin` (source identity, run id there). A run
+        adopted before is left alone if unchanged, else replaced in place. Returns (run id
+        here, 'copied' | 'updated' | 'unchanged')."""
+        with self.engine.begin() as c:
+            _immediate(c)
+            _add_missing_protocols(c, protocols)
+            found = c.scalar(select(RunOrigin.run_id).where(RunOrigin.source == origin[0],
+                                                            RunOrigin.source_run == origin[1]))
+            if found is None:
+                run_id = c.execute(insert(Run).values(**row)).inserted_primary_key[0]
+                c.execute(insert(RunOrigin).values(run_id=run_id, source=origin[0], source_run=origin[1]))
+            elif _same_run(c, found, row, records):
+                return found, "unchanged"
+            else:
+                run_id = found
+                c.execute(update(Run).where(Run.id == run_id).values(**row))
+                for table in RECORDS.values():
+                    c.execute(delete(table).where(table.run_id == run_id))
+            for name, rows in records.items():
+                if rows:
+                    c.execute(insert(RECORDS[name]), [{**r, "run_id": run_id} for r in rows])
+            return run_id, "copied" if found is None else "updated"
 
     def costs(self):
         """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""

@@ -1,0 +1,75 @@
+"""`ganbench merge`: workers' own databases folded into one store, each run once."""
+import pytest
+from click.testing import CliRunner
+
+from conftest import TINY
+from ganbench.cli import cli
+from ganbench.merge import merge
+from ganbench.store import Store
+
+
+def ganbench(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def workers(workdir):
+    """Two workers' databases, each with one real tiny run, on shared disk."""
+    urls = [f"sqlite:///{workdir / 'shared' / f'worker{i}.db'}" for i in (1, 2)]
+    for seed, url in enumerate(urls):
+        result = ganbench("run", *TINY, "sample_every=2", "--steps", "4", "--seed", str(seed), "--db", url)
+        assert result.exit_code == 0, result.output
+    ganbench("runs", "tag", "1", "first", "--db", urls[0])
+    return urls
+
+
+def recorded(url):
+    """Each run's record, by what makes it that run (its seed), without the ids a database gives."""
+    store = Store(url, create=False, write=False)
+    return {row["seed"]: ({k: v for k, v in row.items() if k != "id"},
+                          [m[1:4] for m in store.metrics(row["id"])], store.records(row["id"]).get("tags"))
+            for row in store.runs()}
+
+
+def test_merging_copies_every_run_with_its_records_and_files(workers, store_url):
+    assert merge(workers, store_url) == {"copied": 2}
+    merged = Store(store_url)
+    assert recorded(store_url) == recorded(workers[0]) | recorded(workers[1])
+    assert sorted(network[1] for network in merged.networks()) == ["d", "d", "g", "g"]
+    for row in merged.runs():
+        assert (merged.run_dir(row["id"]) / "last.pt").is_file()
+        assert list((merged.run_dir(row["id"]) / "samples").glob("step-*.png"))
+
+
+def test_merging_again_copies_nothing_and_a_changed_run_is_replaced(workers, store_url):
+    merge(workers, store_url)
+    before = recorded(store_url)
+    assert merge(workers, store_url) == {"unchanged": 2}
+    assert recorded(store_url) == before
+    ganbench("runs", "tag", "1", "second", "--db", workers[1])
+    assert merge(workers, store_url) == {"unchanged": 1, "updated": 1}
+    assert len(Store(store_url).runs()) == 2
+    assert recorded(store_url)[1][2] == [{"tag": "second"}]
+
+
+def test_a_merged_run_keeps_its_origin_when_merged_on(workers, workdir):
+    """worker1 -> a, then a -> b and worker1 -> b: b holds worker1's run once."""
+    a, b = (f"sqlite:///{workdir / name}.db" for name in ("a", "b"))
+    merge(workers[:1], a)
+    assert merge([a], b) == {"copied": 1}
+    assert merge(workers[:1], b) == {"unchanged": 1}
+    assert len(Store(b).runs()) == 1
+
+
+def test_the_cli_merges_files_and_refuses_bad_sources_in_one_line(workers, workdir):
+    into = f"sqlite:///{workdir / 'all.db'}"
+    paths = [url.removeprefix("sqlite:///") for url in workers]
+    result = ganbench("merge", *paths, "--into", into)
+    assert result.exit_code == 0 and "2 run(s) copied" in result.output
+    (workdir / "notes.db").write_text("not a database")
+    for bad, says in ((str(workdir / "notes.db"), "not a SQLite database"), (into, "is the database merged into"),
+                      (str(workdir / "missing.db"), "no database at")):
+        result = ganbench("merge", bad, "--into", into)
+        assert result.exit_code != 0 and says in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert len(Store(into).runs()) == 2
