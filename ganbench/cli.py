@@ -1,5 +1,6 @@
 """The `ganbench` command: thin click commands over importable functions."""
 import json
+import os
 import shutil
 import sys
 
@@ -57,8 +58,22 @@ def fitted_console():
     return Console(width=shutil.get_terminal_size((120, 24)).columns)
 
 
-db_option = click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
-                         help="SQLAlchemy URL of the results database (env GANBENCH_DB)")
+def _runs_dir(ctx, param, value):
+    """Passed on through the environment, so workers, Ray tasks and Slurm jobs find it too."""
+    if value:
+        os.environ["GANBENCH_RUNS_DIR"] = os.path.abspath(value)
+
+
+runs_dir_option = click.option(
+    "--runs-dir", envvar="GANBENCH_RUNS_DIR", expose_value=False, callback=_runs_dir, type=click.Path(file_okay=False),
+    help="where run folders (checkpoints, samples) go: shared disk on a cluster (default: runs/ beside a SQLite "
+         "database, else ./results/runs; env GANBENCH_RUNS_DIR)")
+
+
+def db_option(command):
+    """--db and --runs-dir: where runs are recorded and where their files are."""
+    return click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
+                        help="SQLAlchemy URL of the results database (env GANBENCH_DB)")(runs_dir_option(command))
 
 
 @click.group(cls=Cli)
@@ -343,6 +358,7 @@ def runs_tag(db, run_ids, tag, remove):
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--into", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
               help="the database to fold them into (a SQLAlchemy URL); env GANBENCH_DB")
+@runs_dir_option
 def merge(sources, into):
     """Fold results databases (files or URLs) into one, each run once however often merged."""
     from .merge import merge as fold

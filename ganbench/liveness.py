@@ -2,7 +2,9 @@
 
 A running run beats every BEAT_S seconds from a thread of its own. A run marked running or
 queued whose beat is older than STALE_S, or whose process on this host is gone, is `lost`:
-killed without a chance to say so (SIGKILL, a power cut, a node gone), and resumable."""
+killed without a chance to say so (SIGKILL, a power cut, a node gone), and resumable on any
+host. GANBENCH_HEARTBEAT_S and GANBENCH_LOST_AFTER_S change the two (a cluster whose shared
+database is slow to reach may want a longer wait)."""
 import os
 import socket
 import threading
@@ -12,6 +14,14 @@ STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted
 FINISHED = ("completed", "diverged")  # what a report shows unless --status says otherwise
 BEAT_S = 10.0
 STALE_S = 60.0
+
+
+def beat_s():
+    return float(os.environ.get("GANBENCH_HEARTBEAT_S", BEAT_S))
+
+
+def stale_s():
+    return float(os.environ.get("GANBENCH_LOST_AFTER_S", STALE_S))
 
 
 def pid_alive(pid):
@@ -43,7 +53,7 @@ def alive(row, beat, now=None):
     if beat is None:
         return True  # another host, no heartbeat (recorded before heartbeats): cannot tell
     last = beat[2] if beat[2].tzinfo else beat[2].replace(tzinfo=timezone.utc)
-    return ((now or datetime.now(timezone.utc)) - last).total_seconds() < STALE_S
+    return ((now or datetime.now(timezone.utc)) - last).total_seconds() < stale_s()
 
 
 class Heart:
@@ -60,7 +70,7 @@ class Heart:
                 self.store.beat(self.run_id, host, pid)
             except Exception:  # noqa: BLE001 - a missed beat only makes the run look older
                 pass
-            if self.done.wait(BEAT_S):
+            if self.done.wait(beat_s()):
                 return
 
     def __enter__(self):

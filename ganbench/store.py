@@ -381,9 +381,16 @@ class Store:
         Runs recorded before databases had an identity keep runs/<id>."""
         legacy = int(self.meta.get("legacy_runs_upto", 0)) if self.identity else run_id
         if run_id <= legacy:
-            return self.results_dir / "runs" / str(run_id)
+            return self.runs_root / str(run_id)
         name = self.sqlite_path.stem if self.sqlite_path else (self.engine.url.database or self.engine.dialect.name)
-        return self.results_dir / "runs" / f"{name}-{self.identity[:8]}" / str(run_id)
+        return self.runs_root / f"{name}-{self.identity[:8]}" / str(run_id)
+
+    @property
+    def runs_root(self):
+        """Where run folders go: GANBENCH_RUNS_DIR (`--runs-dir`, shared disk on a cluster, so
+        a run resumes on any host), else runs/ in the results folder."""
+        chosen = os.environ.get("GANBENCH_RUNS_DIR")
+        return Path(chosen) if chosen else self.results_dir / "runs"
 
     @writes
     def create_run(self, networks=None, **fields):

@@ -1,0 +1,73 @@
+"""Runs on other hosts: a run killed on one node is `lost` once its heartbeat is stale, and
+`--resume` on another finishes it bit for bit, its checkpoint found in the shared --runs-dir."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import TINY_MODEL, query
+
+# The worker believes it is on another node: its runs record that host, so this host can only
+# tell whether it lives by its heartbeat.
+ON_NODE_B = ("import socket, sys; socket.gethostname = lambda: 'node-b'; "
+             "from ganbench.cli import main; sys.argv[0] = 'ganbench'; main()")
+
+
+def _wait_for(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _steps_done(db):
+    try:
+        return query(db, "select steps_done from runs")[0][0]
+    except Exception:  # noqa: BLE001 - the database or the run is not there yet
+        return 0
+
+
+def _status(invoke, status):
+    return invoke("runs", "list", "--status", status).output
+
+
+def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes_here(invoke, db, workdir,
+                                                                                        monkeypatch):
+    shared = workdir / "shared-runs"
+    monkeypatch.setenv("GANBENCH_RUNS_DIR", str(shared))
+    monkeypatch.setenv("GANBENCH_LOST_AFTER_S", "3")
+    steps, settings = 600, [*TINY_MODEL, "log_every=10", "ckpt_every=15"]
+    child = subprocess.Popen([sys.executable, "-c", ON_NODE_B, "run", *settings, "--steps", str(steps), "--device",
+                              "cpu", "--db", db], env={**os.environ, "GANBENCH_HEARTBEAT_S": "0.2"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        started = _wait_for(lambda: child.poll() is not None or (
+            list(shared.glob("*/1/last.pt")) and _steps_done(db) >= 40))
+        assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert query(db, "select status, host from runs") == [("running", "node-b")]
+    assert "node-b" in _status(invoke, "running")  # its last beat is fresh: this host cannot tell yet
+    assert _wait_for(lambda: "node-b" in _status(invoke, "lost"), timeout=10)
+
+    result = invoke("run", "--resume", "1")
+    assert result.exit_code == 0, result.output
+    assert query(db, "select status, steps_done from runs") == [("completed", steps)]
+    assert invoke("run", *settings, "--steps", str(steps)).exit_code == 0  # the same run, never killed
+    metrics = "select step, name, value from metrics where run_id = ? order by step, name"
+    assert query(db, metrics, 1) == query(db, metrics, 2)  # every logged value, bit for bit
+    assert not (workdir / "results" / "runs").exists()  # every run folder went to the shared one
+
+
+def test_runs_dir_puts_run_folders_where_it_says_for_every_command(invoke, db, workdir, monkeypatch):
+    monkeypatch.setenv("GANBENCH_RUNS_DIR", "")  # restored after the test: --runs-dir sets it for workers
+    shared = workdir / "elsewhere"
+    assert invoke("run", *TINY_MODEL, "--steps", "2", "--runs-dir", str(shared)).exit_code == 0
+    assert len(list(shared.glob("*/1/last.pt"))) == 1 and not (workdir / "results" / "runs").exists()
+    shown = invoke("runs", "show", "1", "--runs-dir", str(shared)).output
+    assert str(shared) in shown
