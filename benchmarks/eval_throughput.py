@@ -28,13 +28,16 @@ from ganbench.environment import pick_device
 from ganbench.evaluation import to_uint8
 from ganbench.plugins import registry
 from ganbench.runner import build
-from ganbench_plugins.inception import IS, InceptionSpace
+from ganbench_plugins.inception import IS, InceptionSpace, frechet_distance, reference_summary
 
 
 def random_weights(folder):
     with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
             mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
         net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    for module in net.modules():  # He init keeps features apart (PyTorch's default makes every FID ~1e-13)
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     path = Path(folder) / "random-inception.pth"
     torch.save(net.state_dict(), path)
     return str(path)
@@ -49,10 +52,44 @@ def ganbench_path(g, noise, space, batch):
 
 
 @torch.no_grad()
+def features(space, batches):
+    return torch.cat([space.extract(batch)["2048"] for batch in batches])
+
+
+@torch.no_grad()
+def ganbench_fid(make, space, summary):
+    """A run's FID evaluation: fakes (batches in [-1, 1] from `make()`) made and read on the
+    device, against the summary its reference was given once."""
+    return frechet_distance(summary, features(space, (to_uint8(batch) for batch in make())))
+
+
+def reference(space, reals, batch):
+    return reference_summary(features(space, reals.split(batch)))
+
+
+def write_pngs(images, folder):
+    """uint8 images (N, C, H, W) or [-1, 1] floats, one 3-channel PNG each."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        image = image.float().div(255) if image.dtype == torch.uint8 else image.add(1).div(2).clamp(0, 1)
+        save_image(image.expand(3, -1, -1), Path(folder) / f"{i:05d}.png")
+
+
+@torch.no_grad()
+def fidelity_fid(make, weights, device, batch, folder, reals_folder, cache_root):
+    """What users run: the fakes saved as PNGs, then torch-fidelity on the folder, the real
+    folder's statistics cached by torch-fidelity after its first call."""
+    write_pngs(torch.cat([images.cpu() for images in make()]), folder)
+    out = torch_fidelity.calculate_metrics(input1=str(folder), input2=str(reals_folder), fid=True,
+                                           cuda=device.type == "cuda", feature_extractor_weights_path=weights,
+                                           batch_size=batch, cache_root=str(cache_root), input2_cache_name="reals",
+                                           verbose=False)
+    return out["frechet_inception_distance"]
+
+
+@torch.no_grad()
 def png_path(g, noise, weights, device, batch, folder):
-    for i, z in enumerate(noise.split(batch)):
-        for j, image in enumerate(g(z).add(1).div(2).clamp(0, 1)):
-            save_image(image.expand(3, -1, -1), Path(folder) / f"{i:04d}_{j:04d}.png")
+    write_pngs(torch.cat([g(z).cpu() for z in noise.split(batch)]), folder)
     out = torch_fidelity.calculate_metrics(input1=str(folder), isc=True, cuda=device.type == "cuda",
                                            feature_extractor_weights_path=weights, batch_size=batch,
                                            cache=False, verbose=False)

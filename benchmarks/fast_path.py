@@ -3,12 +3,18 @@
   (a) a plain PyTorch script: a DataLoader over PNG files, both losses read with .item() every step;
   (b) ganbench eager fp32 (uint8 data on the device, losses read every log_every steps);
   (c) ganbench's fast path: precision=bf16 compile=true channels_last=true (compile_mode with --mode);
-  (d) a 4-arm sweep's aggregate steps/s with --workers 1 and with --workers N (whole commands, start-up included).
+  (d) a 4-arm sweep's aggregate steps/s with --workers 1 and with --workers N (whole commands, start-up included);
+  (e) one FID evaluation of --fid-images generated images, Inception included: ganbench's (on the device,
+      reference summarised once) next to PNG files + torch_fidelity.calculate_metrics with its cached reference.
 
 Same DCGAN, loss, optimizer and batch on (a) to (c). The fair's settings are the default on a GPU:
 
-    python benchmarks/fast_path.py --res 64 --batch 64 --steps 500 --workers 4 --mode reduce-overhead
-    python benchmarks/fast_path.py --res 32 --batch 32 --filters 0.25 --steps 100 --workers 2   # a 2-core CPU
+    python benchmarks/fast_path.py --res 64 --batch 64 --steps 500 --workers 4 --mode reduce-overhead \
+        --inception-weights weights-inception-2015-12-05-6726825d.pth
+    python benchmarks/fast_path.py --res 32 --batch 32 --filters 0.25 --steps 100 --workers 2 \
+        --fid-images 200 --fid-reals 200   # a 2-core CPU
+
+Without --inception-weights (e) uses a random InceptionV3: the same work, meaningless FIDs.
 """
 import argparse
 import os
@@ -22,6 +28,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
+from eval_throughput import fidelity_fid, ganbench_fid, random_weights, reference
+from eval_throughput import write_pngs as write_rgb_pngs
 from timing import device_name, print_comparison, timed
 
 from ganbench import Batch, fast_path
@@ -30,6 +38,7 @@ from ganbench.defaults import default_components
 from ganbench.environment import pick_device
 from ganbench.plugins import registry
 from ganbench.runner import _read_losses, build
+from ganbench_plugins.inception import InceptionSpace
 
 
 class PngFolder(Dataset):
@@ -101,6 +110,24 @@ def sweep(settings, steps, workers, device):
         return 4 * steps / (time.perf_counter() - start)
 
 
+def fid_seconds(exp, args, device):
+    """(ganbench's seconds, torch-fidelity's seconds, both FIDs) for one evaluation of the same
+    --fid-images fakes against --fid-reals real images, each path's reference ready beforehand."""
+    with tempfile.TemporaryDirectory() as tmp:
+        weights, batch = args.inception_weights or random_weights(tmp), args.eval_batch
+        space = InceptionSpace(weights)
+        space.prepare(device)
+        reals = exp.data.images[: args.fid_reals]
+        summary = reference(space, reals, batch)
+        write_rgb_pngs(reals.cpu(), f"{tmp}/reals")
+        make = lambda n: exp.scheme.sample(exp.parts, n, seed=0)[""]  # noqa: E731
+        fidelity_fid(lambda: make(batch), weights, device, batch, f"{tmp}/warm", f"{tmp}/reals", tmp)  # caches reals
+        ours, ours_fid = timed(lambda: ganbench_fid(lambda: make(args.fid_images), space, summary), device)
+        theirs, their_fid = timed(lambda: fidelity_fid(lambda: make(args.fid_images), weights, device, batch,
+                                                       f"{tmp}/fakes", f"{tmp}/reals", tmp), device)
+    return ours, theirs, ours_fid, their_fid
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
@@ -111,6 +138,10 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--loader-workers", type=int, default=2, help="the plain script's DataLoader workers")
     parser.add_argument("--mode", default="default", help="compile_mode of the fast path")
+    parser.add_argument("--fid-images", type=int, default=10000, help="(e)'s generated images; 0 skips (e)")
+    parser.add_argument("--fid-reals", type=int, default=10000, help="(e)'s real images (at most the data set's)")
+    parser.add_argument("--eval-batch", type=int, default=200)
+    parser.add_argument("--inception-weights", default=None)
     args = parser.parse_args()
     device = pick_device(args.device)
     settings = [f"res={args.res}", f"batch={args.batch}", f"filters={args.filters}", "plugins=dcgan"]
@@ -125,16 +156,24 @@ def main():
     ours = steps_per_s(lambda n: ganbench_loop(eager, n, args.batch), eager, args.steps, warmup)
     fastest = steps_per_s(lambda n: ganbench_loop(fast, n, args.batch), fast, args.steps, warmup)
     one, many = sweep(settings, args.steps, 1, device), sweep(settings, args.steps, args.workers, device)
+    rows = fid_rows(eager, args, device) if args.fid_images else []
     print_comparison(
         f"device: {device_name(device)}; DCGAN {args.res}x{args.res}, batch {args.batch}, filters {args.filters}; "
         f"{args.steps} timed steps after {warmup} to warm up",
-        ["what", "steps/s", "vs (a)"],
+        ["what", "steps/s ((e): seconds)", "vs (a)"],
         [["(a) plain script: DataLoader over PNGs, .item() every step", f"{plain:.1f}", "1.00x"],
          ["(b) ganbench eager fp32", f"{ours:.1f}", f"{ours / plain:.2f}x"],
          [f"(c) ganbench bf16 + compile ({args.mode}) + channels_last", f"{fastest:.1f}", f"{fastest / plain:.2f}x"],
          ["(d) 4-arm sweep, --workers 1, aggregate (whole command)", f"{one:.1f}", ""],
          [f"(d) 4-arm sweep, --workers {args.workers}, aggregate (whole command)", f"{many:.1f}",
-          f"{many / one:.2f}x of --workers 1"]])
+          f"{many / one:.2f}x of --workers 1"], *rows])
+
+
+def fid_rows(exp, args, device):
+    ours, theirs, ours_fid, their_fid = fid_seconds(exp, args, device)
+    what = f"FID-{args.fid_images} vs {min(args.fid_reals, len(exp.data.images))} reals"
+    return [[f"(e) {what}, ganbench: seconds (FID {ours_fid:.6g})", f"{ours:.2f}", f"{theirs / ours:.2f}x faster"],
+            [f"(e) {what}, PNGs + torch-fidelity: seconds (FID {their_fid:.6g})", f"{theirs:.2f}", ""]]
 
 
 if __name__ == "__main__":
