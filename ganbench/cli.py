@@ -122,9 +122,23 @@ def plugins(as_json):
 @click.option("--restart", is_flag=True, help="with --resume: train a run that has no checkpoint again from step 0")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="runs of a study or sweep trained at once, each in a process of its own")
-def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart, workers):
+@click.option("--executor", "kind", type=click.Choice(["local", "ray", "slurm"]), default="local", show_default=True,
+              help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs")
+@click.option("--address", help="ray: the cluster's address (default: start a local Ray)")
+@click.option("--gpus-per-run", type=click.FloatRange(min=0),
+              help="ray: GPUs per run, e.g. 0.25 puts four on one (default: 1 where the cluster has GPUs, "
+                   "0 with --device cpu)")
+@click.option("--partition", help="slurm: the partition")
+@click.option("--time-min", type=click.IntRange(min=1), help="slurm: each job's time limit in minutes (needed)")
+@click.option("--gpus-per-task", type=click.IntRange(min=0),
+              help="slurm: GPUs per job (default: 1, 0 with --device cpu)")
+@click.option("--slurm-folder", type=click.Path(file_okay=False),
+              help="slurm: where submitit keeps job files and logs, on shared storage (default: results/slurm)")
+def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart, workers,
+        kind, address, gpus_per_run, partition, time_min, gpus_per_task, slurm_folder):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
+    from .executors import Placement, executor
     from .launch import check_arms, dry_run as dry_run_counts, resume_run
     from .stopping import STOP
     from .store import Store
@@ -132,10 +146,13 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
 
     extras = {"inception_weights": inception_weights}
     with STOP.installed():
+        # a bad combination of options, or a missing extra, is said before anything is planned
+        chosen = executor(workers, kind, Placement(address, gpus_per_run, partition, time_min, gpus_per_task,
+                                                   slurm_folder))
         if resume_id is not None:
-            if overrides or name or dry_run or seeds > 1 or workers > 1:
+            if overrides or name or dry_run or seeds > 1 or workers > 1 or kind != "local":
                 raise GanbenchError("--resume keeps the run's recorded config (only --steps may extend it); drop "
-                                    "the overrides, --seeds, --name, --workers and --dry-run")
+                                    "the overrides, --seeds, --name, --workers, --executor and --dry-run")
             status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart, steps=steps)
             say(f"run {resume_id}: {status}")
             sys.exit(EXIT_CODES[status])
@@ -148,24 +165,25 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
                 say(note)
             return
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
-        statuses = run_arms(db, arms, steps, range(seed, seed + seeds), name, device, extras, workers)
+        statuses = run_arms(db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen)
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
 
-def run_arms(db, arms, steps, seeds, name, device, extras, workers=1):
-    """Every arm with every seed, `workers` at a time, until a stop request ends the whole
-    command. Returns the statuses of the runs that started."""
-    from .executors import Unit, executor
+def run_arms(db, arms, steps, seeds, name, device, extras, chosen=None):
+    """Every arm with every seed, trained by the `chosen` executor (default: one after
+    another here) until a stop request ends the whole command. Returns the statuses of the
+    runs that started."""
+    from .executors import InProcess, Unit
     from .studies import as_overrides
 
+    chosen = chosen or InProcess()
     if len(arms) * len(seeds) > 1:
-        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s)"
-            + (f", {workers} at a time" if workers > 1 else ""))
+        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s){chosen.summary}")
         for i, arm in enumerate(arms, 1):
             say(f"  {i}. {group_label(name, arm, arms)}")
     units = [Unit(tuple(as_overrides(arm.overrides)), s, db, steps, group_label(name, arm, arms), arm.study, device,
                   extras) for arm in arms for s in seeds]
-    return executor(workers).run(units, say)
+    return chosen.run(units, say)
 
 
 def group_label(name, arm, arms):

@@ -1,16 +1,21 @@
 """Where a study's runs train. A `Unit` is one arm with one seed; `run_unit` trains it in the
-calling process and records it as any run is recorded. An executor runs a list of units:
-`InProcess` one after another (the default), `Processes` N at a time, each in a process of
-its own, with one progress display for the lot. A cluster's executor (Ray, Slurm) takes the
-same units and calls the same `run_unit` where it places them."""
+calling process and records it as any run is recorded. An `Executor` runs a list of units:
+`InProcess` one after another (the default), `Processes` N at a time on this machine, and
+`executors_ray.RayExecutor` and `executors_slurm.SlurmExecutor` as a Ray cluster's tasks or
+Slurm jobs. All but the first train `Elsewhere`: each unit tells its run's events through
+messages to one progress display here, and a stop request is forwarded to every unit.
+`executor(...)` chooses one from the command line's options."""
+import importlib
 import multiprocessing
 import os
 import queue
 import signal
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from .errors import GanbenchError
+from .events import observing
 from .hookspecs import hookimpl
 from .stopping import STOP
 
@@ -44,7 +49,17 @@ def _store(url):
     return Store(url)
 
 
-class InProcess:
+class Executor:
+    """Trains a list of units; `run` returns the statuses of the runs that started, in the
+    units' order."""
+
+    summary = ""  # how the study's first line says its runs train, e.g. ", 2 at a time"
+
+    def run(self, units, say):
+        raise NotImplementedError
+
+
+class InProcess(Executor):
     """Each unit in turn in this process, until a stop request ends the command."""
 
     def run(self, units, say):
@@ -59,7 +74,7 @@ class InProcess:
 
 
 class Forwarder:
-    """In a worker: the run's events, as messages to the parent's display."""
+    """Where a unit trains elsewhere: the run's events, as messages to the driver's display."""
 
     def __init__(self, messages, index):
         self.messages, self.index = messages, index
@@ -77,92 +92,167 @@ class Forwarder:
         self.messages.put(("values", self.index, step, {s.name: s.value for s in scores}, None))
 
 
+def train_reporting(unit, index, messages):
+    """Train a unit where an executor placed it, its events and its end sent to `messages`
+    (anything with a queue's `put`). A stop request (SIGINT, SIGTERM) ends the run
+    interrupted at its next step."""
+    from rich.console import Console
+
+    from .plugins import load_plugins
+
+    load_plugins()
+    try:
+        with STOP.installed(), observing(Forwarder(messages, index)):
+            run_id, status = run_unit(unit, console=Console(quiet=True))
+    except GanbenchError as e:
+        messages.put(("error", index, str(e)))
+    except KeyboardInterrupt:  # a recorded run takes a stop request itself: this one had no record yet
+        messages.put(("error", index, "stopped before its run was recorded"))
+    except BaseException as e:  # noqa: BLE001 - the run has recorded its failure; the driver says so
+        messages.put(("error", index, f"{type(e).__name__}: {e}"))
+    else:
+        messages.put(("ended", index, run_id, status))
+
+
+class Elsewhere(Executor):
+    """Units that train in other processes, each telling its events and its end through
+    `messages` (a queue's `get`) to one display here. A subclass opens what it needs
+    (`opened`), starts pending units (`start`), names those that ended without a word
+    (`gone`) and forwards a stop request to the running ones (`signal`)."""
+
+    poll_s = 0.5  # a stop request is taken within this
+
+    def run(self, units, say):
+        from .progress import StudyProgress
+
+        _store(units[0].db).engine.dispose()  # a database that cannot be written stops here, before any unit
+        self.pending, self.running, self.results = list(enumerate(units)), {}, {}
+        self.begun, self.stopping = set(), False
+        with STOP.deferred(), self.opened(units, say), StudyProgress([_unit_label(u) for u in units], say) as display:
+            self.display = display
+            try:  # a stop request only marks STOP.requested: the loop takes it within poll_s
+                self._loop()
+            except KeyboardInterrupt:
+                self._stop()
+        return [self.results[i] for i in sorted(self.results)]
+
+    def opened(self, units, say):
+        """A context manager: `messages`, and whatever else `start` needs, for the study's length."""
+        raise NotImplementedError
+
+    def start(self):
+        """Move what may start now from `pending` into `running`, {index: handle}."""
+        raise NotImplementedError
+
+    def gone(self):
+        """{index: why} for the running units whose process has ended, with a word or without."""
+        raise NotImplementedError
+
+    def signal(self):
+        """One stop request to every running unit."""
+        raise NotImplementedError
+
+    def _loop(self):
+        while self.pending or self.running:
+            if not STOP.requested:
+                self.start()
+            if STOP.requested:
+                raise KeyboardInterrupt
+            self._receive()
+
+    def _receive(self):
+        try:
+            self._take(self.messages.get(timeout=self.poll_s))
+        except queue.Empty:
+            self._bury(self.gone())
+
+    def _take(self, message):
+        kind, index, *rest = message
+        if kind == "started":
+            self.begun.add(index)
+        if kind in ("ended", "error"):
+            self._end(index, rest[1] if kind == "ended" else "failed")
+        getattr(self.display, kind)(index, *rest)
+
+    def _end(self, index, status):
+        """Whether the unit counts: one that a stop request ended before its run began never started."""
+        self.release(self.running.pop(index))
+        if index in self.begun or not self.stopping:
+            self.results[index] = status
+        return index in self.results
+
+    def release(self, handle):
+        """What a unit's end frees (a process to join)."""
+
+    def _bury(self, gone):
+        """Units whose process ended: what they sent before it did is read first, so only
+        those that died without a word (killed; their runs show lost) are failed here."""
+        if gone:
+            self._drain()
+        for index, why in gone.items():
+            if index in self.running and self._end(index, "failed"):
+                self.display.error(index, why)
+
+    def _drain(self):
+        while True:
+            try:
+                self._take(self.messages.get(timeout=0))
+            except queue.Empty:
+                return
+
+    def _stop(self):
+        """One stop request to each running unit, which checkpoints at its next step and ends
+        its run interrupted; pending units never start. A second Ctrl-C forwards a second request."""
+        self.pending.clear()
+        self.stopping = True
+        self.display.note("stopping: every run checkpoints at its next step and ends interrupted")
+        self.signal()
+        while self.running:
+            try:
+                self._receive()
+            except KeyboardInterrupt:
+                self.signal()
+
+
 def _worker(unit, index, messages, threads):
     """A worker process: its own process group, so a terminal's Ctrl-C reaches the parent
     alone, which forwards one stop request to every worker. The CPU's cores are shared out."""
     os.setpgrp()
     import torch
-    from rich.console import Console
 
     torch.set_num_threads(threads)
-
-    from .plugins import pm, load_plugins
-
-    load_plugins()
-    pm.register(Forwarder(messages, index))
-    try:
-        with STOP.installed():
-            run_id, status = run_unit(unit, console=Console(quiet=True))
-    except GanbenchError as e:
-        messages.put(("error", index, str(e)))
-        return
-    except BaseException as e:  # noqa: BLE001 - the run has recorded its failure; the parent says so
-        messages.put(("error", index, f"{type(e).__name__}: {e}"))
-        return
-    messages.put(("ended", index, run_id, status))
+    train_reporting(unit, index, messages)
 
 
-class Processes:
+class Processes(Elsewhere):
     """`workers` units at a time, each in a spawned process of its own."""
 
     def __init__(self, workers):
         self.workers = workers
+        self.summary = f", {workers} at a time"
 
-    def run(self, units, say):
-        from .progress import StudyProgress
+    @contextmanager
+    def opened(self, units, say):
+        self.context = multiprocessing.get_context("spawn")  # no fork after torch has started threads
+        self.messages = self.context.Queue()
+        yield
 
-        _store(units[0].db).engine.dispose()  # a database that cannot be written stops here, before any worker
-        context = multiprocessing.get_context("spawn")  # no fork after torch has started threads
-        messages, pending, running, results = context.Queue(), list(enumerate(units)), {}, {}
-        with STOP.deferred(), StudyProgress([_unit_label(u) for u in units], say) as display:
-            try:  # a stop request only marks STOP.requested: the loop takes it within half a second
-                self._loop(context, messages, pending, running, results, display)
-            except KeyboardInterrupt:
-                self._stop(pending, running, messages, results, display)
-        return [results[i] for i in sorted(results)]
+    def start(self):
+        while self.pending and len(self.running) < self.workers:
+            index, unit = self.pending.pop(0)
+            threads = max(1, (os.cpu_count() or 1) // self.workers)
+            self.running[index] = self.context.Process(target=_worker, args=(unit, index, self.messages, threads))
+            self.running[index].start()
 
-    def _loop(self, context, messages, pending, running, results, display):
-        while pending or running:
-            while pending and len(running) < self.workers and not STOP.requested:
-                index, unit = pending.pop(0)
-                threads = max(1, (os.cpu_count() or 1) // self.workers)
-                running[index] = context.Process(target=_worker, args=(unit, index, messages, threads))
-                running[index].start()
-            if STOP.requested:
-                raise KeyboardInterrupt
-            self._receive(messages, running, results, display)
+    def gone(self):
+        return {index: f"worker exited with code {process.exitcode}"
+                for index, process in self.running.items() if not process.is_alive()}
 
-    def _receive(self, messages, running, results, display, timeout=0.5):
-        try:
-            message = messages.get(timeout=timeout)
-        except queue.Empty:
-            for index, process in list(running.items()):
-                if not process.is_alive():  # died without a word (killed): its run shows lost
-                    running.pop(index)
-                    results.setdefault(index, "failed")
-                    display.error(index, f"worker exited with code {process.exitcode}")
-            return
-        kind, index, *rest = message
-        if kind in ("ended", "error"):
-            running.pop(index).join()
-            results[index] = rest[1] if kind == "ended" else "failed"
-        getattr(display, kind)(index, *rest)
+    def release(self, handle):
+        handle.join()
 
-    def _stop(self, pending, running, messages, results, display):
-        """One stop request to each worker, which checkpoints at its next step and ends its
-        run interrupted; pending units never start. A second Ctrl-C forwards a second request."""
-        pending.clear()
-        display.note("stopping: every run checkpoints at its next step and ends interrupted")
-        self._signal(running)
-        while running:
-            try:
-                self._receive(messages, running, results, display)
-            except KeyboardInterrupt:
-                self._signal(running)
-
-    @staticmethod
-    def _signal(running):
-        for process in running.values():
+    def signal(self):
+        for process in self.running.values():
             if process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
 
@@ -171,8 +261,53 @@ def _unit_label(unit):
     return f"{unit.name or ' '.join(unit.overrides) or 'defaults'} seed {unit.seed}"
 
 
-def executor(workers):
-    """InProcess for one worker, Processes for several."""
+def _of(kind):
+    return field(default=None, metadata={"executor": kind})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A cluster executor's options as the command line gives them; None: not given."""
+
+    address: Optional[str] = _of("ray")  # the cluster's; None: a local one
+    gpus_per_run: Optional[float] = _of("ray")  # fractions share a GPU
+    partition: Optional[str] = _of("slurm")
+    time_min: Optional[int] = _of("slurm")  # each job's time limit
+    gpus_per_task: Optional[int] = _of("slurm")
+    slurm_folder: Optional[str] = _of("slurm")  # submitit's job files and logs
+
+    def check(self, kind):
+        """Every option given belongs to the executor chosen."""
+        for option in fields(self):
+            owner = option.metadata["executor"]
+            if getattr(self, option.name) is not None and owner != kind:
+                raise GanbenchError(f"--{option.name.replace('_', '-')} goes with --executor {owner}")
+
+
+def extra(module, kind, package):
+    """The optional package an executor needs, or one line that says how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise GanbenchError(f"--executor {kind} needs {package}: pip install 'ganbench[{kind}]'") from None
+
+
+def executor(workers=1, kind="local", placement=None):
+    """local: InProcess for one worker, Processes for several; ray and slurm: a cluster's."""
+    placement = placement or Placement()
+    placement.check(kind)
     if workers < 1:
         raise GanbenchError(f"--workers {workers}: give 1 or more")
-    return InProcess() if workers == 1 else Processes(workers)
+    if kind == "local":
+        return InProcess() if workers == 1 else Processes(workers)
+    if workers > 1:
+        raise GanbenchError(f"--workers goes with --executor local; {kind} places each run by what it asks for")
+    if kind == "ray":
+        from .executors_ray import RayExecutor
+
+        return RayExecutor(placement)
+    if kind == "slurm":
+        from .executors_slurm import SlurmExecutor
+
+        return SlurmExecutor(placement)
+    raise GanbenchError(f"--executor {kind}: give local, ray or slurm")
