@@ -141,6 +141,15 @@ def query(db_url, sql, *args):
         return c.execute(sql, args).fetchall()
 
 
+def query_when_made(db_url, sql):
+    """The query's rows, or None while another process is still making the database or its
+    tables (the first run's migrations)."""
+    try:
+        return query(db_url, sql) if os.path.exists(db_url.removeprefix("sqlite:///")) else None
+    except sqlite3.OperationalError:
+        return None
+
+
 # arm -> the FID around which its seeds end up; "close" is near the baseline on purpose
 ARMS = {"baseline": 60.0, "better": 40.0, "close": 59.0}
 SEEDS = 4

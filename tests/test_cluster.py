@@ -13,7 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import TINY, query, run_dir
+from conftest import TINY, query, query_when_made, run_dir
 from ganbench.cli import cli
 from ganbench.executors_ray import CPUS_PER_RUN
 
@@ -89,7 +89,7 @@ def test_a_study_as_submitit_jobs_records_what_a_serial_run_records(invoke, db, 
 def _wait_for(db, sql, expected, deadline_s=120):
     deadline = time.time() + deadline_s
     while time.time() < deadline:
-        if os.path.exists(db.removeprefix("sqlite:///")) and query(db, sql) == expected:
+        if query_when_made(db, sql) == expected:
             return True
         time.sleep(0.5)
     return False

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import TINY, query, run_dir
+from conftest import TINY, query, query_when_made, run_dir
 
 SWEEP = [*TINY, "g_lr=choice(1e-4,2e-4)"]
 
@@ -34,9 +34,7 @@ def test_ctrl_c_stops_every_worker_and_each_run_ends_interrupted(db, workdir):
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
-            found = query(db, "select count(*) from runs where status = 'running' and steps_done >= 2") \
-                if os.path.exists(db.removeprefix("sqlite:///")) else [(0,)]
-            if found == [(2,)]:
+            if query_when_made(db, "select count(*) from runs where status = 'running' and steps_done >= 2") == [(2,)]:
                 break
             time.sleep(0.5)
         parent.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends: the workers are in groups of their own
