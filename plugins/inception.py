@@ -104,7 +104,7 @@ class InceptionSpace:
 def inception_precision(device):
     """The fastest precision that keeps FID within 1e-3 relative of strict fp32: TF32 on a
     GPU's convolutions and matrix products (3e-5 with TF32's rounding emulated on a random
-    InceptionV3; bf16 autocast moves FID 2% and fp16 1%, tests/test_metrics.py). A CPU has no
+    InceptionV3; bf16 autocast moves FID 2%, tests/test_inception_precision.py; fp16 1%). A CPU has no
     TF32 and its bf16 fails the bound, so it stays fp32."""
     if device.type != "cuda":
         yield
