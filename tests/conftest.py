@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -139,6 +140,16 @@ def query(db_url, sql, *args):
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as c:
         return c.execute(sql, args).fetchall()
+
+
+def wait_for(predicate, timeout=120):
+    """True once predicate() is, False if it is not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def query_when_made(db_url, sql):

@@ -4,23 +4,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from conftest import TINY_MODEL, query
+from conftest import TINY_MODEL, query, wait_for
 
 # The worker believes it is on another node: its runs record that host, so this host can only
 # tell whether it lives by its heartbeat.
 ON_NODE_B = ("import socket, sys; socket.gethostname = lambda: 'node-b'; "
              "from ganbench.cli import main; sys.argv[0] = 'ganbench'; main()")
-
-
-def _wait_for(predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _steps_done(db):
@@ -44,7 +34,7 @@ def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes
                               "cpu", "--db", db], env={**os.environ, "GANBENCH_HEARTBEAT_S": "0.2"},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        started = _wait_for(lambda: child.poll() is not None or (
+        started = wait_for(lambda: child.poll() is not None or (
             list(shared.glob("*/1/last.pt")) and _steps_done(db) >= 40))
         assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
     finally:
@@ -53,7 +43,7 @@ def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes
         child.wait()
     assert query(db, "select status, host from runs") == [("running", "node-b")]
     assert "node-b" in _status(invoke, "running")  # its last beat is fresh: this host cannot tell yet
-    assert _wait_for(lambda: "node-b" in _status(invoke, "lost"), timeout=10)
+    assert wait_for(lambda: "node-b" in _status(invoke, "lost"), timeout=10)
 
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 0, result.output

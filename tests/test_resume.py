@@ -4,11 +4,10 @@ import signal
 import json
 import subprocess
 import sys
-import time
 
 import torch
 
-from conftest import TINY, TINY_MODEL, interrupting, query, run_dir
+from conftest import TINY, TINY_MODEL, interrupting, query, run_dir, wait_for
 from ganbench import GanbenchError, hookimpl
 from ganbench.store import Store
 from ganbench_plugins.alternating import Alternating
@@ -97,15 +96,6 @@ def test_a_run_still_alive_is_not_resumed_twice(invoke, db):
         sleeper.wait()
 
 
-def _wait_for(predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _checkpointed(db, run_id):
     try:
         return (run_dir(db, run_id) / "last.pt").exists()
@@ -119,7 +109,7 @@ def test_resume_after_a_hard_kill(invoke, db, workdir):
         [sys.executable, "-m", "ganbench", "run", *settings, "--steps", str(steps), "--device", "cpu", "--db", db],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        started = _wait_for(lambda: child.poll() is not None or (
+        started = wait_for(lambda: child.poll() is not None or (
             _checkpointed(db, 1) and query(db, "select steps_done from runs")[0][0] >= 40))
         assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
     finally:
