@@ -140,15 +140,14 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
     from .executors import Placement, executor
     from .launch import check_arms, dry_run as dry_run_counts, resume_run
+    from .liveness import beat_s
     from .stopping import STOP
     from .store import Store
     from .studies import plan
 
     extras = {"inception_weights": inception_weights}
+    beat_s()  # a bad heartbeat setting is said before any run is recorded
     with STOP.installed():
-        # a bad combination of options, or a missing extra, is said before anything is planned
-        chosen = executor(workers, kind, Placement(address, gpus_per_run, partition, time_min, gpus_per_task,
-                                                   slurm_folder))
         if resume_id is not None:
             if overrides or name or dry_run or seeds > 1 or workers > 1 or kind != "local":
                 raise GanbenchError("--resume keeps the run's recorded config (only --steps may extend it); drop "
@@ -164,6 +163,9 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
             for note in dict.fromkeys(arm.params_note for arm in arms if arm.params_note):
                 say(note)
             return
+        # a bad combination of options, or a missing extra, is said before anything is checked or recorded
+        chosen = executor(workers, kind, Placement(address, gpus_per_run, partition, time_min, gpus_per_task,
+                                                   slurm_folder))
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
         statuses = run_arms(db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen)
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
@@ -383,7 +385,8 @@ def merge(sources, into):
 
     done = fold(sources, into)
     say(f"merged {len(sources)} database(s): {done['copied']} run(s) copied, {done['updated']} updated, "
-        f"{done['unchanged']} already there")
+        f"{done['unchanged']} already there" + (f"; {done['without files']} run(s) had no folder at the source (was "
+                                               f"--runs-dir set where they trained?)" if done["without files"] else ""))
 
 
 def main():

@@ -51,6 +51,7 @@ class RayExecutor(Elsewhere):
         if ours:
             self._connect(ray)
         try:
+            _check_store(ray, units)
             gpus = self._gpus(ray, units)
             _check_fits(ray, gpus, ours, say)
             with self._queue() as self.messages:
@@ -106,6 +107,15 @@ class RayExecutor(Elsewhere):
 
         for ref in self.running.values():
             ray.cancel(ref)  # not force: a KeyboardInterrupt in the task, which the run takes as a stop request
+
+
+def _check_store(ray, units):
+    """SQLite's locks do not hold across hosts: a cluster of several nodes needs a shared server."""
+    nodes = sum(1 for node in ray.nodes() if node["Alive"])
+    if nodes > 1 and units[0].db.startswith("sqlite"):
+        raise GanbenchError(f"--executor ray on {nodes} nodes with a SQLite --db: one file written from several hosts "
+                            f"would be damaged; give --db a PostgreSQL URL, or give each node a database of its own "
+                            f"and `ganbench merge` them")
 
 
 def _check_fits(ray, gpus, ours, say):

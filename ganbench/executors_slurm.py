@@ -75,13 +75,21 @@ class SlurmExecutor(Elsewhere):
                                 "it checkpoints, ends interrupted and resumes with --resume)")
         self.placement = placement
 
+    def run(self, units, say):
+        self.cluster = os.environ.get("GANBENCH_SUBMITIT_CLUSTER") or "slurm"  # local: jobs as processes here, for tests
+        if self.cluster != "local" and units and units[0].db.startswith("sqlite"):
+            raise GanbenchError("--executor slurm with a SQLite --db: SQLite's locks do not hold across a cluster's "
+                                "nodes, so one file written from several would be damaged; give --db a PostgreSQL "
+                                "URL, or run each node's share with a database of its own and `ganbench merge` them")
+        return super().run(units, say)
+
     @contextmanager
     def opened(self, units, say):
         import submitit
 
         folder = self._folder(units)
         say(f"submitit's job files and logs: {folder}")
-        cluster = os.environ.get("GANBENCH_SUBMITIT_CLUSTER") or "slurm"  # local: jobs as processes here, for tests
+        cluster = self.cluster
         try:
             self.submitter = submitit.AutoExecutor(folder=folder, cluster=cluster)
         except (ValueError, RuntimeError) as e:  # an unknown cluster kind, or no Slurm here

@@ -10,6 +10,8 @@ import socket
 import threading
 from datetime import datetime, timezone
 
+from .errors import GanbenchError
+
 STATUSES = ("queued", "running", "completed", "failed", "diverged", "interrupted", "lost")
 FINISHED = ("completed", "diverged")  # what a report shows unless --status says otherwise
 BEAT_S = 10.0
@@ -17,11 +19,23 @@ STALE_S = 60.0
 
 
 def beat_s():
-    return float(os.environ.get("GANBENCH_HEARTBEAT_S", BEAT_S))
+    return _seconds("GANBENCH_HEARTBEAT_S", BEAT_S)
 
 
 def stale_s():
-    return float(os.environ.get("GANBENCH_LOST_AFTER_S", STALE_S))
+    return _seconds("GANBENCH_LOST_AFTER_S", STALE_S)
+
+
+def _seconds(name, default):
+    """A positive number of seconds from the environment, or one line that says what is wrong."""
+    given = os.environ.get(name)
+    try:
+        seconds = float(given) if given else default
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # also NaN
+        raise GanbenchError(f"{name}={given}: give a number of seconds above 0")
+    return seconds
 
 
 def pid_alive(pid):
@@ -43,6 +57,7 @@ def status(row, beat, now=None):
 
 def statuses(rows, beats):
     """{run id: status as it stands} for the store's run rows and {run id: heartbeat}."""
+    stale_s()  # a bad setting is said whatever the runs
     return {row["id"]: status(row, beats.get(row["id"])) for row in rows}
 
 
@@ -61,6 +76,7 @@ class Heart:
 
     def __init__(self, store, run_id):
         self.store, self.run_id, self.done = store, run_id, threading.Event()
+        self.every = beat_s()  # a bad setting is said here, before training, not in the thread
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
     def _beat(self):
@@ -70,7 +86,7 @@ class Heart:
                 self.store.beat(self.run_id, host, pid)
             except Exception:  # noqa: BLE001 - a missed beat only makes the run look older
                 pass
-            if self.done.wait(beat_s()):
+            if self.done.wait(self.every):
                 return
 
     def __enter__(self):

@@ -6,6 +6,7 @@ is merged on again."""
 import shutil
 from collections import Counter
 
+from . import sqlite
 from .errors import GanbenchError
 from .store import Store
 
@@ -17,37 +18,52 @@ def as_url(source):
 
 def merge(sources, into):
     """Fold each source into `into`; {'copied' | 'updated' | 'unchanged': runs}."""
-    target, done = Store(into), Counter()
+    target, done = Store(as_url(into)), Counter()
     for source in sources:
         done.update(merge_one(_source(source, target), target))
     return done
 
 
 def _source(url, target):
-    source = Store(as_url(url), create=False, write=False)
+    """The source, opened to write where it can be (an older one is upgraded and given an
+    identity, as any command that writes would), else to read."""
+    source = Store(as_url(url), create=False, write=_writable(as_url(url)))
     if source.identity is None:
-        raise GanbenchError(f"{url} has no database identity (it is older than identities): open it once with "
-                            f"`ganbench runs list --db {as_url(url)}` in a folder you can write, then merge again")
+        raise GanbenchError(f"{url} has no database identity (it is older than identities) and cannot be written "
+                            f"here; copy it to a folder you can write and merge the copy")
     if source.identity == target.identity:
         raise GanbenchError(f"{url} is the database merged into; give --into another database")
     return source
+
+
+def _writable(url):
+    path = sqlite.file_of(url)
+    return path is None or not path.exists() or sqlite.writable(path)
 
 
 def merge_one(source, target):
     done, origins, protocols = Counter(), source.origins(), source.protocols()
     for row in source.runs():
         run_id = row.pop("id")
+        origin = origins.get(run_id, (source.identity, run_id))
+        if origin[0] == target.identity:  # a run of the target's own, merged out and back
+            done["unchanged"] += 1
+            continue
         records = source.records(run_id)
         used = {m["protocol"] for m in records.get("metrics", []) if m["protocol"]}
-        here, what = target.adopt(origins.get(run_id, (source.identity, run_id)), row, records,
-                                  {k: protocols[k] for k in used})
-        if what != "unchanged":
-            _copy_files(source.run_dir(run_id), target.run_dir(here))
+        here, what = target.adopt(origin, row, records, {k: protocols[k] for k in used})
         done[what] += 1
+        if (what != "unchanged" or not target.run_dir(here).is_dir()) and \
+                not _copy_files(source.run_dir(run_id), target.run_dir(here)):
+            done["without files"] += 1
     return done
 
 
 def _copy_files(folder, to):
-    """The run's samples and checkpoints, for the report's pages and `ganbench sample`."""
-    if folder.is_dir():
-        shutil.copytree(folder, to, dirs_exist_ok=True)
+    """The run's samples and checkpoints, for the report's pages and `ganbench sample`, in
+    place of an older copy's; False where the source has no folder for it."""
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(to, ignore_errors=True)
+    shutil.copytree(folder, to)
+    return True

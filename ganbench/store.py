@@ -227,12 +227,62 @@ def _without_ids(row):
 
 
 def _same_run(connection, run_id, row, records):
-    """Whether the run here already holds `row` and as many records of each kind."""
+    """Whether the run here already holds `row`, as many records of each kind, and its tags."""
     here = connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().one()
     if any(here[k] != v for k, v in row.items()):
         return False
-    return all(connection.scalar(select(func.count()).select_from(RECORDS[name]).where(RECORDS[name].run_id == run_id))
-               == len(rows) for name, rows in records.items())
+    counts = {name: _count(connection, RECORDS[name], run_id) for name in records if name != "tags"}
+    return all(counts[name] == len(records[name]) for name in counts) and \
+        {t["tag"] for t in records.get("tags", [])} <= _tags(connection, run_id)
+
+
+def _count(connection, table, run_id):
+    return connection.scalar(select(func.count()).select_from(table).where(table.run_id == run_id))
+
+
+def _tags(connection, run_id):
+    return set(connection.scalars(select(Tag.tag).where(Tag.run_id == run_id)))
+
+
+# What makes a run that run: a source that reused a deleted run's id has another run under it
+SAME_RUN = ("config_hash", "seed", "started_at")
+
+
+def _adopted(connection, origin, row):
+    """The run here a merge made of `origin` before, if it is still that run at the source;
+    else the old copy stays, no longer tied to the origin, and None."""
+    found = connection.scalar(select(RunOrigin.run_id).where(RunOrigin.source == origin[0],
+                                                             RunOrigin.source_run == origin[1]))
+    if found is None:
+        return None
+    here = connection.execute(select(Run.__table__).where(Run.id == found)).mappings().one()
+    if all(here[k] == row.get(k) for k in SAME_RUN):
+        return found
+    connection.execute(delete(RunOrigin).where(RunOrigin.run_id == found))
+    return None
+
+
+def _copy_run(connection, origin, row, records):
+    run_id = connection.execute(insert(Run).values(**row)).inserted_primary_key[0]
+    connection.execute(insert(RunOrigin).values(run_id=run_id, source=origin[0], source_run=origin[1]))
+    _insert_records(connection, run_id, records)
+    return run_id
+
+
+def _replace_run(connection, run_id, row, records):
+    """The source's row and records in place of the old copy's; tags given here are kept."""
+    connection.execute(update(Run).where(Run.id == run_id).values(**row))
+    for name, table in RECORDS.items():
+        if name != "tags":
+            connection.execute(delete(table).where(table.run_id == run_id))
+    kept = _tags(connection, run_id)
+    _insert_records(connection, run_id, {**records, "tags": [t for t in records.get("tags", []) if t["tag"] not in kept]})
+
+
+def _insert_records(connection, run_id, records):
+    for name, rows in records.items():
+        if rows:
+            connection.execute(insert(RECORDS[name]), [{**r, "run_id": run_id} for r in rows])
 
 
 # PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
@@ -533,27 +583,18 @@ class Store:
     def adopt(self, origin, row, records, protocols):
         """Record another database's run here, once: its `runs` row, its records and the
         protocols its scores name, keyed by `origin` (source identity, run id there). A run
-        adopted before is left alone if unchanged, else replaced in place. Returns (run id
-        here, 'copied' | 'updated' | 'unchanged')."""
+        adopted before is left alone if unchanged, else replaced in place, keeping the tags
+        given here. Returns (run id here, 'copied' | 'updated' | 'unchanged')."""
         with self.engine.begin() as c:
             _immediate(c)
             _add_missing_protocols(c, protocols)
-            found = c.scalar(select(RunOrigin.run_id).where(RunOrigin.source == origin[0],
-                                                            RunOrigin.source_run == origin[1]))
+            found = _adopted(c, origin, row)
             if found is None:
-                run_id = c.execute(insert(Run).values(**row)).inserted_primary_key[0]
-                c.execute(insert(RunOrigin).values(run_id=run_id, source=origin[0], source_run=origin[1]))
-            elif _same_run(c, found, row, records):
+                return _copy_run(c, origin, row, records), "copied"
+            if _same_run(c, found, row, records):
                 return found, "unchanged"
-            else:
-                run_id = found
-                c.execute(update(Run).where(Run.id == run_id).values(**row))
-                for table in RECORDS.values():
-                    c.execute(delete(table).where(table.run_id == run_id))
-            for name, rows in records.items():
-                if rows:
-                    c.execute(insert(RECORDS[name]), [{**r, "run_id": run_id} for r in rows])
-            return run_id, "copied" if found is None else "updated"
+            _replace_run(c, found, row, records)
+            return found, "updated"
 
     def costs(self):
         """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""

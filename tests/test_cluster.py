@@ -121,7 +121,8 @@ def test_a_ray_task_killed_mid_run_is_failed_and_its_run_shows_lost(invoke, db, 
             os.kill(query(db, "select pid from runs")[0][0], signal.SIGKILL)
     killer = threading.Thread(target=kill_the_worker)
     killer.start()
-    result = invoke("run", *TINY, "--steps", "1000000", "--device", "cpu", "--executor", "ray")
+    # long enough to be killed, short enough to end by itself should the killer give up
+    result = invoke("run", *TINY, "--steps", "20000", "--device", "cpu", "--executor", "ray")
     killer.join()
     assert result.exit_code == 1, result.output  # failed
     assert "WorkerCrashedError" in result.output

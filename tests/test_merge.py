@@ -19,7 +19,7 @@ def workers(workdir):
     for seed, url in enumerate(urls):
         result = ganbench("run", *TINY, "sample_every=2", "--steps", "4", "--seed", str(seed), "--db", url)
         assert result.exit_code == 0, result.output
-    ganbench("runs", "tag", "1", "first", "--db", urls[0])
+    assert ganbench("runs", "tag", "1", "first", "--db", urls[0]).exit_code == 0
     return urls
 
 
@@ -46,10 +46,38 @@ def test_merging_again_copies_nothing_and_a_changed_run_is_replaced(workers, sto
     before = recorded(store_url)
     assert merge(workers, store_url) == {"unchanged": 2}
     assert recorded(store_url) == before
-    ganbench("runs", "tag", "1", "second", "--db", workers[1])
+    assert ganbench("runs", "tag", "1", "second", "--db", workers[1]).exit_code == 0
     assert merge(workers, store_url) == {"unchanged": 1, "updated": 1}
     assert len(Store(store_url).runs()) == 2
     assert recorded(store_url)[1][2] == [{"tag": "second"}]
+
+
+def test_a_tag_given_in_the_merged_store_survives_an_update(workers, workdir):
+    into = f"sqlite:///{workdir / 'all.db'}"
+    merge(workers, into)
+    seed_one = next(row["id"] for row in Store(into).runs() if row["seed"] == 1)
+    assert ganbench("runs", "tag", str(seed_one), "mine", "--db", into).exit_code == 0
+    assert merge(workers, into) == {"unchanged": 2}  # a tag of its own is no change at the source
+    assert ganbench("runs", "tag", "1", "theirs", "--db", workers[1]).exit_code == 0
+    assert merge(workers, into) == {"unchanged": 1, "updated": 1}
+    assert Store(into).tags()[seed_one] == ["mine", "theirs"]
+
+
+def test_a_source_that_reused_a_deleted_runs_id_gets_a_second_run(workers, workdir):
+    into = f"sqlite:///{workdir / 'all.db'}"
+    merge(workers[:1], into)
+    assert ganbench("runs", "delete", "1", "--yes", "--db", workers[0]).exit_code == 0
+    assert ganbench("run", *TINY, "--steps", "2", "--seed", "5", "--db", workers[0]).exit_code == 0
+    assert Store(workers[0]).runs()[0]["id"] == 1  # SQLite gave the new run the old one's id
+    assert merge(workers[:1], into) == {"copied": 1}
+    assert sorted(row["seed"] for row in Store(into).runs()) == [0, 5]  # the first copy is kept
+
+
+def test_runs_merged_back_into_their_own_database_are_not_copied_again(workers, workdir):
+    elsewhere = f"sqlite:///{workdir / 'elsewhere.db'}"
+    merge(workers[:1], elsewhere)
+    assert merge([elsewhere], workers[0]) == {"unchanged": 1}
+    assert len(Store(workers[0]).runs()) == 1
 
 
 def test_a_merged_run_keeps_its_origin_when_merged_on(workers, workdir):
@@ -64,7 +92,7 @@ def test_a_merged_run_keeps_its_origin_when_merged_on(workers, workdir):
 def test_the_cli_merges_files_and_refuses_bad_sources_in_one_line(workers, workdir):
     into = f"sqlite:///{workdir / 'all.db'}"
     paths = [url.removeprefix("sqlite:///") for url in workers]
-    result = ganbench("merge", *paths, "--into", into)
+    result = ganbench("merge", *paths, "--into", str(workdir / "all.db"))  # plain paths, --into too
     assert result.exit_code == 0 and "2 run(s) copied" in result.output
     (workdir / "notes.db").write_text("not a database")
     for bad, says in ((str(workdir / "notes.db"), "not a SQLite database"), (into, "is the database merged into"),

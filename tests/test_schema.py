@@ -61,18 +61,27 @@ def test_an_older_database_missing_tables_gains_them(workdir):
     assert differences(url) == []
 
 
-def test_an_unversioned_postgres_database_is_upgraded(postgres_server):
+@pytest.fixture
+def postgres_url(postgres_server):
     name = postgres_server.create_database()
-    url = postgres_server.url(name)
-    with create_engine(url).begin() as c:
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+def test_an_unversioned_postgres_database_from_0_1_0_is_upgraded(postgres_url):
+    with create_engine(postgres_url).begin() as c:
         schema.migrate(c, "0001")
-        c.execute(text("drop table alembic_version"))  # as the release before versions left it
+        c.execute(text("drop table alembic_version"))  # as 0.1.0 left it, with its narrower types:
+        c.execute(text("alter table runs alter column seed type integer, alter column label type varchar(200)"))
+        c.execute(text("alter table networks alter column params type integer"))
         c.execute(text("insert into runs (id, label, plugins, config, config_hash, seed, status, target_steps, "
                        "steps_done, train_s, eval_s) values (7, 'old', '', '{}', 'h', 0, 'completed', 4, 4, 1, 0)"))
-    store = Store(url)
-    assert store.schema_version == schema.HEAD and differences(url) == []
+    assert differences(postgres_url) != []  # the narrower types show
+    store = Store(postgres_url)
+    assert store.schema_version == schema.HEAD and differences(postgres_url) == []
     assert [row["label"] for row in store.runs()] == ["old"]
-    postgres_server.drop_database(name)
+    store.update_run(7, seed=2**32 - 1, label="x" * 300)  # what 0.1.0's types refused
+    assert [(row["seed"], len(row["label"])) for row in Store(postgres_url).runs()] == [(2**32 - 1, 300)]
 
 
 def sha256(path):
@@ -91,14 +100,11 @@ def test_a_newer_database_is_refused_untouched(workdir, invoke):
     assert sha256(workdir / "newer.db") == digest
 
 
-def test_a_foreign_postgres_database_is_refused_untouched(postgres_server):
-    name = postgres_server.create_database()
-    url = postgres_server.url(name)
-    with create_engine(url).begin() as c:
+def test_a_foreign_postgres_database_is_refused_untouched(postgres_url):
+    with create_engine(postgres_url).begin() as c:
         c.execute(text("create table customers (id integer primary key, name text)"))
     with pytest.raises(GanbenchError, match="another program's database .*customers"):
-        Store(url)
-    with create_engine(url).connect() as c:
+        Store(postgres_url)
+    with create_engine(postgres_url).connect() as c:
         tables = c.execute(text("select tablename from pg_tables where schemaname = 'public'")).scalars().all()
     assert tables == ["customers"]
-    postgres_server.drop_database(name)

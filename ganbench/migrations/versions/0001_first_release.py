@@ -67,6 +67,20 @@ def upgrade():
     for name, columns in TABLES.items():
         if name not in present:
             op.create_table(name, *columns())
+    _widen(present & TABLES.keys())
+
+
+def _widen(tables):
+    """On PostgreSQL, 0.1.0 made VARCHAR(n) and INTEGER where labels may be longer and seeds
+    and parameter counts larger (SQLite never minded): TEXT and BIGINT, as the models say."""
+    dialect = op.get_bind().dialect
+    if dialect.name != "postgresql":
+        return
+    for name in tables:
+        for column in TABLES[name]():
+            wide = column.type.dialect_impl(dialect)
+            if isinstance(wide, (sa.Text, sa.BigInteger)):
+                op.alter_column(name, column.name, type_=wide)
 
 
 def downgrade():
