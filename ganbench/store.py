@@ -9,6 +9,7 @@ PostgreSQL (a store several machines share) gives the same answers: strings of a
 transactions that read before they write take a lock that does what BEGIN IMMEDIATE does.
 """
 import functools
+import importlib
 import math
 import os
 import time
@@ -305,6 +306,19 @@ def _immediate(connection):
         connection.execute(select(func.pg_advisory_xact_lock(IMMEDIATE_LOCK)))
 
 
+def _upsert_beat(connection, run_id, values):
+    """One statement on SQLite and PostgreSQL (INSERT ... ON CONFLICT), so a beat takes no
+    lock that a merge or a database being opened holds; elsewhere an update, else an insert."""
+    name = connection.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        if connection.execute(update(Heartbeat).where(Heartbeat.run_id == run_id).values(**values)).rowcount == 0:
+            connection.execute(insert(Heartbeat).values(run_id=run_id, **values))
+        return
+    dialect_insert = importlib.import_module(f"sqlalchemy.dialects.{name}").insert
+    statement = dialect_insert(Heartbeat).values(run_id=run_id, **values)
+    connection.execute(statement.on_conflict_do_update(index_elements=["run_id"], set_=values))
+
+
 def _one_line(error):
     """A driver's message on one line (PostgreSQL's add DETAIL and HINT lines)."""
     return " ".join(str(error).split())
@@ -477,10 +491,7 @@ class Store:
     def beat(self, run_id, host, pid):
         """A running run's heartbeat."""
         with self.engine.begin() as c:
-            _immediate(c)
-            values = {"host": host, "pid": pid, "beat_at": now()}
-            if c.execute(update(Heartbeat).where(Heartbeat.run_id == run_id).values(**values)).rowcount == 0:
-                c.execute(insert(Heartbeat).values(run_id=run_id, **values))
+            _upsert_beat(c, run_id, {"host": host, "pid": pid, "beat_at": now()})
 
     def heartbeats(self):
         """{run id: (host, pid, time of the last beat)}."""
