@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from .errors import GanbenchError
 from .executors import Elsewhere, extra, train_reporting
+from .stopping import STOP
 
 CPUS_PER_RUN = 1  # a run keeps its batches on the device: one core feeds it
 
@@ -26,7 +27,23 @@ def _task(unit, index, messages, cwd):
         messages.put(("error", index, f"{socket.gethostname()} cannot enter {cwd} ({e.strerror}): every node needs "
                                       f"the study's folder, on shared storage"))
         return
-    train_reporting(unit, index, messages)
+    train_reporting(unit, index, Cancellable(messages))
+
+
+class Cancellable:
+    """The driver's queue as a task puts to it. A cancel that lands while a put waits on the
+    queue's actor arrives as TaskCancelledError instead of SIGINT: the same stop request."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    def put(self, message):
+        from ray.exceptions import TaskCancelledError
+
+        try:
+            self.messages.put(message)
+        except TaskCancelledError:
+            STOP.requested = True  # the run checkpoints at its next step and ends interrupted
 
 
 def _ganbench_environment():

@@ -77,7 +77,7 @@ class SlurmExecutor(Elsewhere):
 
     def run(self, units, say):
         self.cluster = os.environ.get("GANBENCH_SUBMITIT_CLUSTER") or "slurm"  # local: jobs as processes here, for tests
-        if self.cluster != "local" and units and units[0].db.startswith("sqlite"):
+        if self.cluster == "slurm" and units and units[0].db.startswith("sqlite"):
             raise GanbenchError("--executor slurm with a SQLite --db: SQLite's locks do not hold across a cluster's "
                                 "nodes, so one file written from several would be damaged; give --db a PostgreSQL "
                                 "URL, or run each node's share with a database of its own and `ganbench merge` them")

@@ -164,3 +164,26 @@ def test_bad_combinations_are_one_line(invoke, options, line):
     result = invoke("run", *(TINY if "--resume" not in options else []), *options)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"Error: {line}") and len(result.output.strip().splitlines()) == 1
+
+
+def test_slurm_refuses_a_sqlite_database_its_nodes_would_share(invoke, db, monkeypatch):
+    pytest.importorskip("submitit")
+    monkeypatch.delenv("GANBENCH_SUBMITIT_CLUSTER", raising=False)  # a real Slurm
+    result = invoke("run", *STUDY, "--executor", "slurm", "--time-min", "5")
+    assert result.exit_code == 2 and "SQLite's locks do not hold across a cluster's nodes" in result.output
+    assert not os.path.exists(db.removeprefix("sqlite:///"))
+
+
+def test_a_cancel_that_lands_in_a_queue_put_is_a_stop_request(monkeypatch):
+    from ray.exceptions import TaskCancelledError
+
+    from ganbench.executors_ray import Cancellable
+    from ganbench.stopping import STOP
+
+    class Cancelled:
+        def put(self, message):
+            raise TaskCancelledError()
+
+    monkeypatch.setattr(STOP, "requested", False)
+    Cancellable(Cancelled()).put(("values", 0, 2, {}, None))
+    assert STOP.requested
