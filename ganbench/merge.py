@@ -24,20 +24,21 @@ def merge(sources, into):
     return done
 
 
-def _source(url, target):
+def _source(given, target):
     """The source, opened to write where it can be (an older one is upgraded and given an
     identity, as any command that writes would), else to read."""
-    source = Store(as_url(url), create=False, write=_writable(as_url(url)))
+    url = as_url(given)
+    source = Store(url, create=False, write=_writable(sqlite.file_of(url)))
     if source.identity is None:
-        raise GanbenchError(f"{url} has no database identity (it is older than identities) and cannot be written "
+        raise GanbenchError(f"{given} has no database identity (it is older than identities) and cannot be written "
                             f"here; copy it to a folder you can write and merge the copy")
     if source.identity == target.identity:
-        raise GanbenchError(f"{url} is the database merged into; give --into another database")
+        raise GanbenchError(f"{given} is the database merged into; give --into another database")
     return source
 
 
-def _writable(url):
-    path = sqlite.file_of(url)
+def _writable(path):
+    """A server's database (no path), or a file that can be written."""
     return path is None or not path.exists() or sqlite.writable(path)
 
 
@@ -53,8 +54,8 @@ def merge_one(source, target):
         used = {m["protocol"] for m in records.get("metrics", []) if m["protocol"]}
         here, what = target.adopt(origin, row, records, {k: protocols[k] for k in used})
         done[what] += 1
-        if (what != "unchanged" or not target.run_dir(here).is_dir()) and \
-                not _copy_files(source.run_dir(run_id), target.run_dir(here)):
+        folder = target.run_dir(here)
+        if (what != "unchanged" or not folder.is_dir()) and not _copy_files(source.run_dir(run_id), folder):
             done["without files"] += 1
     return done
 

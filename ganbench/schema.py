@@ -30,12 +30,18 @@ def version(connection):
 
 
 def check_own(connection, shown):
-    """Refuse another program's database: tables, none of them a ganbench `runs`."""
+    """Refuse another program's database, read through SQLAlchemy."""
     tables = set(inspect(connection).get_table_names())
-    if not tables or ("runs" in tables and OWN_RUN_COLUMNS <= _columns(connection, "runs")):
+    refuse_foreign(tables, _columns(connection, "runs") if "runs" in tables else set(), shown)
+
+
+def refuse_foreign(tables, run_columns, shown, kind="database"):
+    """Refuse a database that has tables but no ganbench `runs` among them (`run_columns`:
+    the columns of its `runs`, if any), before anything is written to it."""
+    if not tables or OWN_RUN_COLUMNS <= run_columns:
         return
     listed = ", ".join(sorted(tables)[:5])
-    raise GanbenchError(f"{shown} is another program's database (tables {listed}); ganbench left it as it is: "
+    raise GanbenchError(f"{shown} is another program's {kind} (tables {listed}); ganbench left it as it is: "
                         f"give --db a database of its own")
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from sqlalchemy import event
 
 from .errors import GanbenchError
-from .schema import OWN_RUN_COLUMNS, check_version
+from .schema import check_version, refuse_foreign
 
 MAGIC = b"SQLite format 3\x00"
 READ = "ganbench_read"  # execution option: a read transaction takes no write lock
@@ -66,10 +66,7 @@ def check_own(path):
         _, tables, columns, version = _read(path)
     except sqlite3.DatabaseError as e:
         raise GanbenchError(f"cannot read database {path} ({e}); check --db") from None
-    if tables and not OWN_RUN_COLUMNS <= columns:
-        listed = ", ".join(sorted(tables)[:5])
-        raise GanbenchError(f"{path} is another program's SQLite database (tables {listed}); ganbench left it "
-                            f"as it is: give --db another path")
+    refuse_foreign(tables, columns, str(path), kind="SQLite database")
     check_version(version, str(path))
 
 

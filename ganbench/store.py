@@ -227,14 +227,19 @@ def _without_ids(row):
     return {k: v for k, v in row.items() if k not in ("id", "run_id")}
 
 
-def _same_run(connection, run_id, row, records):
-    """Whether the run here already holds `row`, as many records of each kind, and its tags."""
-    here = connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().one()
+def _run_row(connection, run_id):
+    """A run's `runs` row as a mapping, or None."""
+    return connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
+
+
+def _same_run(connection, here, row, records):
+    """Whether the run here (its `runs` row) already holds `row`, as many records of each
+    kind, and its tags."""
     if any(here[k] != v for k, v in row.items()):
         return False
-    counts = {name: _count(connection, RECORDS[name], run_id) for name in records if name != "tags"}
+    counts = {name: _count(connection, RECORDS[name], here["id"]) for name in records if name != "tags"}
     return all(counts[name] == len(records[name]) for name in counts) and \
-        {t["tag"] for t in records.get("tags", [])} <= _tags(connection, run_id)
+        {t["tag"] for t in records.get("tags", [])} <= _tags(connection, here["id"])
 
 
 def _count(connection, table, run_id):
@@ -250,15 +255,15 @@ SAME_RUN = ("config_hash", "seed", "started_at")
 
 
 def _adopted(connection, origin, row):
-    """The run here a merge made of `origin` before, if it is still that run at the source;
-    else the old copy stays, no longer tied to the origin, and None."""
+    """The `runs` row of the run here a merge made of `origin` before, if it is still that run
+    at the source; else the old copy stays, no longer tied to the origin, and None."""
     found = connection.scalar(select(RunOrigin.run_id).where(RunOrigin.source == origin[0],
                                                              RunOrigin.source_run == origin[1]))
     if found is None:
         return None
-    here = connection.execute(select(Run.__table__).where(Run.id == found)).mappings().one()
+    here = _run_row(connection, found)
     if all(here[k] == row.get(k) for k in SAME_RUN):
-        return found
+        return here
     connection.execute(delete(RunOrigin).where(RunOrigin.run_id == found))
     return None
 
@@ -502,7 +507,7 @@ class Store:
 
     def get_run(self, run_id):
         with self._reading() as c:
-            row = c.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
+            row = _run_row(c, run_id)
         if row is None:
             raise GanbenchError(f"no run {run_id} in {_shown(self.url)}; `ganbench runs list` shows the runs")
         return dict(row)
@@ -599,13 +604,13 @@ class Store:
         with self.engine.begin() as c:
             _immediate(c)
             _add_missing_protocols(c, protocols)
-            found = _adopted(c, origin, row)
-            if found is None:
+            here = _adopted(c, origin, row)
+            if here is None:
                 return _copy_run(c, origin, row, records), "copied"
-            if _same_run(c, found, row, records):
-                return found, "unchanged"
-            _replace_run(c, found, row, records)
-            return found, "updated"
+            if _same_run(c, here, row, records):
+                return here["id"], "unchanged"
+            _replace_run(c, here["id"], row, records)
+            return here["id"], "updated"
 
     def costs(self):
         """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""

@@ -142,6 +142,27 @@ def query(db_url, sql, *args):
         return c.execute(sql, args).fetchall()
 
 
+def random_inception(path, he_init=False):
+    """A randomly initialised InceptionV3 of torch-fidelity's, saved at `path` for
+    --inception-weights. `he_init`: He-initialised convolutions keep the activations' scale
+    through its 94 layers, so features differ between images (PyTorch's default init shrinks
+    them to nothing, which makes every FID about 1e-13)."""
+    from unittest import mock
+
+    import torch
+    from torch_fidelity import feature_extractor_inceptionv3 as fe
+
+    torch.manual_seed(0)
+    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
+            mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
+        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    for module in net.modules() if he_init else ():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    torch.save(net.state_dict(), path)
+    return path
+
+
 def wait_for(predicate, timeout=120):
     """True once predicate() is, False if it is not within `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -5,19 +5,12 @@ import signal
 import subprocess
 import sys
 
-from conftest import TINY_MODEL, query, wait_for
+from conftest import TINY_MODEL, query, query_when_made, wait_for
 
 # The worker believes it is on another node: its runs record that host, so this host can only
 # tell whether it lives by its heartbeat.
 ON_NODE_B = ("import socket, sys; socket.gethostname = lambda: 'node-b'; "
              "from ganbench.cli import main; sys.argv[0] = 'ganbench'; main()")
-
-
-def _steps_done(db):
-    try:
-        return query(db, "select steps_done from runs")[0][0]
-    except Exception:  # noqa: BLE001 - the database or the run is not there yet
-        return 0
 
 
 def _status(invoke, status):
@@ -35,7 +28,7 @@ def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         started = wait_for(lambda: child.poll() is not None or (
-            list(shared.glob("*/1/last.pt")) and _steps_done(db) >= 40))
+            list(shared.glob("*/1/last.pt")) and (query_when_made(db, "select steps_done from runs") or [(0,)])[0][0] >= 40))
         assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
     finally:
         if child.poll() is None:

@@ -4,30 +4,19 @@ A GPU is not needed to check the numbers: TF32 rounds each convolution's and mat
 inputs to a 10-bit mantissa and accumulates in fp32, which hooks emulate on the CPU."""
 from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
-from unittest import mock
 
 import pytest
 import torch
-from torch_fidelity import feature_extractor_inceptionv3 as fe
 
+from conftest import random_inception
 from ganbench_plugins.inception import InceptionSpace, frechet_distance, inception_precision, reference_summary
 from ganbench_plugins.mnist5k import mnist5k
 
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory):
-    """A random InceptionV3 whose features differ between images: He-initialised convolutions
-    keep the activations' scale through the 94 layers (PyTorch's default init shrinks them to
-    nothing, which makes every FID about 1e-13)."""
-    torch.manual_seed(0)
-    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
-            mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
-        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    for module in net.modules():
-        if isinstance(module, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-    path = tmp_path_factory.mktemp("weights") / "he-inception.pth"
-    torch.save(net.state_dict(), path)
+    """A random InceptionV3 whose features differ between images."""
+    path = random_inception(tmp_path_factory.mktemp("weights") / "he-inception.pth", he_init=True)
     space = InceptionSpace(str(path))
     space.prepare(torch.device("cpu"))
     return space

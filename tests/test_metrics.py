@@ -2,14 +2,13 @@
 numbers, the reference cache, protocol fingerprints, and the offline digit metrics."""
 import json
 from types import SimpleNamespace
-from unittest import mock
 
 import pytest
 import torch
 import torch_fidelity
 from torch_fidelity import feature_extractor_inceptionv3 as fe
 
-from conftest import SMALL, MeanPixels, query
+from conftest import SMALL, MeanPixels, query, random_inception
 from ganbench import ImageSet, hookimpl
 from ganbench.data import DeviceData
 from ganbench.evaluation import Evaluator
@@ -26,13 +25,7 @@ from ganbench_plugins.mnist5k import mnist5k
 @pytest.fixture(scope="session")
 def inception_weights(tmp_path_factory):
     """A randomly initialised InceptionV3 saved where --inception-weights can point."""
-    torch.manual_seed(0)
-    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
-            mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
-        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    path = tmp_path_factory.mktemp("weights") / "random-inception.pth"
-    torch.save(net.state_dict(), path)
-    return path
+    return random_inception(tmp_path_factory.mktemp("weights") / "random-inception.pth")
 
 
 @pytest.fixture(scope="session")
