@@ -16,6 +16,7 @@ Same DCGAN, loss, optimizer and batch on (a) to (c). The fair's settings are the
 
 Without --inception-weights (e) uses a random InceptionV3: the same work, meaningless FIDs.
 """
+
 import argparse
 import os
 import subprocess
@@ -24,20 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval_throughput import fidelity_fid, ganbench_fid, random_weights, reference
+from eval_throughput import write_pngs as write_rgb_pngs
 from PIL import Image
+from timing import device_name, print_comparison, timed
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
-from eval_throughput import fidelity_fid, ganbench_fid, random_weights, reference
-from eval_throughput import write_pngs as write_rgb_pngs
-from timing import device_name, print_comparison, timed
-
-from ganbench import Batch, fast_path
-from ganbench.config import resolve
-from ganbench.defaults import default_components
+from ganbench import Batch
+from ganbench.config.defaults import default_components
+from ganbench.config.spec import resolve
+from ganbench.engine import fast_path
+from ganbench.engine.runner import _read_losses, build
 from ganbench.environment import pick_device
-from ganbench.plugins import registry
-from ganbench.runner import _read_losses, build
+from ganbench.plugins.manager import registry
 from ganbench_plugins.inception import InceptionSpace
 
 
@@ -57,14 +58,21 @@ class PngFolder(Dataset):
 
 def write_pngs(exp, folder, count=2000):
     for i, image in enumerate(exp.data.images[:count].cpu()):
-        Image.fromarray(image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()).save(
-            Path(folder) / f"{i:05d}.png")
+        Image.fromarray(
+            image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
+        ).save(Path(folder) / f"{i:05d}.png")
 
 
 def plain_script(exp, folder, steps, batch, device, workers):
     """The loop as users write it: every batch from the DataLoader, .item() on both losses."""
-    loader = DataLoader(PngFolder(folder), batch_size=batch, shuffle=True, drop_last=True, num_workers=workers,
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        PngFolder(folder),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     done = 0
     while done < steps:
         for real in loader:
@@ -102,11 +110,32 @@ def steps_per_s(loop, exp, steps, warmup):
 def sweep(settings, steps, workers, device):
     """A 4-arm sweep as one `ganbench run` command: its aggregate steps/s, start-up included."""
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "ganbench", "run", *settings, "metrics=", "log_every=100",
-                   "sample_every=0", "g_lr=choice(1e-4,2e-4,3e-4,4e-4)", "--steps", str(steps), "--device",
-                   device.type, "--workers", str(workers), "--db", f"sqlite:///{folder}/sweep.db"]
+        command = [
+            sys.executable,
+            "-m",
+            "ganbench",
+            "run",
+            *settings,
+            "metrics=",
+            "log_every=100",
+            "sample_every=0",
+            "g_lr=choice(1e-4,2e-4,3e-4,4e-4)",
+            "--steps",
+            str(steps),
+            "--device",
+            device.type,
+            "--workers",
+            str(workers),
+            "--db",
+            f"sqlite:///{folder}/sweep.db",
+        ]
         start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "GANBENCH_OFFLINE": "1"})
+        subprocess.run(
+            command,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "GANBENCH_OFFLINE": "1"},
+        )
         return 4 * steps / (time.perf_counter() - start)
 
 
@@ -121,10 +150,24 @@ def fid_seconds(exp, args, device):
         summary = reference(space, reals, batch)
         write_rgb_pngs(reals.cpu(), f"{tmp}/reals")
         make = lambda n: exp.scheme.sample(exp.parts, n, seed=0)[""]  # noqa: E731
-        fidelity_fid(lambda: make(batch), weights, device, batch, f"{tmp}/warm", f"{tmp}/reals", tmp)  # caches reals
-        ours, ours_fid = timed(lambda: ganbench_fid(lambda: make(args.fid_images), space, summary), device)
-        theirs, their_fid = timed(lambda: fidelity_fid(lambda: make(args.fid_images), weights, device, batch,
-                                                       f"{tmp}/fakes", f"{tmp}/reals", tmp), device)
+        fidelity_fid(
+            lambda: make(batch), weights, device, batch, f"{tmp}/warm", f"{tmp}/reals", tmp
+        )  # caches reals
+        ours, ours_fid = timed(
+            lambda: ganbench_fid(lambda: make(args.fid_images), space, summary), device
+        )
+        theirs, their_fid = timed(
+            lambda: fidelity_fid(
+                lambda: make(args.fid_images),
+                weights,
+                device,
+                batch,
+                f"{tmp}/fakes",
+                f"{tmp}/reals",
+                tmp,
+            ),
+            device,
+        )
     return ours, theirs, ours_fid, their_fid
 
 
@@ -136,44 +179,82 @@ def main():
     parser.add_argument("--filters", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--loader-workers", type=int, default=2, help="the plain script's DataLoader workers")
+    parser.add_argument(
+        "--loader-workers", type=int, default=2, help="the plain script's DataLoader workers"
+    )
     parser.add_argument("--mode", default="default", help="compile_mode of the fast path")
-    parser.add_argument("--fid-images", type=int, default=10000, help="(e)'s generated images; 0 skips (e)")
-    parser.add_argument("--fid-reals", type=int, default=10000, help="(e)'s real images (at most the data set's)")
+    parser.add_argument(
+        "--fid-images", type=int, default=10000, help="(e)'s generated images; 0 skips (e)"
+    )
+    parser.add_argument(
+        "--fid-reals", type=int, default=10000, help="(e)'s real images (at most the data set's)"
+    )
     parser.add_argument("--eval-batch", type=int, default=200)
     parser.add_argument("--inception-weights", default=None)
     args = parser.parse_args()
     device = pick_device(args.device)
-    settings = [f"res={args.res}", f"batch={args.batch}", f"filters={args.filters}", "plugins=dcgan"]
+    settings = [
+        f"res={args.res}",
+        f"batch={args.batch}",
+        f"filters={args.filters}",
+        "plugins=dcgan",
+    ]
     warmup = max(10, args.steps // 10)
     eager = experiment(settings, device)
-    fast = experiment(settings, device, ["precision=bf16", "compile=true", "channels_last=true",
-                                         f"compile_mode={args.mode}"])
+    fast = experiment(
+        settings,
+        device,
+        ["precision=bf16", "compile=true", "channels_last=true", f"compile_mode={args.mode}"],
+    )
     with tempfile.TemporaryDirectory() as folder:
         write_pngs(eager, folder)
-        plain = steps_per_s(lambda n: plain_script(eager, folder, n, args.batch, device, args.loader_workers),
-                            eager, args.steps, warmup)
+        plain = steps_per_s(
+            lambda n: plain_script(eager, folder, n, args.batch, device, args.loader_workers),
+            eager,
+            args.steps,
+            warmup,
+        )
     ours = steps_per_s(lambda n: ganbench_loop(eager, n, args.batch), eager, args.steps, warmup)
     fastest = steps_per_s(lambda n: ganbench_loop(fast, n, args.batch), fast, args.steps, warmup)
-    one, many = sweep(settings, args.steps, 1, device), sweep(settings, args.steps, args.workers, device)
+    one, many = (
+        sweep(settings, args.steps, 1, device),
+        sweep(settings, args.steps, args.workers, device),
+    )
     rows = fid_rows(eager, args, device) if args.fid_images else []
     print_comparison(
         f"device: {device_name(device)}; DCGAN {args.res}x{args.res}, batch {args.batch}, filters {args.filters}; "
         f"{args.steps} timed steps after {warmup} to warm up",
         ["what", "steps/s ((e): seconds)", "vs (a)"],
-        [["(a) plain script: DataLoader over PNGs, .item() every step", f"{plain:.1f}", "1.00x"],
-         ["(b) ganbench eager fp32", f"{ours:.1f}", f"{ours / plain:.2f}x"],
-         [f"(c) ganbench bf16 + compile ({args.mode}) + channels_last", f"{fastest:.1f}", f"{fastest / plain:.2f}x"],
-         ["(d) 4-arm sweep, --workers 1, aggregate (whole command)", f"{one:.1f}", ""],
-         [f"(d) 4-arm sweep, --workers {args.workers}, aggregate (whole command)", f"{many:.1f}",
-          f"{many / one:.2f}x of --workers 1"], *rows])
+        [
+            ["(a) plain script: DataLoader over PNGs, .item() every step", f"{plain:.1f}", "1.00x"],
+            ["(b) ganbench eager fp32", f"{ours:.1f}", f"{ours / plain:.2f}x"],
+            [
+                f"(c) ganbench bf16 + compile ({args.mode}) + channels_last",
+                f"{fastest:.1f}",
+                f"{fastest / plain:.2f}x",
+            ],
+            ["(d) 4-arm sweep, --workers 1, aggregate (whole command)", f"{one:.1f}", ""],
+            [
+                f"(d) 4-arm sweep, --workers {args.workers}, aggregate (whole command)",
+                f"{many:.1f}",
+                f"{many / one:.2f}x of --workers 1",
+            ],
+            *rows,
+        ],
+    )
 
 
 def fid_rows(exp, args, device):
     ours, theirs, ours_fid, their_fid = fid_seconds(exp, args, device)
     what = f"FID-{args.fid_images} vs {min(args.fid_reals, len(exp.data.images))} reals"
-    return [[f"(e) {what}, ganbench: seconds (FID {ours_fid:.6g})", f"{ours:.2f}", f"{theirs / ours:.2f}x faster"],
-            [f"(e) {what}, PNGs + torch-fidelity: seconds (FID {their_fid:.6g})", f"{theirs:.2f}", ""]]
+    return [
+        [
+            f"(e) {what}, ganbench: seconds (FID {ours_fid:.6g})",
+            f"{ours:.2f}",
+            f"{theirs / ours:.2f}x faster",
+        ],
+        [f"(e) {what}, PNGs + torch-fidelity: seconds (FID {their_fid:.6g})", f"{theirs:.2f}", ""],
+    ]
 
 
 if __name__ == "__main__":

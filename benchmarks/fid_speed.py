@@ -5,12 +5,12 @@ same features, with the two values side by side.
 
     python benchmarks/fid_speed.py [--fakes 10000] [--reals 10000] [--dims 2048] [--device cpu]
 """
+
 import argparse
 
 import torch
-from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
-
 from timing import device_name, print_comparison, timed
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
 from ganbench_plugins.inception import frechet_distance, reference_summary
 
@@ -29,7 +29,9 @@ def main():
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(0)
-    mixing = torch.randn(args.dims, args.dims, device=device) / args.dims ** 0.5  # correlated, like Inception's
+    mixing = (
+        torch.randn(args.dims, args.dims, device=device) / args.dims**0.5
+    )  # correlated, like Inception's
     real = torch.relu(torch.randn(args.reals, args.dims, device=device) @ mixing)
     fake = torch.relu(torch.randn(args.fakes, args.dims, device=device) @ mixing + 0.05)
     theirs, expected = timed(lambda: torch_fidelity_fid(real, fake), device)
@@ -38,9 +40,16 @@ def main():
     print_comparison(
         f"device: {device_name(device)}; {args.reals:,} real and {args.fakes:,} generated features of {args.dims}",
         ["FID from features", "seconds per evaluation", "FID"],
-        [["torch-fidelity (reference statistics every time)", f"{theirs:.2f}", f"{expected:.6f}"],
-         ["ganbench (reference summarised once per run)", f"{ours:.2f}", f"{value:.6f}"],
-         ["  ganbench's once-per-run summary of the reference", f"{once:.2f}", ""]])
+        [
+            [
+                "torch-fidelity (reference statistics every time)",
+                f"{theirs:.2f}",
+                f"{expected:.6f}",
+            ],
+            ["ganbench (reference summarised once per run)", f"{ours:.2f}", f"{value:.6f}"],
+            ["  ganbench's once-per-run summary of the reference", f"{once:.2f}", ""],
+        ],
+    )
 
 
 if __name__ == "__main__":

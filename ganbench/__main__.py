@@ -1,3 +1,3 @@
-from .cli import main
+from ganbench.cli import main
 
 main()

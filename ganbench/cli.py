@@ -1,4 +1,5 @@
 """The `ganbench` command: thin click commands over importable functions."""
+
 import json
 import os
 import shutil
@@ -6,10 +7,10 @@ import sys
 
 import click
 
-from . import __version__
-from .defaults import DEFAULT_DB
-from .errors import GanbenchError
-from .liveness import FINISHED, STATUSES
+from ganbench import __version__
+from ganbench.config.defaults import DEFAULT_DB
+from ganbench.errors import GanbenchError
+from ganbench.store.liveness import FINISHED, STATUSES
 
 # Commands import what they use when they run: `--help` and the store-only commands start
 # without torch (benchmarks/startup.py measures it).
@@ -65,15 +66,25 @@ def _runs_dir(ctx, param, value):
 
 
 runs_dir_option = click.option(
-    "--runs-dir", envvar="GANBENCH_RUNS_DIR", expose_value=False, callback=_runs_dir, type=click.Path(file_okay=False),
+    "--runs-dir",
+    envvar="GANBENCH_RUNS_DIR",
+    expose_value=False,
+    callback=_runs_dir,
+    type=click.Path(file_okay=False),
     help="where run folders (checkpoints, samples) go: shared disk on a cluster (default: runs/ beside a SQLite "
-         "database, else ./results/runs; env GANBENCH_RUNS_DIR)")
+    "database, else ./results/runs; env GANBENCH_RUNS_DIR)",
+)
 
 
 def db_option(command):
     """--db and --runs-dir: where runs are recorded and where their files are."""
-    return click.option("--db", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
-                        help="SQLAlchemy URL of the results database (env GANBENCH_DB)")(runs_dir_option(command))
+    return click.option(
+        "--db",
+        envvar="GANBENCH_DB",
+        default=DEFAULT_DB,
+        show_default=True,
+        help="SQLAlchemy URL of the results database (env GANBENCH_DB)",
+    )(runs_dir_option(command))
 
 
 @click.group(cls=Cli)
@@ -89,7 +100,7 @@ def plugins(as_json):
     """List installed components, their options and the package each comes from."""
     from rich.table import Table
 
-    from .plugins import registry
+    from ganbench.plugins.manager import registry
 
     components = [c.describe() for c in registry()]
     if as_json:
@@ -108,51 +119,132 @@ def plugins(as_json):
 @click.argument("overrides", nargs=-1)
 @click.option("--steps", type=int, help="training steps (overrides steps=)")
 @db_option
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="the (first) seed")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
-              help="runs per arm, seeds --seed, --seed+1, ...")
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="the (first) seed",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="runs per arm, seeds --seed, --seed+1, ...",
+)
 @click.option("--name", help="group label for the table (default: derived from the config)")
-@click.option("--resume", "resume_id", type=int,
-              help="continue this run id to its target steps (with --steps: to a larger one, completed runs too)")
-@click.option("--inception-weights", envvar="GANBENCH_INCEPTION_WEIGHTS",
-              type=click.Path(dir_okay=False), default=None,
-              help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)")
-@click.option("--dry-run", is_flag=True, help="build and check every arm, print each network's parameters, train nothing")
-@click.option("--restart", is_flag=True, help="with --resume: train a run that has no checkpoint again from step 0")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="runs of a study or sweep trained at once, each in a process of its own")
-@click.option("--executor", "kind", type=click.Choice(["local", "ray", "slurm"]), default="local", show_default=True,
-              help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs")
+@click.option(
+    "--resume",
+    "resume_id",
+    type=int,
+    help="continue this run id to its target steps (with --steps: to a larger one, completed runs too)",
+)
+@click.option(
+    "--inception-weights",
+    envvar="GANBENCH_INCEPTION_WEIGHTS",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="local InceptionV3 weights for fid/is/kid/prc (env GANBENCH_INCEPTION_WEIGHTS)",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="build and check every arm, print each network's parameters, train nothing",
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="with --resume: train a run that has no checkpoint again from step 0",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="runs of a study or sweep trained at once, each in a process of its own",
+)
+@click.option(
+    "--executor",
+    "kind",
+    type=click.Choice(["local", "ray", "slurm"]),
+    default="local",
+    show_default=True,
+    help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs",
+)
 @click.option("--address", help="ray: the cluster's address (default: start a local Ray)")
-@click.option("--gpus-per-run", type=click.FloatRange(min=0),
-              help="ray: GPUs per run, e.g. 0.25 puts four on one (default: 1 where the cluster has GPUs, "
-                   "0 with --device cpu)")
+@click.option(
+    "--gpus-per-run",
+    type=click.FloatRange(min=0),
+    help="ray: GPUs per run, e.g. 0.25 puts four on one (default: 1 where the cluster has GPUs, 0 with --device cpu)",
+)
 @click.option("--partition", help="slurm: the partition")
-@click.option("--time-min", type=click.IntRange(min=1), help="slurm: each job's time limit in minutes (needed)")
-@click.option("--gpus-per-task", type=click.IntRange(min=0),
-              help="slurm: GPUs per job (default: 1, 0 with --device cpu)")
-@click.option("--slurm-folder", type=click.Path(file_okay=False),
-              help="slurm: where submitit keeps job files and logs, on shared storage (default: results/slurm)")
-def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_weights, dry_run, restart, workers,
-        kind, address, gpus_per_run, partition, time_min, gpus_per_task, slurm_folder):
+@click.option(
+    "--time-min",
+    type=click.IntRange(min=1),
+    help="slurm: each job's time limit in minutes (needed)",
+)
+@click.option(
+    "--gpus-per-task",
+    type=click.IntRange(min=0),
+    help="slurm: GPUs per job (default: 1, 0 with --device cpu)",
+)
+@click.option(
+    "--slurm-folder",
+    type=click.Path(file_okay=False),
+    help="slurm: where submitit keeps job files and logs, on shared storage (default: results/slurm)",
+)
+def run(
+    overrides,
+    steps,
+    db,
+    device,
+    seed,
+    seeds,
+    name,
+    resume_id,
+    inception_weights,
+    dry_run,
+    restart,
+    workers,
+    kind,
+    address,
+    gpus_per_run,
+    partition,
+    time_min,
+    gpus_per_task,
+    slurm_folder,
+):
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
-    from .executors import Placement, executor
-    from .launch import check_arms, dry_run as dry_run_counts, resume_run
-    from .liveness import beat_s
-    from .stopping import STOP
-    from .store import Store
-    from .studies import plan
+    from ganbench.config.studies import plan
+    from ganbench.engine.launch import check_arms, resume_run
+    from ganbench.engine.launch import dry_run as dry_run_counts
+    from ganbench.executors import Placement, executor
+    from ganbench.stopping import STOP
+    from ganbench.store.liveness import beat_s
+    from ganbench.store.sql import Store
 
     extras = {"inception_weights": inception_weights}
     beat_s()  # a bad heartbeat setting is said before any run is recorded
     with STOP.installed():
         if resume_id is not None:
             if overrides or name or dry_run or seeds > 1 or workers > 1 or kind != "local":
-                raise GanbenchError("--resume keeps the run's recorded config (only --steps may extend it); drop "
-                                    "the overrides, --seeds, --name, --workers, --executor and --dry-run")
-            status = resume_run(Store(db, create=False), resume_id, device, extras=extras, restart=restart, steps=steps)
+                raise GanbenchError(
+                    "--resume keeps the run's recorded config (only --steps may extend it); drop "
+                    "the overrides, --seeds, --name, --workers, --executor and --dry-run"
+                )
+            status = resume_run(
+                Store(db, create=False),
+                resume_id,
+                device,
+                extras=extras,
+                restart=restart,
+                steps=steps,
+            )
             say(f"run {resume_id}: {status}")
             sys.exit(EXIT_CODES[status])
         if restart:
@@ -164,10 +256,15 @@ def run(overrides, steps, db, device, seed, seeds, name, resume_id, inception_we
                 say(note)
             return
         # a bad combination of options, or a missing extra, is said before anything is checked or recorded
-        chosen = executor(workers, kind, Placement(address, gpus_per_run, partition, time_min, gpus_per_task,
-                                                   slurm_folder))
+        chosen = executor(
+            workers,
+            kind,
+            Placement(address, gpus_per_run, partition, time_min, gpus_per_task, slurm_folder),
+        )
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
-        statuses = run_arms(db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen)
+        statuses = run_arms(
+            db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen
+        )
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
 
@@ -175,16 +272,30 @@ def run_arms(db, arms, steps, seeds, name, device, extras, chosen=None):
     """Every arm with every seed, trained by the `chosen` executor (default: one after
     another here) until a stop request ends the whole command. Returns the statuses of the
     runs that started."""
-    from .executors import InProcess, Unit
-    from .studies import as_overrides
+    from ganbench.config.studies import as_overrides
+    from ganbench.executors.base import InProcess, Unit
 
     chosen = chosen or InProcess()
     if len(arms) * len(seeds) > 1:
-        say(f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s){chosen.summary}")
+        say(
+            f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s){chosen.summary}"
+        )
         for i, arm in enumerate(arms, 1):
             say(f"  {i}. {group_label(name, arm, arms)}")
-    units = [Unit(tuple(as_overrides(arm.overrides)), s, db, steps, group_label(name, arm, arms), arm.study, device,
-                  extras) for arm in arms for s in seeds]
+    units = [
+        Unit(
+            tuple(as_overrides(arm.overrides)),
+            s,
+            db,
+            steps,
+            group_label(name, arm, arms),
+            arm.study,
+            device,
+            extras,
+        )
+        for arm in arms
+        for s in seeds
+    ]
     return chosen.run(units, say)
 
 
@@ -200,18 +311,27 @@ def say(line):
     try:
         click.echo(line)
     except BrokenPipeError:
-        from .progress import silence_stdout
+        from ganbench.engine.progress import silence_stdout
 
         silence_stdout()
 
 
 def dry_run_table(table):
-    from .report import as_rich
+    from ganbench.results.report import as_rich
 
     table = table.dropna(axis=1, how="all")  # no published counts: no columns for them
-    shown = table.apply(lambda column: [
-        "" if v is None or v != v else f"{v:+.2f}" if isinstance(v, float) else
-        f"{v:,}" if isinstance(v, int) else str(v) for v in column])
+    shown = table.apply(
+        lambda column: [
+            ""
+            if v is None or v != v
+            else f"{v:+.2f}"
+            if isinstance(v, float)
+            else f"{v:,}"
+            if isinstance(v, int)
+            else str(v)
+            for v in column
+        ]
+    )
     return as_rich(shown, "dry run: parameters per arm")
 
 
@@ -219,43 +339,83 @@ def _steps(ctx, param, value):
     try:
         return value and [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"'{value}': give training steps separated by commas, e.g. 1000,5000,10000") from None
+        raise click.BadParameter(
+            f"'{value}': give training steps separated by commas, e.g. 1000,5000,10000"
+        ) from None
 
 
 @cli.command()
 @db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--study", "studies", multiple=True, metavar="NAME",
-              help="only this study's runs; repeat to compare studies side by side")
-@click.option("--group", "groups", multiple=True, metavar="LABEL",
-              help="only this group; repeat for several, the first is the baseline")
+@click.option(
+    "--study",
+    "studies",
+    multiple=True,
+    metavar="NAME",
+    help="only this study's runs; repeat to compare studies side by side",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="LABEL",
+    help="only this group; repeat for several, the first is the baseline",
+)
 @click.option("--baseline", help="the group to compare against (default: the first)")
-@click.option("--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder")
-@click.option("--html", type=click.Path(file_okay=False),
-              help="also write one self-contained web page per study to this folder")
-@click.option("--strip-steps", "strip", callback=_steps, metavar="STEPS",
-              help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)")
-@click.option("--wide", is_flag=True, help="the terminal table with every column (csv and json always have them)")
+@click.option(
+    "--plots", type=click.Path(file_okay=False), help="also write figures (PNG) to this folder"
+)
+@click.option(
+    "--html",
+    type=click.Path(file_okay=False),
+    help="also write one self-contained web page per study to this folder",
+)
+@click.option(
+    "--strip-steps",
+    "strip",
+    callback=_steps,
+    metavar="STEPS",
+    help="the progress strip's steps, e.g. 1000,5000,10000 (default: the fair's)",
+)
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="the terminal table with every column (csv and json always have them)",
+)
 @click.option("--tag", help="only runs with this tag (`ganbench runs tag`)")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES + ("all",)),
-              help="only runs with this status; repeat for several (default: completed and diverged)")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES + ("all",)),
+    help="only runs with this status; repeat for several (default: completed and diverged)",
+)
 def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, statuses):
     """One row per group of runs with the same config except the seed."""
-    from .report import fitted_table, footnote, group_table, left_out_note, load_frames, render
-    from .store import Store
+    from ganbench.results.report import (
+        fitted_table,
+        footnote,
+        group_table,
+        left_out_note,
+        load_frames,
+        render,
+    )
+    from ganbench.store.sql import Store
 
     store = Store(db, create=False, write=False)
     chosen = None if "all" in statuses else (statuses or FINISHED)
     runs, metrics = load_frames(store, list(studies) or None, groups, tag, chosen)
     left_out = left_out_note(runs)
-    table = group_table(runs, metrics, baseline)  # first: a bad --baseline stops before any file is written
+    table = group_table(
+        runs, metrics, baseline
+    )  # first: a bad --baseline stops before any file is written
     if plots:
-        from .plots import write_plots
+        from ganbench.results.plots import write_plots
 
         for path in write_plots(runs, metrics, plots, store.run_dir, strip):
             click.echo(f"wrote {path}", err=True)
     if html:
-        from .webpage import write_pages
+        from ganbench.results.webpage import write_pages
 
         for path in write_pages(store, runs, metrics, html, baseline, strip):
             click.echo(f"wrote {path}", err=True)
@@ -265,7 +425,9 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, st
         console = wide_console() if wide else fitted_console()
         console.print(output if wide else fitted_table(table, baseline, console))
         if not wide and len(table):
-            console.print("@N: the step of the best value; --wide shows every column", highlight=False)
+            console.print(
+                "@N: the step of the best value; --wide shows every column", highlight=False
+            )
         if footnote(table, protocols, baseline):
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
@@ -277,18 +439,40 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, st
 @cli.command()
 @db_option
 @click.argument("run_id", type=int)
-@click.option("--n", "count", type=click.IntRange(min=1), default=10000, show_default=True,
-              help="images to write (translation: per direction, at most the test images)")
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="a new or empty folder")
-@click.option("--checkpoint", "which", type=click.Choice(CHECKPOINTS), default="last", show_default=True,
-              help="last.pt, or best.pt (the generators at the best score)")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="the noise's seed")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--n",
+    "count",
+    type=click.IntRange(min=1),
+    default=10000,
+    show_default=True,
+    help="images to write (translation: per direction, at most the test images)",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), required=True, help="a new or empty folder"
+)
+@click.option(
+    "--checkpoint",
+    "which",
+    type=click.Choice(CHECKPOINTS),
+    default="last",
+    show_default=True,
+    help="last.pt, or best.pt (the generators at the best score)",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="the noise's seed",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
 def sample(db, run_id, count, out, which, seed, device):
     """Write images from a run's checkpoint, one PNG each: a folder torch-fidelity and clean-fid read."""
-    from . import trained
-    from .sample_folder import empty_folder, write_samples
-    from .store import Store
+    from ganbench.results import trained
+    from ganbench.results.sample_folder import empty_folder, write_samples
+    from ganbench.store.sql import Store
 
     out = empty_folder(out)
     exp, step = trained.load(Store(db, create=False, write=False), run_id, which, device)
@@ -299,18 +483,24 @@ def sample(db, run_id, count, out, which, seed, device):
 @cli.command("export")
 @db_option
 @click.argument("run_id", type=int)
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="the file to write, e.g. G.pt2")
-@click.option("--checkpoint", "which", type=click.Choice(CHECKPOINTS), default="last", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), required=True, help="the file to write, e.g. G.pt2"
+)
+@click.option(
+    "--checkpoint", "which", type=click.Choice(CHECKPOINTS), default="last", show_default=True
+)
 @click.option("--net", help="which generator (translation: g_ab or g_ba; default: the first)")
 def export_generator(db, run_id, out, which, net):
     """Write a run's generator with its config: `torch.export.load(path).module()` runs it without ganbench."""
-    from . import export, trained
-    from .store import Store
+    from ganbench.results import export, trained
+    from ganbench.store.sql import Store
 
     store = Store(db, create=False, write=False)
     exp, step = trained.load(store, run_id, which, "cpu", stand_in=True)
     meta = export.export(exp, store.get_run(run_id), step, which, net, out)
-    say(f"wrote {meta['network']} of run {run_id} at step {meta['step']} to {out}; it takes {meta['input']}")
+    say(
+        f"wrote {meta['network']} of run {run_id} at step {meta['step']} to {out}; it takes {meta['input']}"
+    )
 
 
 @cli.group()
@@ -325,9 +515,9 @@ def runs():
 @click.option("--tag", help="only runs with this tag")
 def runs_list(db, study, status, tag):
     """One line per run: id, study, label, seed, status, steps, host, start, tags, error."""
-    from . import run_records
-    from .report import as_rich, printable
-    from .store import Store
+    from ganbench.results import run_records
+    from ganbench.results.report import as_rich, printable
+    from ganbench.store.sql import Store
 
     found = run_records.listing(Store(db, create=False, write=False), study, status, tag)
     wide_console().print(as_rich(found.astype(str).map(printable), f"{len(found)} run(s)"))
@@ -338,10 +528,14 @@ def runs_list(db, study, status, tag):
 @click.argument("run_id", type=int)
 def runs_show(db, run_id):
     """A run's whole record: resolved config, versions, environment, error, early stop, files."""
-    from . import run_records
-    from .store import Store
+    from ganbench.results import run_records
+    from ganbench.store.sql import Store
 
-    click.echo(json.dumps(run_records.record(Store(db, create=False, write=False), run_id), indent=2, default=str))
+    click.echo(
+        json.dumps(
+            run_records.record(Store(db, create=False, write=False), run_id), indent=2, default=str
+        )
+    )
 
 
 @runs.command("delete")
@@ -350,13 +544,15 @@ def runs_show(db, run_id):
 @click.option("--yes", is_flag=True, help="delete without asking")
 def runs_delete(db, run_ids, yes):
     """Delete runs with their metrics and files."""
-    from . import run_records
-    from .store import Store
+    from ganbench.results import run_records
+    from ganbench.store.sql import Store
 
     store = Store(db, create=False)
     run_ids = run_records.existing(store, run_ids)
     if not yes:
-        click.confirm(f"delete run {', '.join(map(str, run_ids))} with its metrics and files?", abort=True)
+        click.confirm(
+            f"delete run {', '.join(map(str, run_ids))} with its metrics and files?", abort=True
+        )
     say(f"deleted run {', '.join(map(str, run_records.delete(store, run_ids)))}")
 
 
@@ -367,8 +563,8 @@ def runs_delete(db, run_ids, yes):
 @click.option("--remove", is_flag=True, help="take the tag away instead")
 def runs_tag(db, run_ids, tag, remove):
     """Tag runs (RUN_ID... TAG), so `report --tag TAG` picks them out."""
-    from . import run_records
-    from .store import Store
+    from ganbench.results import run_records
+    from ganbench.store.sql import Store
 
     run_ids = run_records.tag(Store(db, create=False), run_ids, tag, remove)
     say(f"{'untagged' if remove else 'tagged'} run {', '.join(map(str, run_ids))}: {tag}")
@@ -376,17 +572,28 @@ def runs_tag(db, run_ids, tag, remove):
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--into", envvar="GANBENCH_DB", default=DEFAULT_DB, show_default=True,
-              help="the database to fold them into (a SQLAlchemy URL); env GANBENCH_DB")
+@click.option(
+    "--into",
+    envvar="GANBENCH_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="the database to fold them into (a SQLAlchemy URL); env GANBENCH_DB",
+)
 @runs_dir_option
 def merge(sources, into):
     """Fold results databases (files or URLs) into one, each run once however often merged."""
-    from .merge import merge as fold
+    from ganbench.store.merge import merge as fold
 
     done = fold(sources, into)
-    say(f"merged {len(sources)} database(s): {done['copied']} run(s) copied, {done['updated']} updated, "
-        f"{done['unchanged']} already there" + (f"; {done['without files']} run(s) had no folder at the source (was "
-                                               f"--runs-dir set where they trained?)" if done["without files"] else ""))
+    say(
+        f"merged {len(sources)} database(s): {done['copied']} run(s) copied, {done['updated']} updated, "
+        f"{done['unchanged']} already there"
+        + (
+            f"; {done['without files']} run(s) had no folder at the source (was --runs-dir set where they trained?)"
+            if done["without files"]
+            else ""
+        )
+    )
 
 
 def main():

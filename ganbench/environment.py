@@ -1,12 +1,13 @@
 """What a run records about where it ran: versions, device, git commit, host."""
+
 import platform
 import socket
 import subprocess
 
 import torch
 
-from . import __version__
-from .errors import GanbenchError
+from ganbench import __version__
+from ganbench.errors import GanbenchError
 
 
 def pick_device(choice):
@@ -14,13 +15,17 @@ def pick_device(choice):
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cuda" and not torch.cuda.is_available():
-        raise GanbenchError("--device cuda: no CUDA GPU is visible to PyTorch; use --device cpu or auto")
+        raise GanbenchError(
+            "--device cuda: no CUDA GPU is visible to PyTorch; use --device cpu or auto"
+        )
     return torch.device(choice)
 
 
 def git_sha():
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -35,11 +40,21 @@ def describe(device, components):
         "platform": platform.platform(),
         "host": socket.gethostname(),
         "torch": torch.__version__,
-        "cuda": torch.version.cuda if device.type == "cuda" else None,  # what the build supports is not what ran
-        "cudnn": torch.backends.cudnn.version() if device.type == "cuda" and torch.backends.cudnn.is_available() else None,
+        "cuda": torch.version.cuda
+        if device.type == "cuda"
+        else None,  # what the build supports is not what ran
+        "cudnn": torch.backends.cudnn.version()
+        if device.type == "cuda" and torch.backends.cudnn.is_available()
+        else None,
         "gpu": gpu,
         "device": str(device),
         "git_sha": git_sha(),
-        "plugins": {f"{c.kind}:{c.name}": {"plugin": c.source.plugin, "package": c.source.package,
-                                           "version": c.source.version} for c in components},
+        "plugins": {
+            f"{c.kind}:{c.name}": {
+                "plugin": c.source.plugin,
+                "package": c.source.package,
+                "version": c.source.version,
+            }
+            for c in components
+        },
     }

@@ -1,4 +1,5 @@
 """The one error type the CLI turns into a clean one-line message."""
+
 import difflib
 
 

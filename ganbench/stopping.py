@@ -5,6 +5,7 @@ Before a run is recorded, a stop request interrupts at once (nothing to save). W
 trains, it is a request that the training loop takes at the next step boundary, so the
 checkpoint written then is whole; a second request interrupts at once. While the final
 status is written, requests wait, so every stop Python sees ends in a final status."""
+
 import signal
 import threading
 from contextlib import contextmanager

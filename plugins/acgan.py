@@ -1,16 +1,22 @@
 """ACGAN heads for a staged discriminator (report 004): its 'head' stage is replaced by two
 separate 3-layer fully connected heads on the shared features, one for realness and one for
 the condition's classes or tags (a shared head made both worse in that report)."""
+
 import torch
 from torch import nn
 
 from ganbench import GanbenchError, Staged
-from ganbench.network import eval_mode
+from ganbench.api.network import eval_mode
 
 
 def _mlp(cin, hidden, cout):
-    return nn.Sequential(nn.Linear(cin, hidden), nn.LeakyReLU(0.2, inplace=True),
-                         nn.Linear(hidden, hidden), nn.LeakyReLU(0.2, inplace=True), nn.Linear(hidden, cout))
+    return nn.Sequential(
+        nn.Linear(cin, hidden),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Linear(hidden, hidden),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Linear(hidden, cout),
+    )
 
 
 class TwoHeads(nn.Module):
@@ -36,8 +42,12 @@ def _features(net, cfg):
 
 def apply(net, cfg):
     if not cfg.cond_dim:
-        raise GanbenchError("acgan_heads classifies the data's labels: use it with scheme "
-                            "'conditional' and a data set with labels or tags")
+        raise GanbenchError(
+            "acgan_heads classifies the data's labels: use it with scheme "
+            "'conditional' and a data set with labels or tags"
+        )
     if not isinstance(net, Staged) or "head" not in net.stages:
-        raise GanbenchError("acgan_heads replaces a discriminator's 'head' stage; use it with dcgan")
+        raise GanbenchError(
+            "acgan_heads replaces a discriminator's 'head' stage; use it with dcgan"
+        )
     net.replace("head", TwoHeads(_features(net, cfg), cfg.acgan_hidden, cfg.cond_dim))

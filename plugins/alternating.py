@@ -11,13 +11,14 @@ real images, a 5x5 grid every `sample_every` steps, and at each new best score a
 diversity grid and a 10-step interpolation between two noise vectors (the fair's checks for
 mode collapse and memorisation).
 """
+
 import torch
 
 from ganbench import GanbenchError
-from ganbench.loss import added
-from ganbench.network import eval_mode
-from ganbench.parts import sample_noise
-from ganbench.scheme import Panel, Scheme, Track, fixed_rng, frozen, update
+from ganbench.api.loss import added
+from ganbench.api.network import eval_mode
+from ganbench.api.parts import sample_noise
+from ganbench.api.scheme import Panel, Scheme, Track, fixed_rng, frozen, update
 
 # Fixed inputs come from streams of their own, so the training RNG is untouched by them.
 EVAL_SEED_OFFSET = 1_000_003
@@ -40,9 +41,13 @@ class NoiseToImage(Scheme):
     def prepare(self, data, cfg, seed):
         self.cfg, device = cfg, data.device
         self.reference, self.reference_note = data.reference(cfg.eval_real)
-        self.eval_noise = sample_noise(cfg.noise, cfg.eval_fake, cfg.z_dim, fixed_rng(seed, EVAL_SEED_OFFSET, device))
+        self.eval_noise = sample_noise(
+            cfg.noise, cfg.eval_fake, cfg.z_dim, fixed_rng(seed, EVAL_SEED_OFFSET, device)
+        )
         rng = fixed_rng(seed, SAMPLE_SEED_OFFSET, device)
-        self.grid_noise, self.diversity_noise, ends = (sample_noise(cfg.noise, n, cfg.z_dim, rng) for n in (25, 10, 2))
+        self.grid_noise, self.diversity_noise, ends = (
+            sample_noise(cfg.noise, n, cfg.z_dim, rng) for n in (25, 10, 2)
+        )
         t = torch.linspace(0, 1, 10, device=device)[:, None]
         self.path = (1 - t) * ends[0] + t * ends[1]
 
@@ -54,16 +59,26 @@ class NoiseToImage(Scheme):
     def _batches(self, parts, noise=None, kind="eval"):
         batch, noise = self.cfg.eval_batch, self.eval_noise if noise is None else noise
         for start in range(0, len(noise), batch):
-            yield self._images(parts, noise[start:start + batch], (kind, start))
+            yield self._images(parts, noise[start : start + batch], (kind, start))
 
     def sample(self, parts, n, seed):
         """n images from fresh noise drawn from `seed`."""
-        noise = sample_noise(self.cfg.noise, n, self.cfg.z_dim, fixed_rng(seed, 0, parts.rng.device))
+        noise = sample_noise(
+            self.cfg.noise, n, self.cfg.z_dim, fixed_rng(seed, 0, parts.rng.device)
+        )
         return {"": self._batches(parts, noise, "sample")}
 
     def tracks(self):
-        return [Track("", self.reference, self.reference_note, len(self.eval_noise), self._batches,
-                      labels=self.eval_labels())]
+        return [
+            Track(
+                "",
+                self.reference,
+                self.reference_note,
+                len(self.eval_noise),
+                self._batches,
+                labels=self.eval_labels(),
+            )
+        ]
 
     def eval_labels(self):
         return None
@@ -72,24 +87,38 @@ class NoiseToImage(Scheme):
         return Panel(self._images(parts, self.grid_noise, ("grid", 0)), 5, "5x5 grid")
 
     def best_panels(self, parts):
-        return {"diversity": Panel(self._images(parts, self.diversity_noise, ("diversity", 0)), 10,
-                                   "diversity: ten noise vectors at the best checkpoint"),
-                "interpolation": Panel(self._images(parts, self.path, ("interpolation", 0)), 10,
-                                       "interpolation between two noise vectors in ten steps, best checkpoint")}
+        return {
+            "diversity": Panel(
+                self._images(parts, self.diversity_noise, ("diversity", 0)),
+                10,
+                "diversity: ten noise vectors at the best checkpoint",
+            ),
+            "interpolation": Panel(
+                self._images(parts, self.path, ("interpolation", 0)),
+                10,
+                "interpolation between two noise vectors in ten steps, best checkpoint",
+            ),
+        }
 
     def check(self, parts):
         """One tiny forward pass in eval mode (no BN statistics change) to catch mismatches early."""
         cfg = self.cfg
         with eval_mode(parts.g, parts.d):
-            image = self.generate(parts.g, torch.randn(2, cfg.z_dim, device=parts.rng.device), ("check", 0))
+            image = self.generate(
+                parts.g, torch.randn(2, cfg.z_dim, device=parts.rng.device), ("check", 0)
+            )
             want = (2, cfg.channels, cfg.res, cfg.res)
             if tuple(image.shape) != want:
-                raise GanbenchError(f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
-                                    f"data set has {want[1:]}; check res and the generator's options")
+                raise GanbenchError(
+                    f"the generator makes images of shape {tuple(image.shape)[1:]}, the "
+                    f"data set has {want[1:]}; check res and the generator's options"
+                )
             logits = self.judge(parts.d, image, ("check", 0))[0]
             if tuple(logits.shape) != (2,):
-                raise GanbenchError(f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
-                                    f"it must return one logit per image")
+                raise GanbenchError(
+                    f"the discriminator returns shape {tuple(logits.shape)} for 2 images; "
+                    f"it must return one logit per image"
+                )
 
     def judge(self, d, images, at):
         """(realness logits, auxiliary logits or None) of D for images."""

@@ -6,6 +6,7 @@ on logits, which is the same function without the overflow of sigmoid then log.
 `real_label_noise` is the fair's 1-3b group 3: the real label is lowered by |N(0, s)|,
 with s falling linearly to 0 by step `label_noise_until`, so D starts weaker.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -23,7 +24,9 @@ class NonSaturatingBCE(Loss):
 
     def d_loss(self, real_logits, fake_logits, step=0):
         real = F.softplus(-real_logits)
-        if self.uses_step or self.real_label != 1:  # soft target t: t softplus(-x) + (1 - t) softplus(x)
+        if (
+            self.uses_step or self.real_label != 1
+        ):  # soft target t: t softplus(-x) + (1 - t) softplus(x)
             t = self.real_targets(real_logits, step) if self.uses_step else self.real_label
             real = t * real + (1 - t) * F.softplus(real_logits)
         return real.mean() + F.softplus(fake_logits).mean()

@@ -1,4 +1,5 @@
 """Convolution blocks shared by the built-in networks."""
+
 from torch import nn
 
 
@@ -32,4 +33,8 @@ class Down(nn.Sequential):
 def conv_bn_relu(cin, cout, kernel, transposed=False):
     """A size-preserving (odd kernel) conv or transposed conv, BN and ReLU."""
     conv = nn.ConvTranspose2d if transposed else nn.Conv2d
-    return [conv(cin, cout, kernel, 1, _padding(kernel)), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return [
+        conv(cin, cout, kernel, 1, _padding(kernel)),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]

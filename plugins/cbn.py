@@ -7,6 +7,7 @@ so a new layer starts as plain BN. The report gives no layer-by-layer design; th
 the one its parameter counts imply (1-3c 283.3 萬, 2-1a 317.3 萬, 2-2 351.3 萬, all within
 0.1%: 20,200 per layer plus 200 per channel, the skip projection's BN included).
 """
+
 from torch import nn
 
 from ganbench import GanbenchError
@@ -16,8 +17,12 @@ class NoiseBatchNorm(nn.Module):
     def __init__(self, channels, z_dim, hidden):
         super().__init__()
         self.norm = nn.BatchNorm2d(channels, affine=False)
-        self.gamma = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
-        self.beta = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+        self.gamma = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+        )
+        self.beta = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+        )
         self.z = None  # set by the generator's forward pre-hook, once per forward pass
 
     def forward(self, x):

@@ -6,6 +6,7 @@ G: concat(noise, condition) -> dense 8192 -> 4x4x512, BN, ReLU -> transposed con
 4x4 and concatenated, a 1x1 conv 512, a dense layer to one logit. At 64x64 with a 23-d
 condition: D 4,589,185 and G 5,325,699 parameters (Keras' count), as the report gives.
 """
+
 import torch
 from torch import nn
 
@@ -21,7 +22,9 @@ class WithCondition(nn.Module):
 
     def forward(self, x, cond):
         if cond is None:
-            raise GanbenchError("this network is conditional: use scheme 'conditional' and a data set with labels")
+            raise GanbenchError(
+                "this network is conditional: use scheme 'conditional' and a data set with labels"
+            )
         if x.dim() == 2:
             return torch.cat([x, cond], dim=1)
         return torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[-2:])], dim=1)
@@ -29,8 +32,10 @@ class WithCondition(nn.Module):
 
 def _needs_labels(cfg):
     if not cfg.cond_dim:
-        raise GanbenchError("cdcgan002 is conditional: use it with scheme 'conditional' "
-                            "(plugins=cdcgan002,conditional) and a data set with labels or tags")
+        raise GanbenchError(
+            "cdcgan002 is conditional: use it with scheme 'conditional' "
+            "(plugins=cdcgan002,conditional) and a data set with labels or tags"
+        )
     if cfg.res < 8:
         raise GanbenchError(f"cdcgan002 needs res of 8 or more, got res={cfg.res}")
 
@@ -38,9 +43,15 @@ def _needs_labels(cfg):
 def generator(cfg):
     _needs_labels(cfg)
     widths = [512 >> i for i in range(cfg.res.bit_length() - 3)]  # 512, 256, 128, 64 at 64x64
-    stages = {"condition": WithCondition(),
-              "project": nn.Sequential(nn.Linear(cfg.z_dim + cfg.cond_dim, 512 * 16), nn.Unflatten(1, (512, 4, 4)),
-                                       nn.BatchNorm2d(512), nn.ReLU(inplace=True))}
+    stages = {
+        "condition": WithCondition(),
+        "project": nn.Sequential(
+            nn.Linear(cfg.z_dim + cfg.cond_dim, 512 * 16),
+            nn.Unflatten(1, (512, 4, 4)),
+            nn.BatchNorm2d(512),
+            nn.ReLU(inplace=True),
+        ),
+    }
     for cin, cout in zip(widths, widths[1:]):
         stages[f"up{cout}"] = Up(cin, cout, 5)
     stages["to_rgb"] = Up(widths[-1], cfg.channels, 5, bn=False, act="tanh")
@@ -51,9 +62,18 @@ def discriminator(cfg):
     _needs_labels(cfg)
     n = cfg.res.bit_length() - 3  # stride-2 convs down to 4x4
     widths = [cfg.channels] + [64 << min(i, 3) for i in range(n)]
-    stages = {f"down{cfg.res >> (i + 1)}": nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 5, 2, 2),
-                                                         nn.LeakyReLU(0.2, inplace=True)) for i in range(n)}
+    stages = {
+        f"down{cfg.res >> (i + 1)}": nn.Sequential(
+            nn.Conv2d(widths[i], widths[i + 1], 5, 2, 2), nn.LeakyReLU(0.2, inplace=True)
+        )
+        for i in range(n)
+    }
     stages["condition"] = WithCondition()
-    stages["head"] = nn.Sequential(nn.Conv2d(widths[-1] + cfg.cond_dim, 512, 1), nn.LeakyReLU(0.2, inplace=True),
-                                   nn.Flatten(), nn.Linear(512 * 16, 1), nn.Flatten(0))
+    stages["head"] = nn.Sequential(
+        nn.Conv2d(widths[-1] + cfg.cond_dim, 512, 1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Flatten(),
+        nn.Linear(512 * 16, 1),
+        nn.Flatten(0),
+    )
     return Staged(stages)

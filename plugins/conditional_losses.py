@@ -7,8 +7,8 @@ acgan (report 004, after Odena et al. 2017): the non-saturating BCE adversarial 
 lambda times a classification loss on D's auxiliary head, for real and fake images alike:
 cross-entropy for one-hot classes, binary cross-entropy for multi-hot tags.
 """
-import torch.nn.functional as F
 
+import torch.nn.functional as F
 
 from .bce import NonSaturatingBCE
 from .losses import Minimax

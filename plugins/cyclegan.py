@@ -18,11 +18,12 @@ lsgan's G loss is ½·(D(G(x)) - 1)², after Mao et al.; the reference's is the 
 error without the ½, so `g_adv_weight` defaults to 2 to keep the reference's balance between
 the adversarial and the cycle terms.
 """
+
 import torch
 import torch.nn.functional as F
 
 from ganbench import GanbenchError
-from ganbench.scheme import frozen, update
+from ganbench.api.scheme import frozen, update
 
 from .alternating import when
 from .pool import ImagePool
@@ -30,7 +31,12 @@ from .unpaired import Unpaired, forward
 
 
 class CycleGAN(Unpaired):
-    networks = {"g_ab": "generator", "g_ba": "generator", "d_a": "discriminator", "d_b": "discriminator"}
+    networks = {
+        "g_ab": "generator",
+        "g_ba": "generator",
+        "d_a": "discriminator",
+        "d_b": "discriminator",
+    }
 
     def prepare(self, data, cfg, seed):
         super().prepare(data, cfg, seed)
@@ -41,8 +47,10 @@ class CycleGAN(Unpaired):
         for name, domain in (("d_a", "a"), ("d_b", "b")):
             logits = forward(parts.nets[name], self.shown[domain][:2], f"discriminator {name}")
             if not isinstance(logits, torch.Tensor) or logits.shape[0] != 2:
-                raise GanbenchError(f"discriminator {name} returns {_shape(logits)} for 2 images; "
-                                    f"it must return a tensor of logits per image (a map is fine)")
+                raise GanbenchError(
+                    f"discriminator {name} returns {_shape(logits)} for 2 images; "
+                    f"it must return a tensor of logits per image (a map is fine)"
+                )
 
     def g_losses(self, parts, real_a, real_b):
         cfg, loss = self.cfg, parts.loss
@@ -52,8 +60,15 @@ class CycleGAN(Unpaired):
         identity = torch.zeros((), device=real_a.device)
         if cfg.lambda_identity > 0:
             identity = F.l1_loss(parts.g_ab(real_b), real_b) + F.l1_loss(parts.g_ba(real_a), real_a)
-        total = cfg.g_adv_weight * adversarial + cfg.lambda_cycle * (cycle + cfg.lambda_identity * identity)
-        return total, fake_a, fake_b, {"cycle_loss": cycle.detach(), "identity_loss": identity.detach()}
+        total = cfg.g_adv_weight * adversarial + cfg.lambda_cycle * (
+            cycle + cfg.lambda_identity * identity
+        )
+        return (
+            total,
+            fake_a,
+            fake_b,
+            {"cycle_loss": cycle.detach(), "identity_loss": identity.detach()},
+        )
 
     def d_loss(self, parts, d, real, fake):
         return parts.loss.d_loss(d(real), d(fake), **when(parts))
@@ -68,7 +83,12 @@ class CycleGAN(Unpaired):
         d_a = self.d_loss(parts, parts.d_a, real_a, fake_a)
         d_b = self.d_loss(parts, parts.d_b, real_b, fake_b)
         update(d_a + d_b, parts.opts["d_a"], parts.opts["d_b"])
-        return {"g_loss": g_loss.detach(), "d_a_loss": d_a.detach(), "d_b_loss": d_b.detach(), **terms}
+        return {
+            "g_loss": g_loss.detach(),
+            "d_a_loss": d_a.detach(),
+            "d_b_loss": d_b.detach(),
+            **terms,
+        }
 
     def state_dict(self):
         return {name: pool.state_dict() for name, pool in self.pools.items()}
@@ -79,4 +99,8 @@ class CycleGAN(Unpaired):
 
 
 def _shape(output):
-    return f"shape {tuple(output.shape)}" if isinstance(output, torch.Tensor) else f"a {type(output).__name__}"
+    return (
+        f"shape {tuple(output.shape)}"
+        if isinstance(output, torch.Tensor)
+        else f"a {type(output).__name__}"
+    )

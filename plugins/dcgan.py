@@ -6,6 +6,7 @@ the first conv at 64x64 input, doubling per halving, BN except on the first conv
 then a dense layer to one logit (the sigmoid lives in the loss). With 5x5 kernels, ratio 1,
 64x64 and 100-d noise: G 18.86M and D 4.318M parameters, as in the fair's table.
 """
+
 from dataclasses import dataclass
 
 from torch import nn
@@ -13,8 +14,6 @@ from torch import nn
 from ganbench import GanbenchError, Staged
 
 from .blocks import Down, Up
-
-
 
 
 @dataclass(frozen=True)
@@ -50,9 +49,14 @@ def _config(cfg, own_filters, kernel, min_width=0):
 def generator(cfg):
     c = _config(cfg, cfg.g_filters, cfg.g_kernel)
     w4 = c.width(4, 1024)
-    stages = {"project": nn.Sequential(nn.Linear(c.z_dim, w4 * 16, bias=False),
-                                       nn.Unflatten(1, (w4, 4, 4)),
-                                       nn.BatchNorm2d(w4), nn.ReLU(inplace=True))}
+    stages = {
+        "project": nn.Sequential(
+            nn.Linear(c.z_dim, w4 * 16, bias=False),
+            nn.Unflatten(1, (w4, 4, 4)),
+            nn.BatchNorm2d(w4),
+            nn.ReLU(inplace=True),
+        )
+    }
     for side in c.sides()[:-1]:
         stages[f"up{side}"] = Up(c.width(side // 2, 1024), c.width(side, 1024), c.kernel)
     stages["to_rgb"] = Up(c.width(c.res // 2, 1024), c.channels, c.kernel, bn=False, act="tanh")

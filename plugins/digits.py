@@ -9,6 +9,7 @@ classifier reads as the label they should keep: the source digit's, or the condi
 at least a tenth of its fair share, 1% of the images) and the KL divergence of the generated
 predicted-class histogram from the real one: mode collapse raises the KL and lowers coverage.
 """
+
 import functools
 
 import torch
@@ -53,7 +54,11 @@ class DigitFD:
 
     def score(self, real, fake):
         stats = [fid_features_to_statistics(f["features"]) for f in (real, fake)]
-        return {"mnist_fd": fid_statistics_to_metric(*stats, verbose=False)["frechet_inception_distance"]}
+        return {
+            "mnist_fd": fid_statistics_to_metric(*stats, verbose=False)[
+                "frechet_inception_distance"
+            ]
+        }
 
 
 def class_histogram(probs):
@@ -88,6 +93,8 @@ class DigitKept:
 def digits_only(cfg, metric):
     """A `metric` (DigitFD, ...) for grey digits; one clear line for other data."""
     if cfg.channels != 1:
-        raise GanbenchError("the mnist_* metrics score grey digits; use them with dataset "
-                            "mnist5k or mnist, and fid/is/kid/prc for other data")
+        raise GanbenchError(
+            "the mnist_* metrics score grey digits; use them with dataset "
+            "mnist5k or mnist, and fid/is/kid/prc for other data"
+        )
     return metric()

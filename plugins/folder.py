@@ -12,6 +12,7 @@ With `tags_csv`, a CSV with columns `file` (relative to data_dir) and `tags` (se
 in the file), and, as report 002 did, images with no such tag or more than `tags_max` of
 them are left out.
 """
+
 import hashlib
 import os
 import time
@@ -27,11 +28,17 @@ from PIL import Image
 from rich.console import Console
 from rich.progress import track
 
-from ganbench import GanbenchError, ImageSet, TwoDomains, checkpoint, to_resolution
+from ganbench import GanbenchError, ImageSet, TwoDomains, to_resolution
+from ganbench.engine import checkpoint
 from ganbench.errors import GanbenchWarning
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")  # 16- and 32-bit grey, which convert("RGB") clips to white
+WIDE_GREY = (
+    "I;16",
+    "I;16B",
+    "I;16L",
+    "I",
+)  # 16- and 32-bit grey, which convert("RGB") clips to white
 
 
 def image_files(root, what="data_dir"):
@@ -40,7 +47,9 @@ def image_files(root, what="data_dir"):
         raise GanbenchError(f"{what}={root}: no such directory; point {what} at a folder of images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
     if not files:
-        raise GanbenchError(f"{what}={root}: no images ({', '.join(sorted(SUFFIXES))}) in it or below it")
+        raise GanbenchError(
+            f"{what}={root}: no images ({', '.join(sorted(SUFFIXES))}) in it or below it"
+        )
     return files
 
 
@@ -57,7 +66,9 @@ def _pixels(image):
     if image.mode in WIDE_GREY:
         wide = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") or wide.max() > 255 else 255.0
-        return np.repeat(np.clip(np.round(wide / top * 255), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        return np.repeat(
+            np.clip(np.round(wide / top * 255), 0, 255).astype(np.uint8)[..., None], 3, axis=2
+        )
     return np.array(image.convert("RGB"))
 
 
@@ -76,8 +87,16 @@ def decode_all(files, res):
     console = Console(stderr=True)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         decoded = pool.map(lambda f: _decode(f, res), files)
-        return list(track(decoded, total=len(files), description=f"decoding {len(files):,} images",
-                          console=console, transient=True, disable=not console.is_terminal))
+        return list(
+            track(
+                decoded,
+                total=len(files),
+                description=f"decoding {len(files):,} images",
+                console=console,
+                transient=True,
+                disable=not console.is_terminal,
+            )
+        )
 
 
 class Loaded(NamedTuple):
@@ -97,8 +116,11 @@ def load_folder(root, res, cache_dir, files=None, skip_bad=False):
     bad = [(f, why) for f, (image, why) in zip(files, decoded) if image is None]
     _refuse_or_warn(bad, len(files), skip_bad)
     images = torch.cat([image for image, _ in decoded if image is not None])
-    found = Loaded(images, f"{len(images):,} images from {root} ({len(bad)} skipped, decoded in "
-                           f"{time.perf_counter() - began:.1f} s)", [image is not None for image, _ in decoded])
+    found = Loaded(
+        images,
+        f"{len(images):,} images from {root} ({len(bad)} skipped, decoded in {time.perf_counter() - began:.1f} s)",
+        [image is not None for image, _ in decoded],
+    )
     checkpoint.save(cache, tuple(found))
     return found
 
@@ -107,12 +129,19 @@ def _refuse_or_warn(bad, total, skip_bad):
     """Every file that cannot be decoded, named at once: an error, or with skip_bad a warning."""
     if not bad:
         return
-    listed = "; ".join(f"{f} ({why})" for f, why in bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+    listed = "; ".join(f"{f} ({why})" for f, why in bad[:5]) + (
+        f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+    )
     if len(bad) == total or not skip_bad:
-        raise GanbenchError(f"{len(bad)} of {total} images cannot be decoded: {listed}; remove or replace them"
-                            + ("" if len(bad) == total else ", or pass skip_bad=true to train on the rest"))
-    warnings.warn(f"skipping {len(bad)} of {total} images that cannot be decoded: {listed}", GanbenchWarning,
-                  stacklevel=2)
+        raise GanbenchError(
+            f"{len(bad)} of {total} images cannot be decoded: {listed}; remove or replace them"
+            + ("" if len(bad) == total else ", or pass skip_bad=true to train on the rest")
+        )
+    warnings.warn(
+        f"skipping {len(bad)} of {total} images that cannot be decoded: {listed}",
+        GanbenchWarning,
+        stacklevel=2,
+    )
 
 
 def tagged(root, csv, wanted, most):
@@ -122,17 +151,23 @@ def tagged(root, csv, wanted, most):
     except (OSError, pd.errors.ParserError) as e:
         raise GanbenchError(f"tags_csv={csv}: cannot read it ({e})") from None
     if not {"file", "tags"} <= set(table.columns):
-        raise GanbenchError(f"tags_csv={csv}: needs columns 'file' and 'tags' (tags separated by ';')")
+        raise GanbenchError(
+            f"tags_csv={csv}: needs columns 'file' and 'tags' (tags separated by ';')"
+        )
     tags = table["tags"].map(lambda t: {x.strip() for x in t.split(";") if x.strip()})
     names = [w.strip() for w in wanted.split(",") if w.strip()] or sorted(set().union(*tags))
     hot = torch.tensor([[name in row for name in names] for row in tags], dtype=torch.float32)
     keep = (hot.sum(1) >= 1) & (hot.sum(1) <= most)
     if not keep.any():
-        raise GanbenchError(f"tags_csv={csv}: no image has between 1 and {most} of the tags {', '.join(names)}")
+        raise GanbenchError(
+            f"tags_csv={csv}: no image has between 1 and {most} of the tags {', '.join(names)}"
+        )
     files = [Path(root) / table["file"].iloc[i] for i in keep.nonzero().flatten().tolist()]
     missing = [f for f in files if not f.is_file()]
     if missing:
-        raise GanbenchError(f"tags_csv={csv} names {missing[0]}, which is not there ({len(missing)} missing)")
+        raise GanbenchError(
+            f"tags_csv={csv} names {missing[0]}, which is not there ({len(missing)} missing)"
+        )
     return files, hot[keep]
 
 
@@ -147,12 +182,23 @@ def layout_domain(cfg, name):
     root = Path(cfg.data_dir).expanduser()
     for split in ("train", "test"):
         if not (root / f"{split}{name}").is_dir():
-            raise GanbenchError(f"data_dir={root} has CycleGAN's layout but no {split}{name}/; it needs "
-                                f"trainA/, trainB/, testA/ and testB/")
-    train, test = (load_folder(root / f"{split}{name}", cfg.res, cfg.cache_dir,
-                               image_files(root / f"{split}{name}", f"domain {name}, {split}{name}"), cfg.skip_bad)
-                   for split in ("train", "test"))
-    return ImageSet(train.images, None, train.description, test=ImageSet(test.images, None, test.description))
+            raise GanbenchError(
+                f"data_dir={root} has CycleGAN's layout but no {split}{name}/; it needs "
+                f"trainA/, trainB/, testA/ and testB/"
+            )
+    train, test = (
+        load_folder(
+            root / f"{split}{name}",
+            cfg.res,
+            cfg.cache_dir,
+            image_files(root / f"{split}{name}", f"domain {name}, {split}{name}"),
+            cfg.skip_bad,
+        )
+        for split in ("train", "test")
+    )
+    return ImageSet(
+        train.images, None, train.description, test=ImageSet(test.images, None, test.description)
+    )
 
 
 def held_out_domain(cfg, root, what):
@@ -160,16 +206,25 @@ def held_out_domain(cfg, root, what):
     loaded = load_folder(root, cfg.res, cfg.cache_dir, image_files(root, what), cfg.skip_bad)
     images = loaded.images
     if len(images) < 2:
-        raise GanbenchError(f"{what}={root}: one image cannot give both train and test images; add more")
+        raise GanbenchError(
+            f"{what}={root}: one image cannot give both train and test images; add more"
+        )
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
     test = max(1, len(images) // 10)
-    return ImageSet(images[order[test:]], None, f"{loaded.description}, {test} held out for tests",
-                    test=ImageSet(images[order[:test]]))
+    return ImageSet(
+        images[order[test:]],
+        None,
+        f"{loaded.description}, {test} held out for tests",
+        test=ImageSet(images[order[:test]]),
+    )
 
 
 def two_domains(cfg):
     if cfg.data_dir_b:
-        a, b = held_out_domain(cfg, cfg.data_dir, "data_dir"), held_out_domain(cfg, cfg.data_dir_b, "data_dir_b")
+        a, b = (
+            held_out_domain(cfg, cfg.data_dir, "data_dir"),
+            held_out_domain(cfg, cfg.data_dir_b, "data_dir_b"),
+        )
     else:
         a, b = layout_domain(cfg, "A"), layout_domain(cfg, "B")
     return TwoDomains(a, b, f"A: {a.description}, B: {b.description}")
@@ -183,6 +238,8 @@ def folder(cfg):
     if cfg.tags_csv:
         files, labels = tagged(cfg.data_dir, cfg.tags_csv, cfg.tags, cfg.tags_max)
         loaded = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, files, cfg.skip_bad)
-        return ImageSet(loaded.images, labels[torch.tensor(loaded.kept)], f"tagged: {loaded.description}")
+        return ImageSet(
+            loaded.images, labels[torch.tensor(loaded.kept)], f"tagged: {loaded.description}"
+        )
     loaded = load_folder(cfg.data_dir, cfg.res, cfg.cache_dir, skip_bad=cfg.skip_bad)
     return ImageSet(loaded.images, None, loaded.description)

@@ -6,6 +6,7 @@ Weights: `--inception-weights PATH` (or GANBENCH_INCEPTION_WEIGHTS) points at a 
 otherwise torch-fidelity's file is taken from the torch hub cache or downloaded before training
 starts (never with GANBENCH_OFFLINE=1).
 """
+
 import functools
 import hashlib
 import os
@@ -29,18 +30,22 @@ def hub_file():
 
 
 def missing_weights_message(reason):
-    return (f"InceptionV3 weights are not available ({reason}): torch-fidelity wants "
-            f"{hub_file().name} from {fe.URL_INCEPTION_V3} (saved as {hub_file()}); download it "
-            f"where there is internet and pass --inception-weights PATH (or set "
-            f"GANBENCH_INCEPTION_WEIGHTS), or choose other metrics with metrics=")
+    return (
+        f"InceptionV3 weights are not available ({reason}): torch-fidelity wants "
+        f"{hub_file().name} from {fe.URL_INCEPTION_V3} (saved as {hub_file()}); download it "
+        f"where there is internet and pass --inception-weights PATH (or set "
+        f"GANBENCH_INCEPTION_WEIGHTS), or choose other metrics with metrics="
+    )
 
 
 def damaged_weights_message(path, error):
     """torch.hub names a download by the start of its sha256: the file name says what to expect."""
     expected = hub_file().stem.rsplit("-", 1)[-1]
-    return (f"InceptionV3 weights {path} cannot be loaded ({type(error).__name__}); torch-fidelity's "
-            f"{hub_file().name} has a sha256 starting {expected}, this file's starts {sha256(path)[:8]}: "
-            f"download it again")
+    return (
+        f"InceptionV3 weights {path} cannot be loaded ({type(error).__name__}); torch-fidelity's "
+        f"{hub_file().name} has a sha256 starting {expected}, this file's starts {sha256(path)[:8]}: "
+        f"download it again"
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -75,7 +80,9 @@ class InceptionSpace:
         if hub_file().exists():
             return str(hub_file())
         if os.environ.get("GANBENCH_OFFLINE"):
-            raise GanbenchError(missing_weights_message("GANBENCH_OFFLINE is set and it is not cached"))
+            raise GanbenchError(
+                missing_weights_message("GANBENCH_OFFLINE is set and it is not cached")
+            )
         return None  # torch-fidelity downloads it now, before training
 
     def prepare(self, device):
@@ -119,8 +126,9 @@ def inception_precision(device):
 
 @functools.lru_cache(maxsize=4)
 def _extractor(path, device):
-    net = fe.FeatureExtractorInceptionV3("inception-v3-compat", FEATURES,
-                                         feature_extractor_weights_path=path)
+    net = fe.FeatureExtractorInceptionV3(
+        "inception-v3-compat", FEATURES, feature_extractor_weights_path=path
+    )
     return net.to(device)
 
 
@@ -193,9 +201,17 @@ class KID:
 
     def score(self, real, fake):
         size = self.size(len(real["2048"]), len(fake["2048"]))
-        out = kid_features_to_metric(fake["2048"], real["2048"], kid_subsets=self.subsets,
-                                     kid_subset_size=size, verbose=False)
-        return {"kid": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}
+        out = kid_features_to_metric(
+            fake["2048"],
+            real["2048"],
+            kid_subsets=self.subsets,
+            kid_subset_size=size,
+            verbose=False,
+        )
+        return {
+            "kid": out["kernel_inception_distance_mean"],
+            "kid_std": out["kernel_inception_distance_std"],
+        }
 
 
 class PRC:
@@ -205,8 +221,14 @@ class PRC:
         self.space, self.neighborhood = space, neighborhood
 
     def score(self, real, fake):
-        out = prc_features_to_metric(fake["2048"], real["2048"], prc_neighborhood=self.neighborhood,
-                                     prc_batch_size=10000, save_cpu_ram=False, verbose=False)
+        out = prc_features_to_metric(
+            fake["2048"],
+            real["2048"],
+            prc_neighborhood=self.neighborhood,
+            prc_batch_size=10000,
+            save_cpu_ram=False,
+            verbose=False,
+        )
         return {"precision": out["precision"], "recall": out["recall"], "f_score": out["f_score"]}
 
 

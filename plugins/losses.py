@@ -9,6 +9,7 @@ ragan: relativistic average GAN (RaSGAN, Jolicoeur-Martineau 2019): D judges whe
 image is more realistic than the average fake and a fake less than the average real; G the
 reverse, so its step also needs D's logits on the real batch.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -46,10 +47,14 @@ class RelativisticAverage(Loss):
     sees_real = True
 
     def d_loss(self, real, fake):
-        return (F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean()) / 2
+        return (
+            F.softplus(-(real - fake.mean())).mean() + F.softplus(fake - real.mean()).mean()
+        ) / 2
 
     def g_loss(self, fake, real=None):
-        return (F.softplus(-(fake - real.mean())).mean() + F.softplus(real - fake.mean()).mean()) / 2
+        return (
+            F.softplus(-(fake - real.mean())).mean() + F.softplus(real - fake.mean()).mean()
+        ) / 2
 
 
 class WassersteinGP(Loss):
@@ -68,8 +73,12 @@ class WassersteinGP(Loss):
         so each end of the line is a pair D was trained on."""
         eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=rng)
         between = (eps * real + (1 - eps) * fake).requires_grad_(True)
-        at = () if conditions is None else (eps.flatten(1) * conditions[0] + (1 - eps.flatten(1)) * conditions[1],)
+        at = (
+            ()
+            if conditions is None
+            else (eps.flatten(1) * conditions[0] + (1 - eps.flatten(1)) * conditions[1],)
+        )
         # Under bf16 autocast D's logits are bf16: the sum, the gradient's norm and the penalty
         # are taken in fp32, as PyTorch's AMP notes do for gradient penalties.
-        grad, = torch.autograd.grad(d(between, *at).float().sum(), between, create_graph=True)
+        (grad,) = torch.autograd.grad(d(between, *at).float().sum(), between, create_graph=True)
         return self.gp_lambda * (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()

@@ -2,12 +2,18 @@
 `ganbench`) with its resolved config as params, losses and scores as metrics and sample
 panels as artifacts, at any tracking URI: MLflow's own `MLFLOW_TRACKING_URI`. A resumed run
 goes on in the MLflow run it started. Needs the `mlflow` extra."""
+
 import time
 
 from ganbench import hookimpl
-from ganbench.tracking import flat_config
+from ganbench.api.tracking import flat_config
 
-STATUS = {"completed": "FINISHED", "diverged": "FAILED", "failed": "FAILED", "interrupted": "KILLED"}
+STATUS = {
+    "completed": "FINISHED",
+    "diverged": "FAILED",
+    "failed": "FAILED",
+    "interrupted": "KILLED",
+}
 KEY = "ganbench.run"  # the tag that finds a run's MLflow run again
 
 
@@ -23,12 +29,18 @@ class MLflow:
     def _mlflow_run(self, run):
         name = run.study or "ganbench"
         experiment = self.client.get_experiment_by_name(name)
-        experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(name)
-        found = self.client.search_runs([experiment_id], filter_string=f"tags.`{KEY}` = '{run.uid}'")
+        experiment_id = (
+            experiment.experiment_id if experiment else self.client.create_experiment(name)
+        )
+        found = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{KEY}` = '{run.uid}'"
+        )
         if found:
             return found[0].info.run_id
         tags = {KEY: run.uid, "ganbench.label": run.label, "ganbench.seed": str(run.seed)}
-        return self.client.create_run(experiment_id, run_name=f"{run.id} {run.label}", tags=tags).info.run_id
+        return self.client.create_run(
+            experiment_id, run_name=f"{run.id} {run.label}", tags=tags
+        ).info.run_id
 
     @hookimpl
     def on_run_started(self, run):
@@ -37,8 +49,13 @@ class MLflow:
         self.client.update_run(self.id, status="RUNNING")
         logged = self.client.get_run(self.id).data.params
         values = {key: str(value)[:6000] for key, value in flat_config(run).items()}
-        self.client.log_batch(self.id, params=[Param(k, v) for k, v in values.items() if k not in logged])
-        for key, value in values.items():  # MLflow's params never change: an extended run's new target is a tag
+        self.client.log_batch(
+            self.id, params=[Param(k, v) for k, v in values.items() if k not in logged]
+        )
+        for (
+            key,
+            value,
+        ) in values.items():  # MLflow's params never change: an extended run's new target is a tag
             if key in logged and logged[key] != value:
                 self.client.set_tag(self.id, f"ganbench.{key}", value)
 
@@ -46,7 +63,9 @@ class MLflow:
         from mlflow.entities import Metric
 
         stamp = int(time.time() * 1000)
-        self.client.log_batch(self.id, metrics=[Metric(name, value, stamp, step) for name, value in values.items()])
+        self.client.log_batch(
+            self.id, metrics=[Metric(name, value, stamp, step) for name, value in values.items()]
+        )
 
     @hookimpl
     def on_losses(self, step, losses, steps_per_s):
@@ -69,5 +88,10 @@ class MLflow:
 
 @hookimpl
 def register_trackers(register):
-    register("mlflow", MLflow, needs="mlflow", extra="mlflow",
-             help="MLflow params, metrics and sample artifacts at $MLFLOW_TRACKING_URI")
+    register(
+        "mlflow",
+        MLflow,
+        needs="mlflow",
+        extra="mlflow",
+        help="MLflow params, metrics and sample artifacts at $MLFLOW_TRACKING_URI",
+    )

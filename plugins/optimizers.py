@@ -1,6 +1,6 @@
 """Adam, RMSprop and SGD; G and D each get their own, with g_lr and d_lr."""
-import torch
 
+import torch
 
 
 def _fused(params):
@@ -10,14 +10,16 @@ def _fused(params):
 
 def adam(params, lr, cfg):
     params = list(params)
-    return torch.optim.Adam(params, lr, betas=(cfg.beta1, cfg.beta2),
-                            weight_decay=cfg.weight_decay, **_fused(params))
+    return torch.optim.Adam(
+        params, lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **_fused(params)
+    )
 
 
 def adamw(params, lr, cfg):
     params = list(params)
-    return torch.optim.AdamW(params, lr, betas=(cfg.beta1, cfg.beta2),
-                             weight_decay=cfg.weight_decay, **_fused(params))
+    return torch.optim.AdamW(
+        params, lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **_fused(params)
+    )
 
 
 def rmsprop(params, lr, cfg):

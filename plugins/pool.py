@@ -2,6 +2,7 @@
 the pool is full each fake goes in and out as it is; after that each fake, with probability
 ½, swaps places with a random stored one, so D also sees fakes of earlier generators.
 Draws come from the run's RNG on the device, and the stored images go into checkpoints."""
+
 import torch
 
 
@@ -14,7 +15,9 @@ class ImagePool:
         if self.size == 0:
             return fakes
         if self.images is None:
-            self.images = torch.empty((self.size, *fakes.shape[1:]), dtype=fakes.dtype, device=fakes.device)
+            self.images = torch.empty(
+                (self.size, *fakes.shape[1:]), dtype=fakes.dtype, device=fakes.device
+            )
         return torch.stack([self._one(fake, rng) for fake in fakes])
 
     def _one(self, fake, rng):

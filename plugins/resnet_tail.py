@@ -7,14 +7,13 @@ skip when the channel counts differ. A final 1x1 conv maps to the image channels
 BN. `tail_widths=32` is 1-3a's tail at 64x64; `tail_widths=64,32` is 2-1a's at 128x128.
 `tail_skip=false` is 1-3a group 2: the same layers without the skip.
 """
+
 import torch
 from torch import nn
 
 from ganbench import GanbenchError, Staged
 
 from .blocks import conv_bn_relu
-
-
 
 
 class ResidualUp(nn.Module):
@@ -26,12 +25,17 @@ class ResidualUp(nn.Module):
         self.body = nn.Sequential(
             *conv_bn_relu(cin, width, kernel, transposed=True),
             *conv_bn_relu(width, expand, 1),
-            nn.ConvTranspose2d(expand, width, kernel, 1, (kernel - 1) // 2), nn.BatchNorm2d(width))
+            nn.ConvTranspose2d(expand, width, kernel, 1, (kernel - 1) // 2),
+            nn.BatchNorm2d(width),
+        )
         self.shortcut = None
         if skip:
             # as every conv of the fair's G, the projection is followed by BN
-            self.shortcut = (nn.Sequential(nn.Conv2d(cin, width, 1), nn.BatchNorm2d(width))
-                             if cin != width else nn.Identity())
+            self.shortcut = (
+                nn.Sequential(nn.Conv2d(cin, width, 1), nn.BatchNorm2d(width))
+                if cin != width
+                else nn.Identity()
+            )
         self.in_channels, self.out_channels = cin, width
 
     def forward(self, x):
@@ -56,14 +60,18 @@ def apply(net, cfg):
     widths = [int(w) for w in cfg.tail_widths.split(",")]
     names = list(net.stages) if isinstance(net, Staged) else []
     if "to_rgb" not in names or len(names) < len(widths) + 1:
-        raise GanbenchError("resnet_tail replaces a generator's last up-sampling stages ending in "
-                            "'to_rgb', and this generator has none (or too few); use it with dcgan")
-    replaced = names[-len(widths):]
+        raise GanbenchError(
+            "resnet_tail replaces a generator's last up-sampling stages ending in "
+            "'to_rgb', and this generator has none (or too few); use it with dcgan"
+        )
+    replaced = names[-len(widths) :]
     cin, cout = net.stages[replaced[0]].in_channels, net.stages["to_rgb"].out_channels
     side = cfg.res >> (len(widths) - 1)
     for name in replaced:
         del net.stages[name]
     for width in widths:
-        net.stages[f"res{side}"] = ResidualUp(cin, width, cfg.tail_expand * width, cfg.tail_kernel, cfg.tail_skip)
+        net.stages[f"res{side}"] = ResidualUp(
+            cin, width, cfg.tail_expand * width, cfg.tail_kernel, cfg.tail_skip
+        )
         cin, side = width, side * 2
     net.stages["to_rgb"] = ToImage(cin, cout)

@@ -1,7 +1,7 @@
 """Spectral normalisation of every conv and linear layer of D (Miyato et al. 2018)."""
+
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
-
 
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 

@@ -8,6 +8,7 @@ the image channels, tanh. D: stride-2 4x4 convs from 32 channels, doubling to at
 each followed by `sr_d_blocks` residual blocks with LeakyReLU and no BN, down to 2x2, then
 a dense layer to one logit (`acgan_heads` swaps it for report 004's two class heads).
 """
+
 import torch
 from torch import nn
 
@@ -20,8 +21,13 @@ class Residual(nn.Module):
     def __init__(self, channels, bn, mid, after):
         super().__init__()
         norm = nn.BatchNorm2d if bn else (lambda c: nn.Identity())
-        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1), norm(channels), mid(),
-                                  nn.Conv2d(channels, channels, 3, 1, 1), norm(channels))
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1),
+            norm(channels),
+            mid(),
+            nn.Conv2d(channels, channels, 3, 1, 1),
+            norm(channels),
+        )
         self.act = after()
 
     def forward(self, x):
@@ -34,7 +40,9 @@ class SkipOver(nn.Module):
     def __init__(self, channels, blocks):
         super().__init__()
         relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
-        self.blocks = nn.Sequential(*[Residual(channels, True, relu, nn.Identity) for _ in range(blocks)])
+        self.blocks = nn.Sequential(
+            *[Residual(channels, True, relu, nn.Identity) for _ in range(blocks)]
+        )
         self.out = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
     def forward(self, x):
@@ -56,13 +64,23 @@ def _check(res):
 def generator(cfg):
     _check(cfg.res)
     side, c = cfg.res // 8, cfg.sr_channels
-    stages = {"condition": Concat(),
-              "project": nn.Sequential(nn.Linear(cfg.z_dim + cfg.cond_dim, c * side * side),
-                                       nn.Unflatten(1, (c, side, side)), nn.BatchNorm2d(c), nn.ReLU(inplace=True)),
-              "trunk": SkipOver(c, cfg.sr_blocks)}
+    stages = {
+        "condition": Concat(),
+        "project": nn.Sequential(
+            nn.Linear(cfg.z_dim + cfg.cond_dim, c * side * side),
+            nn.Unflatten(1, (c, side, side)),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+        ),
+        "trunk": SkipOver(c, cfg.sr_blocks),
+    }
     for i in range(3):
-        stages[f"up{side << (i + 1)}"] = nn.Sequential(nn.Conv2d(c, c * 4, 3, 1, 1), nn.PixelShuffle(2),
-                                                       nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        stages[f"up{side << (i + 1)}"] = nn.Sequential(
+            nn.Conv2d(c, c * 4, 3, 1, 1),
+            nn.PixelShuffle(2),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+        )
     stages["to_rgb"] = nn.Sequential(nn.Conv2d(c, cfg.channels, 9, 1, 4), nn.Tanh())
     return Staged(stages)
 

@@ -1,8 +1,9 @@
 """`trackers=tensorboard`: each run's losses and scores as scalars, its sample panels as
 images and its resolved config as hparams, in event files in the run's folder
 (`tensorboard --logdir results/runs`). Needs the `tensorboard` extra."""
+
 from ganbench import hookimpl
-from ganbench.tracking import flat_config, last_values
+from ganbench.api.tracking import flat_config, last_values
 
 
 class TensorBoard:
@@ -32,7 +33,9 @@ class TensorBoard:
     def on_samples(self, step, panel):
         from torchvision.utils import make_grid
 
-        grid = make_grid(panel.images.float().cpu(), nrow=panel.nrow, normalize=True, value_range=(-1, 1))
+        grid = make_grid(
+            panel.images.float().cpu(), nrow=panel.nrow, normalize=True, value_range=(-1, 1)
+        )
         self.writer.add_image("samples", grid, step)
 
     @hookimpl
@@ -46,5 +49,10 @@ class TensorBoard:
 
 @hookimpl
 def register_trackers(register):
-    register("tensorboard", TensorBoard, needs="tensorboard", extra="tensorboard",
-             help="TensorBoard event files in the run's folder: scalars, sample grids, hparams")
+    register(
+        "tensorboard",
+        TensorBoard,
+        needs="tensorboard",
+        extra="tensorboard",
+        help="TensorBoard event files in the run's folder: scalars, sample grids, hparams",
+    )

@@ -4,12 +4,14 @@ Nothing is downloaded unless asked: `download=true` fetches the set into `data_r
 machine with internet); otherwise the files must already be there, or the run stops before
 training with one line saying so. Decoded images are cached per resolution.
 """
+
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganbench import GanbenchError, ImageSet, checkpoint, to_resolution
+from ganbench import GanbenchError, ImageSet, to_resolution
+from ganbench.engine import checkpoint
 
 FETCH = "pass download=true on a machine with internet, or data_root=PATH where it already is"
 
@@ -40,6 +42,7 @@ def cifar10(cfg):
         data = _open("cifar10", lambda root, dl: CIFAR10(root, train=True, download=dl), cfg)
         images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
         return to_resolution(images, cfg.res), torch.tensor(data.targets)
+
     return ImageSet(*_cached("cifar10", cfg, decode), "CIFAR-10 training set")
 
 
@@ -49,6 +52,7 @@ def mnist(cfg):
     def decode():
         data = _open("mnist", lambda root, dl: MNIST(root, train=True, download=dl), cfg)
         return to_resolution(data.data.unsqueeze(1), cfg.res), data.targets.clone()
+
     return ImageSet(*_cached("mnist", cfg, decode), "MNIST training set")
 
 
@@ -56,8 +60,15 @@ def celeba(cfg):
     from torchvision.datasets import CelebA
 
     def decode():
-        data = _open("celeba", lambda root, dl: CelebA(root, split="all", target_type="attr", download=dl), cfg)
-        images = [to_resolution(torch.from_numpy(np.array(data[i][0])).permute(2, 0, 1)[None], cfg.res)
-                  for i in range(len(data))]
+        data = _open(
+            "celeba",
+            lambda root, dl: CelebA(root, split="all", target_type="attr", download=dl),
+            cfg,
+        )
+        images = [
+            to_resolution(torch.from_numpy(np.array(data[i][0])).permute(2, 0, 1)[None], cfg.res)
+            for i in range(len(data))
+        ]
         return torch.cat(images), data.attr.float()
+
     return ImageSet(*_cached("celeba", cfg, decode), "CelebA, with its 40 attributes as tags")

@@ -20,6 +20,7 @@ unet_256, RGB, ngf 64: 54,413,955 parameters (the reference prints 54.414 M).
 
 No hooks here: the builders take the run's cfg and return a ganbench.Staged.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ def _power_of_two(res, low, net):
 
 
 # ResNet generator (CycleGAN)
+
 
 @dataclass(frozen=True)
 class ResnetConfig:
@@ -65,8 +67,12 @@ class ResnetBlock(nn.Module):
 
     def __init__(self, width, bias=True):
         super().__init__()
-        self.body = nn.Sequential(*reflect_conv(width, width, 3, bias=bias), *in_relu(width),
-                                  *reflect_conv(width, width, 3, bias=bias), nn.InstanceNorm2d(width))
+        self.body = nn.Sequential(
+            *reflect_conv(width, width, 3, bias=bias),
+            *in_relu(width),
+            *reflect_conv(width, width, 3, bias=bias),
+            nn.InstanceNorm2d(width),
+        )
 
     def forward(self, x):
         return x + self.body(x)
@@ -77,8 +83,9 @@ def _resnet_config(cfg):
         at_least(name, getattr(cfg, name), low)
     # Two halvings must come back to res exactly, and reflection padding needs 2x2 at 4 ngf.
     if cfg.res < 8 or cfg.res % 4:
-        raise GanbenchError(f"resnet generator needs res to be a multiple of 4 and 8 or more, "
-                            f"got res={cfg.res}")
+        raise GanbenchError(
+            f"resnet generator needs res to be a multiple of 4 and 8 or more, got res={cfg.res}"
+        )
     return ResnetConfig(cfg.channels, cfg.res, cfg.ngf, cfg.n_blocks)
 
 
@@ -99,6 +106,7 @@ def resnet_generator(cfg):
 
 # PatchGAN discriminator (CycleGAN, pix2pix)
 
+
 @dataclass(frozen=True)
 class PatchConfig:
     channels: int
@@ -108,11 +116,11 @@ class PatchConfig:
 
     def width(self, n):
         """Channels after the n-th conv (0 is the first): doubling, capped at 8 ndf."""
-        return self.ndf * min(2 ** n, 8)
+        return self.ndf * min(2**n, 8)
 
     def out_side(self):
         """Each stride-2 conv halves the side, each stride-1 4x4 conv with padding 1 takes one."""
-        return self.res // 2 ** self.n_layers - 2
+        return self.res // 2**self.n_layers - 2
 
 
 def _patch_config(cfg):
@@ -120,20 +128,26 @@ def _patch_config(cfg):
         at_least(name, getattr(cfg, name), 1)
     c = PatchConfig(cfg.channels, cfg.res, cfg.ndf, cfg.n_layers)
     if c.out_side() < 1:
-        raise GanbenchError(f"patch discriminator with n_layers={c.n_layers} needs res of at least "
-                            f"{3 * 2 ** c.n_layers}, got res={c.res}; lower n_layers or raise res")
+        raise GanbenchError(
+            f"patch discriminator with n_layers={c.n_layers} needs res of at least "
+            f"{3 * 2**c.n_layers}, got res={c.res}; lower n_layers or raise res"
+        )
     return c
 
 
 def _conv_in_lrelu(cin, cout, stride):
-    return nn.Sequential(nn.Conv2d(cin, cout, 4, stride, 1), nn.InstanceNorm2d(cout),
-                         nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 4, stride, 1), nn.InstanceNorm2d(cout), nn.LeakyReLU(0.2, inplace=True)
+    )
 
 
 def patch_discriminator(cfg):
     c = _patch_config(cfg)
-    stages = {"from_image": nn.Sequential(nn.Conv2d(c.channels, c.ndf, 4, 2, 1),
-                                          nn.LeakyReLU(0.2, inplace=True))}
+    stages = {
+        "from_image": nn.Sequential(
+            nn.Conv2d(c.channels, c.ndf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)
+        )
+    }
     for n in range(1, c.n_layers):
         stages[f"down{n}"] = _conv_in_lrelu(c.width(n - 1), c.width(n), 2)
     stages["widen"] = _conv_in_lrelu(c.width(c.n_layers - 1), c.width(c.n_layers), 1)
@@ -142,6 +156,7 @@ def patch_discriminator(cfg):
 
 
 # U-Net generator (pix2pix; report 002's CycleGAN generator)
+
 
 @dataclass(frozen=True)
 class UNetConfig:
@@ -157,7 +172,7 @@ class UNetConfig:
 
     def width(self, level):
         """Channels a level's down conv makes (0 is the outermost): ngf, 2, 4, then 8 ngf."""
-        return self.ngf * min(2 ** level, 8)
+        return self.ngf * min(2**level, 8)
 
     def outer(self, level):
         """Channels coming into a level (and going back out of its up conv)."""
@@ -207,8 +222,12 @@ def _unet_up(c, level):
     if level == 0:
         return nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, c.channels, 4, 2, 1), nn.Tanh())
     drop = [nn.Dropout(c.dropout)] if c.drops(level) else []
-    return nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, c.outer(level), 4, 2, 1, bias=False),
-                         nn.BatchNorm2d(c.outer(level)), *drop)
+    return nn.Sequential(
+        nn.ReLU(),
+        nn.ConvTranspose2d(cin, c.outer(level), 4, 2, 1, bias=False),
+        nn.BatchNorm2d(c.outer(level)),
+        *drop,
+    )
 
 
 def unet_generator(cfg):

@@ -1,8 +1,8 @@
 """Report 002's initialisation: conv and dense weights from TruncatedNormal(0, 0.02) (cut at two
 standard deviations, as TensorFlow does), biases zero, BatchNorm's gamma from N(1, 0.02)."""
+
 import torch
 from torch import nn
-
 
 STD = 0.02
 

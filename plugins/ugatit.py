@@ -22,6 +22,7 @@ Panels show, per fixed test image, the image, G's CAM heat map (jet colours, blu
 high, each map scaled to its own range), the translation and the translation back; at each
 new best score `best-cam.png` keeps one fixed test image per domain with its heat map.
 """
+
 from types import SimpleNamespace
 
 import matplotlib
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ganbench import GanbenchError
-from ganbench.scheme import Panel, frozen, update
+from ganbench.api.scheme import Panel, frozen, update
 
 from .alternating import when
 from .ugatit_nets import Translation, Verdict, clip_mixing
@@ -41,7 +42,11 @@ ROUTES = {"a": ("g_ab", "g_ba"), "b": ("g_ba", "g_ab")}  # from a domain: there,
 
 
 class UGATIT(Unpaired):
-    networks = {"g_ab": "generator", "g_ba": "generator", **dict.fromkeys(DISCRIMINATORS, "discriminator")}
+    networks = {
+        "g_ab": "generator",
+        "g_ba": "generator",
+        **dict.fromkeys(DISCRIMINATORS, "discriminator"),
+    }
 
     def network_settings(self, name, cfg):
         """Each discriminator knows whether it is global or local (its number of layers)."""
@@ -54,16 +59,26 @@ class UGATIT(Unpaired):
 
     def check(self, parts):
         for name, domain in (("g_ab", "a"), ("g_ba", "b")):
-            self._expect(forward(parts.nets[name], self.shown[domain][:2], f"generator {name}"), Translation, name)
+            self._expect(
+                forward(parts.nets[name], self.shown[domain][:2], f"generator {name}"),
+                Translation,
+                name,
+            )
         super().check(parts)
         for domain, names in JUDGES.items():
             for name in names:
-                self._expect(forward(parts.nets[name], self.shown[domain][:2], f"discriminator {name}"), Verdict, name)
+                self._expect(
+                    forward(parts.nets[name], self.shown[domain][:2], f"discriminator {name}"),
+                    Verdict,
+                    name,
+                )
 
     def _expect(self, output, kind, name):
         if not isinstance(output, kind):
-            raise GanbenchError(f"scheme ugatit needs networks that return a {kind.__name__} ({', '.join(kind._fields)}); "
-                                f"{name} returns a {type(output).__name__}: use the ugatit generator and discriminator")
+            raise GanbenchError(
+                f"scheme ugatit needs networks that return a {kind.__name__} ({', '.join(kind._fields)}); "
+                f"{name} returns a {type(output).__name__}: use the ugatit generator and discriminator"
+            )
 
     def d_loss(self, parts, domain, real, fake):
         """The domain's global and local discriminators, on their logit maps and CAM logits."""
@@ -85,9 +100,11 @@ class UGATIT(Unpaired):
         same_a, same_b = parts.g_ba(real_a), parts.g_ab(real_b)
         terms = {
             "adv_loss": self.fooled(parts, "a", ba.image) + self.fooled(parts, "b", ab.image),
-            "cycle_loss": F.l1_loss(parts.g_ba(ab.image).image, real_a) + F.l1_loss(parts.g_ab(ba.image).image, real_b),
+            "cycle_loss": F.l1_loss(parts.g_ba(ab.image).image, real_a)
+            + F.l1_loss(parts.g_ab(ba.image).image, real_b),
             "identity_loss": F.l1_loss(same_a.image, real_a) + F.l1_loss(same_b.image, real_b),
-            "cam_loss": cam_loss(ab.cam_logit, same_b.cam_logit) + cam_loss(ba.cam_logit, same_a.cam_logit),
+            "cam_loss": cam_loss(ab.cam_logit, same_b.cam_logit)
+            + cam_loss(ba.cam_logit, same_a.cam_logit),
         }
         weights = (cfg.adv_weight, cfg.cycle_weight, cfg.identity_weight, cfg.cam_weight)
         total = sum(w * term for w, term in zip(weights, terms.values()))
@@ -104,7 +121,12 @@ class UGATIT(Unpaired):
             update(g_loss, parts.opts["g_ab"], parts.opts["g_ba"])
         clip_mixing(parts.g_ab)
         clip_mixing(parts.g_ba)
-        return {"g_loss": g_loss.detach(), "d_a_loss": d_a.detach(), "d_b_loss": d_b.detach(), **terms}
+        return {
+            "g_loss": g_loss.detach(),
+            "d_a_loss": d_a.detach(),
+            "d_b_loss": d_b.detach(),
+            **terms,
+        }
 
     def _cam_rows(self, parts, domain, count=None):
         """Per fixed test image of `domain`: image | heat map | translated | translated back."""
@@ -112,23 +134,36 @@ class UGATIT(Unpaired):
         real = self.shown[domain][:count]
         moved = self.attend(parts, there, real)
         returned = self.translate(parts, back, moved.image)
-        return torch.stack([rgb(real), heat_image(moved.heatmap, real), rgb(moved.image), rgb(returned)], 1).flatten(0, 1)
+        return torch.stack(
+            [rgb(real), heat_image(moved.heatmap, real), rgb(moved.image), rgb(returned)], 1
+        ).flatten(0, 1)
 
     def panel(self, parts):
         rows = torch.cat([self._cam_rows(parts, "a"), self._cam_rows(parts, "b")])
-        return Panel(rows, 4, "test images: real | CAM heat map | translated | translated back", focus=2)
+        return Panel(
+            rows, 4, "test images: real | CAM heat map | translated | translated back", focus=2
+        )
 
     def best_panels(self, parts):
         cam = torch.cat([self._cam_rows(parts, "a", 1)[:3], self._cam_rows(parts, "b", 1)[:3]])
-        return {"translation": Panel(self.panel(parts).images, 4, "translation at the best checkpoint", focus=2),
-                "cam": Panel(cam, 3, "first test image of A, then of B: real | G's CAM heat map | translated, "
-                                     "at the best checkpoint", focus=1)}
+        return {
+            "translation": Panel(
+                self.panel(parts).images, 4, "translation at the best checkpoint", focus=2
+            ),
+            "cam": Panel(
+                cam,
+                3,
+                "first test image of A, then of B: real | G's CAM heat map | translated, at the best checkpoint",
+                focus=1,
+            ),
+        }
 
 
 def cam_loss(away, staying):
     """A generator's CAM logits: 1 for images it translates, 0 for images already in its target domain."""
-    return (F.binary_cross_entropy_with_logits(away, torch.ones_like(away))
-            + F.binary_cross_entropy_with_logits(staying, torch.zeros_like(staying)))
+    return F.binary_cross_entropy_with_logits(
+        away, torch.ones_like(away)
+    ) + F.binary_cross_entropy_with_logits(staying, torch.zeros_like(staying))
 
 
 def rgb(images):
@@ -141,6 +176,8 @@ def heat_image(heatmap, like):
     to its own range, as photo2cartoon draws them."""
     low = heatmap.amin((1, 2, 3), keepdim=True)
     scaled = (heatmap - low) / (heatmap.amax((1, 2, 3), keepdim=True) - low).clamp_min(1e-12)
-    scaled = F.interpolate(scaled, size=like.shape[2:], mode="bilinear", align_corners=False).clamp(0, 1)
+    scaled = F.interpolate(scaled, size=like.shape[2:], mode="bilinear", align_corners=False).clamp(
+        0, 1
+    )
     colours = torch.as_tensor(matplotlib.colormaps["jet"](scaled.squeeze(1).cpu().numpy())[..., :3])
     return colours.permute(0, 3, 1, 2).to(like.device, like.dtype).mul(2).sub(1)

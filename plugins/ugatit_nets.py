@@ -37,6 +37,7 @@ builds a 1x1 projection for its skip that only differing widths use, so never he
 kept, as photo2cartoon keeps it, so the counts agree. Discriminators at ch 32: 13,294,048
 (global), 826,080 (local).
 """
+
 from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple
@@ -72,6 +73,7 @@ class Verdict(NamedTuple):
 
 # Norms
 
+
 def lin_mix(x, rho):
     """rho * IN(x) + (1 - rho) * LN(x)."""
     instance = (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), keepdim=True) + EPS)
@@ -103,7 +105,11 @@ def _per_channel(width, value):
 class LIN(Mixing):
     def __init__(self, width):
         super().__init__()
-        self.rho, self.gamma, self.beta = _per_channel(width, 0), _per_channel(width, 1), _per_channel(width, 0)
+        self.rho, self.gamma, self.beta = (
+            _per_channel(width, 0),
+            _per_channel(width, 1),
+            _per_channel(width, 0),
+        )
 
     def forward(self, x):
         return lin_mix(x, self.rho) * self.gamma + self.beta
@@ -132,7 +138,10 @@ class SoftAdaLIN(Mixing):
     def __init__(self, width):
         super().__init__()
         self.norm = AdaLIN(width)
-        self.w_gamma, self.w_beta = nn.Parameter(torch.zeros(1, width)), nn.Parameter(torch.zeros(1, width))
+        self.w_gamma, self.w_beta = (
+            nn.Parameter(torch.zeros(1, width)),
+            nn.Parameter(torch.zeros(1, width)),
+        )
         self.content_gamma, self.content_beta = _mlp(width), _mlp(width)
         self.style_gamma, self.style_beta = nn.Linear(width, width), nn.Linear(width, width)
 
@@ -152,8 +161,14 @@ class AdaptiveBlock(nn.Module):
     def __init__(self, width, soft):
         super().__init__()
         norm = SoftAdaLIN if soft else AdaLIN
-        self.conv1, self.norm1 = nn.Sequential(*reflect_conv(width, width, 3, bias=False)), norm(width)
-        self.conv2, self.norm2 = nn.Sequential(*reflect_conv(width, width, 3, bias=False)), norm(width)
+        self.conv1, self.norm1 = (
+            nn.Sequential(*reflect_conv(width, width, 3, bias=False)),
+            norm(width),
+        )
+        self.conv2, self.norm2 = (
+            nn.Sequential(*reflect_conv(width, width, 3, bias=False)),
+            norm(width),
+        )
 
     def forward(self, x, *given):
         out = F.relu(self.norm1(self.conv1(x), *given))
@@ -162,10 +177,14 @@ class AdaptiveBlock(nn.Module):
 
 # CAM attention
 
+
 class CAM(nn.Module):
     def __init__(self, width, activation, bias, wrap=lambda layer: layer):
         super().__init__()
-        self.avg_fc, self.max_fc = wrap(nn.Linear(width, 1, bias=bias)), wrap(nn.Linear(width, 1, bias=bias))
+        self.avg_fc, self.max_fc = (
+            wrap(nn.Linear(width, 1, bias=bias)),
+            wrap(nn.Linear(width, 1, bias=bias)),
+        )
         self.join, self.activation = nn.Conv2d(2 * width, width, 1), activation
 
     def forward(self, x):
@@ -181,18 +200,24 @@ class CAM(nn.Module):
 
 # Hourglass (photo2cartoon)
 
+
 class ConvBlock(nn.Module):
     """Three IN-ReLU-3x3 convs to width/2, /4 and /4, concatenated, plus the input."""
 
     def __init__(self, width):
         super().__init__()
         widths = [width, width // 2, width // 4, width // 4]
-        self.convs = nn.ModuleList(nn.Sequential(nn.InstanceNorm2d(a), nn.ReLU(inplace=True),
-                                                 *reflect_conv(a, b, 3, bias=False))
-                                   for a, b in zip(widths, widths[1:]))
+        self.convs = nn.ModuleList(
+            nn.Sequential(
+                nn.InstanceNorm2d(a), nn.ReLU(inplace=True), *reflect_conv(a, b, 3, bias=False)
+            )
+            for a, b in zip(widths, widths[1:])
+        )
         # photo2cartoon's skip projection, built for differing widths, which never occur here:
         # kept so that parameter counts match its generator's (57,344 of 3,831,079 at ch 32).
-        self.unused_projection = nn.Sequential(nn.InstanceNorm2d(width), nn.ReLU(), nn.Conv2d(width, width, 1, bias=False))
+        self.unused_projection = nn.Sequential(
+            nn.InstanceNorm2d(width), nn.ReLU(), nn.Conv2d(width, width, 1, bias=False)
+        )
 
     def forward(self, x):
         outs = [x]
@@ -229,12 +254,19 @@ class Hourglass(nn.Module):
 
     def __init__(self, width, channels, residual=True):
         super().__init__()
-        self.body = nn.Sequential(HourglassBlock(width), ConvBlock(width), nn.Conv2d(width, width, 1, bias=False),
-                                  *in_relu(width))
+        self.body = nn.Sequential(
+            HourglassBlock(width),
+            ConvBlock(width),
+            nn.Conv2d(width, width, 1, bias=False),
+            *in_relu(width),
+        )
         self.to_image = nn.Conv2d(width, channels, 1)
         self.residual = residual
         if residual:
-            self.features, self.from_image = nn.Conv2d(width, width, 1), nn.Conv2d(channels, width, 1)
+            self.features, self.from_image = (
+                nn.Conv2d(width, width, 1),
+                nn.Conv2d(channels, width, 1),
+            )
 
     def forward(self, x):
         features = self.body(x)
@@ -243,6 +275,7 @@ class Hourglass(nn.Module):
 
 
 # Generator
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -264,8 +297,12 @@ def _down(cin, cout):
 
 
 def _up(cin, cout):
-    return nn.Sequential(nn.Upsample(scale_factor=2.0, mode="nearest"), *reflect_conv(cin, cout, 3, bias=False),
-                         LIN(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2.0, mode="nearest"),
+        *reflect_conv(cin, cout, 3, bias=False),
+        LIN(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class UgatitGenerator(nn.Module):
@@ -274,20 +311,29 @@ class UgatitGenerator(nn.Module):
         self.config, w = c, c.width
         self.stem = nn.Sequential(*reflect_conv(c.channels, c.ch, 7, bias=False), *in_relu(c.ch))
         hourglass = c.hourglass
-        self.hourglass_in = nn.Sequential(*(Hourglass(c.ch, c.channels) for _ in range(2 * hourglass)))
+        self.hourglass_in = nn.Sequential(
+            *(Hourglass(c.ch, c.channels) for _ in range(2 * hourglass))
+        )
         self.down = nn.Sequential(_down(c.ch, 2 * c.ch), _down(2 * c.ch, w))
         self.encoder = nn.ModuleList(ResnetBlock(w, bias=False) for _ in range(c.n_res))
         self.cam = CAM(w, nn.ReLU(inplace=True), bias=True)
         style_in = w if c.light else w * (c.res // 4) ** 2
-        self.style = nn.Sequential(nn.Linear(style_in, w), nn.ReLU(inplace=True), nn.Linear(w, w), nn.ReLU(inplace=True))
+        self.style = nn.Sequential(
+            nn.Linear(style_in, w), nn.ReLU(inplace=True), nn.Linear(w, w), nn.ReLU(inplace=True)
+        )
         if not c.soft_adalin:  # the original's one gamma and beta for every decoder block
             self.gamma, self.beta = nn.Linear(w, w, bias=False), nn.Linear(w, w, bias=False)
         self.decoder = nn.ModuleList(AdaptiveBlock(w, c.soft_adalin) for _ in range(c.n_res))
         self.up = nn.Sequential(_up(w, 2 * c.ch), _up(2 * c.ch, c.ch))
-        tail = [Hourglass(c.ch, c.channels), Hourglass(c.ch, c.channels, residual=False)] if hourglass else []
+        tail = (
+            [Hourglass(c.ch, c.channels), Hourglass(c.ch, c.channels, residual=False)]
+            if hourglass
+            else []
+        )
         self.hourglass_out = nn.Sequential(*tail)
-        self.to_image = nn.Sequential(*reflect_conv(c.channels if hourglass else c.ch, c.channels, 7, bias=False),
-                                      nn.Tanh())
+        self.to_image = nn.Sequential(
+            *reflect_conv(c.channels if hourglass else c.ch, c.channels, 7, bias=False), nn.Tanh()
+        )
 
     def forward(self, x):
         x = self.down(self.hourglass_in(self.stem(x)))
@@ -310,17 +356,23 @@ class UgatitGenerator(nn.Module):
 
 
 def generator_config(cfg):
-    c = GeneratorConfig(cfg.channels, cfg.res, cfg.ch, cfg.n_res, cfg.light, cfg.soft_adalin, cfg.hourglass)
+    c = GeneratorConfig(
+        cfg.channels, cfg.res, cfg.ch, cfg.n_res, cfg.light, cfg.soft_adalin, cfg.hourglass
+    )
     at_least("ch", c.ch, 4)
     at_least("n_res", c.n_res, 1)
     if c.hourglass and c.ch % 4:
-        raise GanbenchError(f"the ugatit generator's hourglass blocks split ch into halves and quarters: "
-                            f"ch must be a multiple of 4, got ch={c.ch}")
+        raise GanbenchError(
+            f"the ugatit generator's hourglass blocks split ch into halves and quarters: "
+            f"ch must be a multiple of 4, got ch={c.ch}"
+        )
     # Hourglass blocks halve the side four times and pad each level by reflection (2x2 at least).
     low, step = (32, 16) if c.hourglass else (8, 4)
     if c.res < low or c.res % step:
-        raise GanbenchError(f"the ugatit generator needs res to be a multiple of {step} and {low} or more "
-                            f"({'with' if c.hourglass else 'without'} hourglass blocks), got res={c.res}")
+        raise GanbenchError(
+            f"the ugatit generator needs res to be a multiple of {step} and {low} or more "
+            f"({'with' if c.hourglass else 'without'} hourglass blocks), got res={c.res}"
+        )
     return c
 
 
@@ -329,6 +381,7 @@ def ugatit_generator(cfg):
 
 
 # Discriminator
+
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
@@ -350,10 +403,15 @@ class UgatitDiscriminator(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.config = c
-        widths = [c.channels] + [c.ch * 2 ** i for i in range(c.n_layers - 1)]
+        widths = [c.channels] + [c.ch * 2**i for i in range(c.n_layers - 1)]
         strides = [2] * (c.n_layers - 2) + [1]
-        self.body = nn.Sequential(*(layer for a, b, s in zip(widths, widths[1:], strides)
-                                    for layer in (*_sn_conv(a, b, s), nn.LeakyReLU(0.2, inplace=True))))
+        self.body = nn.Sequential(
+            *(
+                layer
+                for a, b, s in zip(widths, widths[1:], strides)
+                for layer in (*_sn_conv(a, b, s), nn.LeakyReLU(0.2, inplace=True))
+            )
+        )
         self.cam = CAM(widths[-1], nn.LeakyReLU(0.2, inplace=True), bias=False, wrap=spectral_norm)
         self.head = nn.Sequential(*_sn_conv(widths[-1], 1, 1, bias=False))
 
@@ -368,8 +426,10 @@ def discriminator_config(cfg, option):
     at_least(option, c.n_layers, 3)
     if c.side() < 1:
         most = max(n for n in range(3, 12) if n == 3 or c.res // 2 ** (n - 2) >= 3)
-        raise GanbenchError(f"{option}={c.n_layers} needs res of at least {3 * 2 ** (c.n_layers - 2)}, got "
-                            f"res={c.res}; at this res a ugatit discriminator takes at most {most} layers")
+        raise GanbenchError(
+            f"{option}={c.n_layers} needs res of at least {3 * 2 ** (c.n_layers - 2)}, got "
+            f"res={c.res}; at this res a ugatit discriminator takes at most {most} layers"
+        )
     return c
 
 

@@ -13,13 +13,12 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from click.testing import CliRunner
 
 from ganbench import hookimpl, plugins
 from ganbench.cli import cli
-from ganbench.store import Store
+from ganbench.store.sql import Store
 from ganbench_plugins.alternating import Alternating
 
 # 16 px, 4 images a batch, 1/16 of DCGAN's channels: a step takes milliseconds on a CPU.
@@ -53,9 +52,11 @@ def db(workdir):
 @pytest.fixture
 def invoke(db):
     """Call the CLI in-process against the temporary database."""
+
     def call(*args, db_url=db, input=None):
         result = CliRunner().invoke(cli, list(args), env={"GANBENCH_DB": db_url}, input=input)
         return result
+
     return call
 
 
@@ -92,6 +93,7 @@ class MeanPixels:
 
 def interrupting(scheme):
     """A subclass of a scheme class that raises KeyboardInterrupt once, on step call `at`."""
+
     class Interrupting(scheme):
         at, calls = None, 0
 
@@ -106,6 +108,7 @@ def interrupting(scheme):
         @classmethod
         def arm(cls, at):
             cls.calls, cls.at = 0, at
+
     return Interrupting
 
 
@@ -153,8 +156,10 @@ def random_inception(path, he_init=False):
     from torch_fidelity import feature_extractor_inceptionv3 as fe
 
     torch.manual_seed(0)
-    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
-            mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None):
+    with (
+        mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None),
+        mock.patch.object(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None),
+    ):
         net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     for module in net.modules() if he_init else ():
         if isinstance(module, torch.nn.Conv2d):
@@ -196,16 +201,33 @@ def study_store(tmp_path):
     rng = np.random.default_rng(0)
     for index, (arm, level) in enumerate(ARMS.items()):
         for seed in range(SEEDS):  # config hashes sort against the arms' order, as real hashes may
-            run = store.create_run(label=arm, study="s", plugins="dcgan", config={}, config_hash=f"h{9 - index}",
-                                   seed=seed,
-                                   target_steps=5000, steps_done=5000, status="completed",
-                                   train_s=100.0 + seed, eval_s=10.0, g_params=1000, d_params=500,
-                                   score_directions={"fid": "min", "is": "max"})
+            run = store.create_run(
+                label=arm,
+                study="s",
+                plugins="dcgan",
+                config={},
+                config_hash=f"h{9 - index}",
+                seed=seed,
+                target_steps=5000,
+                steps_done=5000,
+                status="completed",
+                train_s=100.0 + seed,
+                eval_s=10.0,
+                g_params=1000,
+                d_params=500,
+                score_directions={"fid": "min", "is": "max"},
+            )
             curve = level + 200 * np.exp(-np.arange(1, 6) / 1.5) + rng.normal(0, 2, 5)
             rows = [(1000 * (i + 1), "fid", float(v), "p1") for i, v in enumerate(curve)]
-            rows += [(1000 * (i + 1), "is", float(3 + level / 100 + rng.normal(0, 0.1)), "p1") for i in range(5)]
-            rows += [(step, name, float(rng.normal(1, 0.1)), None) for step in range(100, 5001, 100)
-                     for name in ("d_loss", "g_loss")]
+            rows += [
+                (1000 * (i + 1), "is", float(3 + level / 100 + rng.normal(0, 0.1)), "p1")
+                for i in range(5)
+            ]
+            rows += [
+                (step, name, float(rng.normal(1, 0.1)), None)
+                for step in range(100, 5001, 100)
+                for name in ("d_loss", "g_loss")
+            ]
             store.add_metrics(run, rows)
     return store
 
@@ -235,7 +257,9 @@ def _postgres_bin():
     for folder in folders:
         if all((folder / tool).exists() for tool in PG_TOOLS):
             return folder
-    _postgres_missing("no PostgreSQL server (initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql")
+    _postgres_missing(
+        "no PostgreSQL server (initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql"
+    )
 
 
 def _server_user():
@@ -267,18 +291,36 @@ class PostgresServer:
         self.data, self.log = folder / "data", folder / "server.log"
 
     def _run(self, tool, *args):
-        done = subprocess.run([*self.prefix, str(self.tools / tool), *map(str, args)], cwd=self.folder,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*self.prefix, str(self.tools / tool), *map(str, args)],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr}{log[-2000:]}")
 
     def start(self):
-        self._run("initdb", "-D", self.data, "-U", self.user, "--auth=trust", "--locale=C", "-E", "UTF8", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            self.data,
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--locale=C",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         # -k: the unix socket goes in our folder, not /var/run; -F: no fsync, the data is thrown away;
         # a zone other than UTC, so a time the store reads back in the session's zone shows
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -F -c TimeZone=Asia/Kolkata"
-        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start"
+        )
 
     def stop(self):
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
@@ -289,7 +331,10 @@ class PostgresServer:
     def _admin(self, sql):
         """Run one statement outside a transaction (CREATE DATABASE cannot run in one)."""
         import psycopg2
-        with closing(psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres")) as c:
+
+        with closing(
+            psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres")
+        ) as c:
             c.autocommit = True
             c.cursor().execute(sql)
 

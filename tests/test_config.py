@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from ganbench import GanbenchError, hookimpl
-from ganbench.config import CORE_OPTIONS, parse_overrides, resolve
-from ganbench.defaults import default_components
-from ganbench.plugins import registry
-from ganbench.runner import build
+from ganbench.config.defaults import default_components
+from ganbench.config.spec import CORE_OPTIONS, parse_overrides, resolve
+from ganbench.engine.runner import build
+from ganbench.plugins.manager import registry
 
 
 def _resolve(*overrides, steps=None):
@@ -14,9 +14,16 @@ def _resolve(*overrides, steps=None):
 
 def test_defaults_fill_every_kind_from_registry_toml():
     config = _resolve()
-    assert config.components == {"generator": "dcgan", "discriminator": "dcgan", "loss": "bce",
-                                 "optimizer": "adam", "dataset": "mnist5k",
-                                 "scheme": "alternating", "modifier": [], "metric": ["fid", "is"]}
+    assert config.components == {
+        "generator": "dcgan",
+        "discriminator": "dcgan",
+        "loss": "bce",
+        "optimizer": "adam",
+        "dataset": "mnist5k",
+        "scheme": "alternating",
+        "modifier": [],
+        "metric": ["fid", "is"],
+    }
     assert config.options["res"] == CORE_OPTIONS["res"].default
 
 
@@ -66,7 +73,9 @@ def test_modifiers_apply_in_the_order_plugins_lists_them(order, register_plugin,
 
 def test_resnet_tail_replaces_the_generators_last_stage(tmp_path):
     plain = _build(_resolve("res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
-    tailed = _build(_resolve("plugins=dcgan,resnet_tail", "res=16", "filters=0.0625", "metrics="), tmp_path).parts.g
+    tailed = _build(
+        _resolve("plugins=dcgan,resnet_tail", "res=16", "filters=0.0625", "metrics="), tmp_path
+    ).parts.g
     assert list(plain.stages) == ["project", "up8", "to_rgb"]
     assert list(tailed.stages) == ["project", "up8", "res16", "to_rgb"]  # to_rgb's upsampling moved
     assert type(tailed.stages["res16"]).__name__ == "ResidualUp"
@@ -79,13 +88,16 @@ def test_two_components_of_a_single_kind_is_an_error_naming_both():
         _resolve("plugins=dcgan,adam,sgd")
 
 
-@pytest.mark.parametrize("override, message", [
-    ("batch=0", "batch=0: must be between 1 and 65,536"),
-    ("g_lr=abc", "g_lr=abc: expected a finite number"),
-    ("res=33", "res=33: must be a power of two"),
-    ("flip=maybe", "flip=maybe: expected bool"),
-    ("g_kernel=1", "g_kernel=1: must be between 2 and 9"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("batch=0", "batch=0: must be between 1 and 65,536"),
+        ("g_lr=abc", "g_lr=abc: expected a finite number"),
+        ("res=33", "res=33: must be a power of two"),
+        ("flip=maybe", "flip=maybe: expected bool"),
+        ("g_kernel=1", "g_kernel=1: must be between 2 and 9"),
+    ],
+)
 def test_bad_values_are_refused_with_the_key_and_the_fix(override, message):
     with pytest.raises(GanbenchError, match=message):
         _resolve(override)
@@ -97,7 +109,10 @@ def test_values_are_parsed_to_their_declared_types():
 
 
 def test_unknown_plugin_names_the_closest_valid_names():
-    with pytest.raises(GanbenchError, match=r"unknown plugin 'dcgna' \(did you mean 'dcgan'.*; valid: .*resnet_tail"):
+    with pytest.raises(
+        GanbenchError,
+        match=r"unknown plugin 'dcgna' \(did you mean 'dcgan'.*; valid: .*resnet_tail",
+    ):
         _resolve("plugins=dcgna")
 
 
@@ -107,7 +122,9 @@ def test_unknown_key_suggests_a_close_key():
 
 
 def test_an_inactive_components_option_says_which_plugin_to_add():
-    with pytest.raises(GanbenchError, match="belongs to modifier 'resnet_tail'.*add it to plugins="):
+    with pytest.raises(
+        GanbenchError, match="belongs to modifier 'resnet_tail'.*add it to plugins="
+    ):
         _resolve("tail_widths=16")
 
 
@@ -125,7 +142,8 @@ def test_hash_ignores_order_of_overrides_and_label_shows_non_defaults():
     assert a.hash() != _resolve("plugins=dcgan", "res=32").hash()
     # How often losses are logged or checkpoints kept does not change the result.
     assert a.hash() == _resolve("plugins=dcgan", "res=32", "g_lr=0.0005", "log_every=7").hash()
-    from ganbench.config import declared_options
+    from ganbench.config.spec import declared_options
+
     declared = declared_options(a.components, registry())
     assert a.label(declared) == "dcgan g_lr=0.0005 res=32"
 

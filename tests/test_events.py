@@ -3,12 +3,19 @@ one observer among others; trackers (TensorBoard, MLflow) log through their real
 to a temporary folder; the trackers a run names never split its group."""
 
 import pytest
-
 from conftest import SMALL, TINY, query, run_dir
-from ganbench import hookimpl
-from ganbench.plugins import EVENTS
 
-SCORED = [*SMALL, "metrics=mnist_fd", "eval_every=2", "eval_real=40", "eval_fake=40", "sample_every=2"]
+from ganbench import hookimpl
+from ganbench.plugins.manager import EVENTS
+
+SCORED = [
+    *SMALL,
+    "metrics=mnist_fd",
+    "eval_every=2",
+    "eval_real=40",
+    "eval_fake=40",
+    "sample_every=2",
+]
 
 
 class Recorder:
@@ -28,7 +35,9 @@ class Recorder:
 
     @hookimpl
     def on_scores(self, run, step, scores, eval_s):
-        self.seen.append(("scores", step, [s.name for s in scores], all(s.protocol for s in scores)))
+        self.seen.append(
+            ("scores", step, [s.name for s in scores], all(s.protocol for s in scores))
+        )
 
     @hookimpl
     def on_samples(self, run, step, panel, path):
@@ -55,10 +64,19 @@ def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin
     assert recorder.seen[8] == ("checkpoint", 4, "last.pt")
     assert recorder.seen[-1] == ("ended", "completed", 4, None, None)
     recorded = query(db, "select step, name from metrics order by step, name")
-    assert recorded == [(2, "d_loss"), (2, "g_loss"), (2, "mnist_fd"), (4, "d_loss"), (4, "g_loss"), (4, "mnist_fd")]
+    assert recorded == [
+        (2, "d_loss"),
+        (2, "g_loss"),
+        (2, "mnist_fd"),
+        (4, "d_loss"),
+        (4, "g_loss"),
+        (4, "mnist_fd"),
+    ]
 
 
-def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(invoke, db, register_plugin):
+def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(
+    invoke, db, register_plugin
+):
     from conftest import SignalAt, sign
 
     class Broken:
@@ -66,15 +84,20 @@ def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(inv
         def on_checkpoint(self, step):
             if step == 3:
                 raise OSError("disk full")
+
     register_plugin(SignalAt, name="signal_at")
     register_plugin(Broken())
     sign(3)
     result = invoke("run", *TINY, "plugins=signal_at", "--steps", "6")
     assert result.exit_code == 1 and "disk full" in result.output
-    assert query(db, "select status, steps_done from runs") == [("interrupted", 3)]  # last.pt was written first
+    assert query(db, "select status, steps_done from runs") == [
+        ("interrupted", 3)
+    ]  # last.pt was written first
 
 
-def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(invoke, db, register_plugin):
+def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(
+    invoke, db, register_plugin
+):
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
 
     class FailsOnce:
@@ -85,6 +108,7 @@ def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(invok
             if FailsOnce.armed:
                 FailsOnce.armed = False
                 raise RuntimeError("tracker down")
+
     register_plugin(FailsOnce())
     assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 1
     assert query(db, "select status, target_steps from runs") == [("failed", 4)]
@@ -97,28 +121,42 @@ def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, register_
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     recorder = register_plugin(Recorder())
     assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0
-    assert recorder.seen == [("started", 2, "defaults res=16 batch=4 filters=0.0625", 4),
-                             ("losses", 4, ["d_loss", "g_loss"]), ("samples", 4, True, (1, 16, 16)),
-                             ("checkpoint", 4, "last.pt"), ("ended", "completed", 4, None, None)]
+    assert recorder.seen == [
+        ("started", 2, "defaults res=16 batch=4 filters=0.0625", 4),
+        ("losses", 4, ["d_loss", "g_loss"]),
+        ("samples", 4, True, (1, 16, 16)),
+        ("checkpoint", 4, "last.pt"),
+        ("ended", "completed", 4, None, None),
+    ]
 
 
-def test_every_event_is_a_spec_and_the_store_records_before_observers_see(invoke, db, register_plugin):
+def test_every_event_is_a_spec_and_the_store_records_before_observers_see(
+    invoke, db, register_plugin
+):
     assert set(EVENTS) <= {name for name in dir(Recorder) if name.startswith("on_")}
 
     class Peeker:
-        @hookimpl(tryfirst=True)  # registered after the store, and asking to go first: the store still does
+        @hookimpl(
+            tryfirst=True
+        )  # registered after the store, and asking to go first: the store still does
         def on_losses(self, run, step):
-            Peeker.found = query(db, "select count(*), max(steps_done) from runs join metrics on runs.id = run_id")
+            Peeker.found = query(
+                db, "select count(*), max(steps_done) from runs join metrics on runs.id = run_id"
+            )
+
     register_plugin(Peeker())
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     assert Peeker.found == [(2, 2)]  # both losses and steps_done were written before the plugin ran
 
 
-def test_an_observer_that_raises_ends_the_run_failed_and_its_record_stays(invoke, db, register_plugin):
+def test_an_observer_that_raises_ends_the_run_failed_and_its_record_stays(
+    invoke, db, register_plugin
+):
     class Broken:
         @hookimpl
         def on_checkpoint(self, step):
             raise RuntimeError(f"tracker server down at step {step}")
+
     register_plugin(Broken())
     result = invoke("run", *TINY, "--steps", "4")
     assert result.exit_code == 1 and "tracker server down at step 2" in result.output
@@ -135,16 +173,22 @@ def test_trackers_never_split_a_group_and_unknown_ones_are_refused(invoke, db):
     assert unknown.exit_code == 2
     assert "unknown tracker 'wandb'" in unknown.output and "mlflow, tensorboard" in unknown.output
     misplaced = invoke("run", *TINY, "plugins=tensorboard")
-    assert misplaced.exit_code == 2 and "is a tracker; choose trackers with trackers=tensorboard" in misplaced.output
+    assert (
+        misplaced.exit_code == 2
+        and "is a tracker; choose trackers with trackers=tensorboard" in misplaced.output
+    )
     assert query(db, "select count(*) from runs") == [(2,)]
 
 
-def test_a_tracker_whose_package_is_missing_is_named_before_anything_is_recorded(invoke, db, register_plugin):
+def test_a_tracker_whose_package_is_missing_is_named_before_anything_is_recorded(
+    invoke, db, register_plugin
+):
     class Needy:
         @staticmethod
         @hookimpl
         def register_trackers(register):
             register("needy", lambda run: None, needs="no_such_package_xyz", extra="needy")
+
     register_plugin(Needy())
     result = invoke("run", *TINY, "trackers=needy")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
@@ -163,9 +207,16 @@ def test_tensorboard_writes_scalars_sample_grids_and_hparams(invoke, db):
     run = next(r for r in logs.Runs() if logs.Runs()[r]["images"])
     assert [e.step for e in logs.Scalars(run, "loss/g_loss")] == [2, 4]
     recorded = query(db, "select value from metrics where name = 'g_loss' order by step")
-    assert [e.value for e in logs.Scalars(run, "loss/g_loss")] == pytest.approx([v for (v,) in recorded], rel=1e-6)
+    assert [e.value for e in logs.Scalars(run, "loss/g_loss")] == pytest.approx(
+        [v for (v,) in recorded], rel=1e-6
+    )
     assert [e.step for e in logs.Images(run, "samples")] == [2, 4]
-    assert _hparams(logs) == {"g_lr": 0.0002, "res": 16.0, "component.scheme": "alternating", "status": "completed"}
+    assert _hparams(logs) == {
+        "g_lr": 0.0002,
+        "res": 16.0,
+        "component.scheme": "alternating",
+        "status": "completed",
+    }
 
 
 def _hparams(logs):
@@ -186,14 +237,23 @@ def test_mlflow_logs_params_metrics_and_samples_to_a_file_store(invoke, db, work
 
     uri = (workdir / "mlruns").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file store behind this switch
-    assert invoke("run", *SCORED, "--steps", "2", "trackers=mlflow", "--name", "tracked").exit_code == 0
-    assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0  # goes on in the same MLflow run
+    monkeypatch.setenv(
+        "MLFLOW_ALLOW_FILE_STORE", "true"
+    )  # MLflow 3 keeps its file store behind this switch
+    assert (
+        invoke("run", *SCORED, "--steps", "2", "trackers=mlflow", "--name", "tracked").exit_code
+        == 0
+    )
+    assert (
+        invoke("run", "--resume", "1", "--steps", "4").exit_code == 0
+    )  # goes on in the same MLflow run
     client = MlflowClient(uri)
     (found,) = client.search_runs([client.get_experiment_by_name("ganbench").experiment_id])
     assert found.info.status == "FINISHED" and found.info.run_name == "1 tracked"
     assert found.data.params["g_lr"] == "0.0002" and found.data.params["seed"] == "0"
-    assert found.data.params["steps"] == "2" and found.data.tags["ganbench.steps"] == "4"  # extended
+    assert (
+        found.data.params["steps"] == "2" and found.data.tags["ganbench.steps"] == "4"
+    )  # extended
     history = client.get_metric_history(found.info.run_id, "g_loss")
     recorded = query(db, "select step, value from metrics where name = 'g_loss' order by step")
     assert [(m.step, m.value) for m in history] == [(s, pytest.approx(v)) for s, v in recorded]

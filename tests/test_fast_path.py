@@ -1,12 +1,13 @@
 """The fast path on a CPU: bf16 autocast and compiled runs train, resume and record their
 settings (which split groups); the gradient penalty under autocast matches fp32; a compiler
 that is missing is one clear line."""
+
 import json
 
 import pytest
 import torch
-
 from conftest import TINY, query, run_dir
+
 from ganbench_plugins import dcgan
 from ganbench_plugins.losses import WassersteinGP
 
@@ -36,10 +37,23 @@ def test_a_bf16_run_trains_records_its_precision_and_extends_exactly(invoke, db)
 
 def test_the_gradient_penalty_under_bf16_autocast_matches_fp32():
     from types import SimpleNamespace
-    cfg = SimpleNamespace(res=16, z_dim=8, channels=1, filters=0.25, d_filters=None, d_kernel=5, d_min_width=0,
-                          cond_dim=0)
+
+    cfg = SimpleNamespace(
+        res=16,
+        z_dim=8,
+        channels=1,
+        filters=0.25,
+        d_filters=None,
+        d_kernel=5,
+        d_min_width=0,
+        cond_dim=0,
+    )
     torch.manual_seed(0)
-    d, real, fake = dcgan.discriminator(cfg), torch.rand(8, 1, 16, 16) * 2 - 1, torch.rand(8, 1, 16, 16) * 2 - 1
+    d, real, fake = (
+        dcgan.discriminator(cfg),
+        torch.rand(8, 1, 16, 16) * 2 - 1,
+        torch.rand(8, 1, 16, 16) * 2 - 1,
+    )
     loss = WassersteinGP(10.0, 1)
     exact = loss.penalty(d, real, fake, torch.Generator().manual_seed(1))
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -47,11 +61,18 @@ def test_the_gradient_penalty_under_bf16_autocast_matches_fp32():
     assert mixed.dtype == torch.float32 and exact.item() > 0.1
     assert mixed.item() == pytest.approx(exact.item(), rel=0.03)
     grads = [torch.autograd.grad(p, next(d.parameters()))[0] for p in (exact, mixed)]
-    assert torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.99
+    assert (
+        torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.99
+    )
 
 
 def test_wgan_gp_trains_under_bf16(invoke, db):
-    assert invoke("run", *TINY, "plugins=wgan_gp", "critic_steps=1", "precision=bf16", "--steps", "2").exit_code == 0
+    assert (
+        invoke(
+            "run", *TINY, "plugins=wgan_gp", "critic_steps=1", "precision=bf16", "--steps", "2"
+        ).exit_code
+        == 0
+    )
     assert query(db, "select status from runs") == [("completed",)]
 
 
@@ -67,7 +88,7 @@ def test_a_compiled_channels_last_run_trains_and_resumes_into_the_same_weights(i
 
 
 def test_compile_without_a_compiler_is_one_line(invoke, db, monkeypatch):
-    monkeypatch.setattr("ganbench.fast_path.shutil.which", lambda name: None)
+    monkeypatch.setattr("ganbench.engine.fast_path.shutil.which", lambda name: None)
     result = invoke("run", *TINY, "compile=true", "--steps", "2")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "compile=true on a CPU needs a C++ compiler" in result.output

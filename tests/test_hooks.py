@@ -1,19 +1,25 @@
 """Every hook is documented (docstring and docs/plugins.md with its signature) and tested,
 and a plugin can supply every kind of component at once."""
+
 import inspect
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import query
 from torch import nn
 
-from conftest import query
-from ganbench import ImageSet, hookimpl, hookspecs
-from ganbench.plugins import EVENTS, HOOKS
+from ganbench import ImageSet, hookimpl
+from ganbench.api import hookspecs
+from ganbench.plugins.manager import EVENTS, HOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "ganbench_spec")]
+SPECS = [
+    f
+    for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+    if hasattr(f, "ganbench_spec")
+]
 
 
 def test_every_hook_is_a_kind_or_a_run_event():
@@ -39,7 +45,9 @@ class MLPGenerator(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.shape = (cfg.channels, cfg.res, cfg.res)
-        self.net = nn.Sequential(nn.Linear(cfg.z_dim, 64), nn.ReLU(), nn.Linear(64, cfg.channels * cfg.res ** 2), nn.Tanh())
+        self.net = nn.Sequential(
+            nn.Linear(cfg.z_dim, 64), nn.ReLU(), nn.Linear(64, cfg.channels * cfg.res**2), nn.Tanh()
+        )
 
     def forward(self, z, cond=None):
         return self.net(z).view(-1, *self.shape)
@@ -48,7 +56,9 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(cfg.channels * cfg.res ** 2, 1), nn.Flatten(0))
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(cfg.channels * cfg.res**2, 1), nn.Flatten(0)
+        )
 
     def forward(self, x, cond=None):
         return self.net(x)
@@ -72,6 +82,7 @@ class Everything:
         def adagrad(params, lr, cfg):
             Everything.built.append(lr)
             return torch.optim.Adagrad(params, lr)
+
         register("adagrad", adagrad)
 
     @hookimpl
@@ -80,16 +91,27 @@ class Everything:
             images = torch.zeros(10, 3, cfg.res, cfg.res, dtype=torch.uint8)
             images[:, :, ::2] = 255
             return ImageSet(images)
+
         register("stripes", stripes)
 
 
 def test_a_plugin_can_replace_every_kind(register_plugin, invoke, db):
     register_plugin(Everything(), name="everything")
-    result = invoke("run", "plugins=mlp,adagrad,stripes", "res=8", "batch=4", "g_lr=0.01",
-                    "d_lr=0.02", "metrics=", "--steps", "3", "log_every=1")
+    result = invoke(
+        "run",
+        "plugins=mlp,adagrad,stripes",
+        "res=8",
+        "batch=4",
+        "g_lr=0.01",
+        "d_lr=0.02",
+        "metrics=",
+        "--steps",
+        "3",
+        "log_every=1",
+    )
     assert result.exit_code == 0, result.output
     assert Everything.built == [0.01, 0.02]
-    (g_params, d_params, config), = query(db, "select g_params, d_params, config from runs")
+    ((g_params, d_params, config),) = query(db, "select g_params, d_params, config from runs")
     assert g_params == 100 * 64 + 64 + 64 * 192 + 192 and d_params == 192 + 1
     assert json.loads(config)["components"]["dataset"] == "stripes"
 
@@ -97,7 +119,10 @@ def test_a_plugin_can_replace_every_kind(register_plugin, invoke, db):
 def test_a_modifier_that_needs_stages_refuses_other_generators(register_plugin, invoke):
     register_plugin(Everything(), name="everything")
     result = invoke("run", "plugins=mlp,resnet_tail,stripes", "res=8", "metrics=", "--steps", "1")
-    assert result.exit_code == 2 and "resnet_tail replaces a generator's last up-sampling stages" in result.output
+    assert (
+        result.exit_code == 2
+        and "resnet_tail replaces a generator's last up-sampling stages" in result.output
+    )
 
 
 class HalfSize(MLPGenerator):
@@ -105,31 +130,39 @@ class HalfSize(MLPGenerator):
         return super().forward(z)[..., ::2, ::2]
 
 
-def test_a_generator_of_the_wrong_shape_is_caught_before_anything_is_recorded(register_plugin, invoke, db):
+def test_a_generator_of_the_wrong_shape_is_caught_before_anything_is_recorded(
+    register_plugin, invoke, db
+):
     register_plugin(Everything(), name="everything")
 
     class Half:
         @hookimpl
         def register_generators(self, register):
             register("half", HalfSize)
+
     register_plugin(Half(), name="half")
     result = invoke("run", "plugins=half,mlp_d,stripes", "res=8", "--steps", "1")
     assert result.exit_code == 2 and "unknown plugin 'mlp_d'" in result.output
     result = invoke("run", "plugins=half,stripes", "res=8", "metrics=", "--steps", "1")
     assert result.exit_code == 2
-    assert "the generator makes images of shape (3, 4, 4), the data set has (3, 8, 8)" in result.output
+    assert (
+        "the generator makes images of shape (3, 4, 4), the data set has (3, 8, 8)" in result.output
+    )
     assert query(db, "select count(*) from runs") == [(0,)]
 
 
 def missing_from_catalog():
     """ganbench's own components and studies that docs/catalog.md does not name; a third
     party's installed components are theirs to document."""
-    from ganbench.plugins import registry
-    from ganbench.studies import study_names
+    from ganbench.config.studies import study_names
+    from ganbench.plugins.manager import registry
+
     catalog = (ROOT / "docs" / "catalog.md").read_text()
     own = [c for c in registry() if c.source.package == "ganbench"]
     assert len(own) > 30
-    return [c.name for c in own if f"`{c.name}`" not in catalog] + [s for s in study_names() if f"`{s}`" not in catalog]
+    return [c.name for c in own if f"`{c.name}`" not in catalog] + [
+        s for s in study_names() if f"`{s}`" not in catalog
+    ]
 
 
 def test_every_component_and_study_is_in_the_catalog():
@@ -142,5 +175,6 @@ def test_the_catalog_check_holds_with_a_third_party_plugin_installed(register_pl
         @hookimpl
         def register_losses(register):
             register("someone_elses_loss", lambda cfg: None)
+
     register_plugin(Elsewhere, name="elsewhere")
     assert missing_from_catalog() == []

@@ -1,5 +1,6 @@
 """Runs on other hosts: a run killed on one node is `lost` once its heartbeat is stale, and
 `--resume` on another finishes it bit for bit, its checkpoint found in the shared --runs-dir."""
+
 import os
 import signal
 import subprocess
@@ -9,49 +10,84 @@ from conftest import TINY_MODEL, query, query_when_made, wait_for
 
 # The worker believes it is on another node: its runs record that host, so this host can only
 # tell whether it lives by its heartbeat.
-ON_NODE_B = ("import socket, sys; socket.gethostname = lambda: 'node-b'; "
-             "from ganbench.cli import main; sys.argv[0] = 'ganbench'; main()")
+ON_NODE_B = (
+    "import socket, sys; socket.gethostname = lambda: 'node-b'; "
+    "from ganbench.cli import main; sys.argv[0] = 'ganbench'; main()"
+)
 
 
 def _status(invoke, status):
     return invoke("runs", "list", "--status", status).output
 
 
-def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes_here(invoke, db, workdir,
-                                                                                        monkeypatch):
+def test_a_run_killed_on_another_host_is_lost_when_its_beat_is_stale_and_resumes_here(
+    invoke, db, workdir, monkeypatch
+):
     shared = workdir / "shared-runs"
     monkeypatch.setenv("GANBENCH_RUNS_DIR", str(shared))
     monkeypatch.setenv("GANBENCH_LOST_AFTER_S", "8")  # room for a loaded machine to look in time
     steps, settings = 600, [*TINY_MODEL, "log_every=10", "ckpt_every=15"]
-    child = subprocess.Popen([sys.executable, "-c", ON_NODE_B, "run", *settings, "--steps", str(steps), "--device",
-                              "cpu", "--db", db], env={**os.environ, "GANBENCH_HEARTBEAT_S": "0.2"},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ON_NODE_B,
+            "run",
+            *settings,
+            "--steps",
+            str(steps),
+            "--device",
+            "cpu",
+            "--db",
+            db,
+        ],
+        env={**os.environ, "GANBENCH_HEARTBEAT_S": "0.2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
-        started = wait_for(lambda: child.poll() is not None or (
-            list(shared.glob("*/1/last.pt")) and (query_when_made(db, "select steps_done from runs") or [(0,)])[0][0] >= 40))
+        started = wait_for(
+            lambda: (
+                child.poll() is not None
+                or (
+                    list(shared.glob("*/1/last.pt"))
+                    and (query_when_made(db, "select steps_done from runs") or [(0,)])[0][0] >= 40
+                )
+            )
+        )
         assert started and child.poll() is None, child.stderr.read() if child.poll() else "too slow"
     finally:
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
         child.wait()
     assert query(db, "select status, host from runs") == [("running", "node-b")]
-    assert "node-b" in _status(invoke, "running")  # its last beat is fresh: this host cannot tell yet
+    assert "node-b" in _status(
+        invoke, "running"
+    )  # its last beat is fresh: this host cannot tell yet
     assert wait_for(lambda: "node-b" in _status(invoke, "lost"), timeout=30)
 
     result = invoke("run", "--resume", "1")
     assert result.exit_code == 0, result.output
     assert query(db, "select status, steps_done from runs") == [("completed", steps)]
-    assert invoke("run", *settings, "--steps", str(steps)).exit_code == 0  # the same run, never killed
+    assert (
+        invoke("run", *settings, "--steps", str(steps)).exit_code == 0
+    )  # the same run, never killed
     metrics = "select step, name, value from metrics where run_id = ? order by step, name"
     assert query(db, metrics, 1) == query(db, metrics, 2)  # every logged value, bit for bit
     assert not (workdir / "results" / "runs").exists()  # every run folder went to the shared one
 
 
-def test_runs_dir_puts_run_folders_where_it_says_for_every_command(invoke, db, workdir, monkeypatch):
-    monkeypatch.setenv("GANBENCH_RUNS_DIR", "")  # restored after the test: --runs-dir sets it for workers
+def test_runs_dir_puts_run_folders_where_it_says_for_every_command(
+    invoke, db, workdir, monkeypatch
+):
+    monkeypatch.setenv(
+        "GANBENCH_RUNS_DIR", ""
+    )  # restored after the test: --runs-dir sets it for workers
     shared = workdir / "elsewhere"
     assert invoke("run", *TINY_MODEL, "--steps", "2", "--runs-dir", str(shared)).exit_code == 0
-    assert len(list(shared.glob("*/1/last.pt"))) == 1 and not (workdir / "results" / "runs").exists()
+    assert (
+        len(list(shared.glob("*/1/last.pt"))) == 1 and not (workdir / "results" / "runs").exists()
+    )
     shown = invoke("runs", "show", "1", "--runs-dir", str(shared)).output
     assert str(shared) in shown
 
@@ -59,8 +95,13 @@ def test_runs_dir_puts_run_folders_where_it_says_for_every_command(invoke, db, w
 def test_a_bad_heartbeat_setting_is_one_line(invoke, db, monkeypatch):
     monkeypatch.setenv("GANBENCH_HEARTBEAT_S", "often")
     result = invoke("run", *TINY_MODEL, "--steps", "2")
-    assert result.exit_code != 0 and "GANBENCH_HEARTBEAT_S=often: give a number of seconds above 0" in result.output
-    assert "Traceback" not in result.output and not os.path.exists(db.removeprefix("sqlite:///"))  # nothing recorded
+    assert (
+        result.exit_code != 0
+        and "GANBENCH_HEARTBEAT_S=often: give a number of seconds above 0" in result.output
+    )
+    assert "Traceback" not in result.output and not os.path.exists(
+        db.removeprefix("sqlite:///")
+    )  # nothing recorded
     monkeypatch.setenv("GANBENCH_HEARTBEAT_S", "1")
     assert invoke("run", *TINY_MODEL, "--steps", "2").exit_code == 0
     monkeypatch.setenv("GANBENCH_LOST_AFTER_S", "0")

@@ -2,14 +2,20 @@
 
 A GPU is not needed to check the numbers: TF32 rounds each convolution's and matrix product's
 inputs to a 10-bit mantissa and accumulates in fp32, which hooks emulate on the CPU."""
+
 from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
 
 import pytest
 import torch
-
 from conftest import random_inception
-from ganbench_plugins.inception import InceptionSpace, frechet_distance, inception_precision, reference_summary
+
+from ganbench_plugins.inception import (
+    InceptionSpace,
+    frechet_distance,
+    inception_precision,
+    reference_summary,
+)
 from ganbench_plugins.mnist5k import mnist5k
 
 
@@ -69,7 +75,9 @@ def test_tf32_keeps_fid_within_1e_3_of_fp32_and_bf16_does_not(space, digits):
     bf16 = fid(space, digits, lambda: torch.autocast("cpu", torch.bfloat16))
     assert abs(bf16 - strict) / strict > 1e-3  # why a CPU, which has no TF32, stays fp32
     few = digits[0][:2]
-    assert torch.equal(space.extract(few)["2048"], strict_features(space, few))  # the hooks are gone
+    assert torch.equal(
+        space.extract(few)["2048"], strict_features(space, few)
+    )  # the hooks are gone
 
 
 def test_extraction_turns_tf32_on_for_a_gpu_only_and_restores_it():

@@ -1,11 +1,12 @@
 """`ganbench merge`: workers' own databases folded into one store, each run once."""
+
 import pytest
 from click.testing import CliRunner
-
 from conftest import TINY
+
 from ganbench.cli import cli
-from ganbench.merge import merge
-from ganbench.store import Store
+from ganbench.store.merge import merge
+from ganbench.store.sql import Store
 
 
 def ganbench(*args):
@@ -17,7 +18,9 @@ def workers(workdir):
     """Two workers' databases, each with one real tiny run, on shared disk."""
     urls = [f"sqlite:///{workdir / 'shared' / f'worker{i}.db'}" for i in (1, 2)]
     for seed, url in enumerate(urls):
-        result = ganbench("run", *TINY, "sample_every=2", "--steps", "4", "--seed", str(seed), "--db", url)
+        result = ganbench(
+            "run", *TINY, "sample_every=2", "--steps", "4", "--seed", str(seed), "--db", url
+        )
         assert result.exit_code == 0, result.output
     assert ganbench("runs", "tag", "1", "first", "--db", urls[0]).exit_code == 0
     return urls
@@ -26,9 +29,14 @@ def workers(workdir):
 def recorded(url):
     """Each run's record, by what makes it that run (its seed), without the ids a database gives."""
     store = Store(url, create=False, write=False)
-    return {row["seed"]: ({k: v for k, v in row.items() if k != "id"},
-                          [m[1:4] for m in store.metrics(row["id"])], store.records(row["id"]).get("tags"))
-            for row in store.runs()}
+    return {
+        row["seed"]: (
+            {k: v for k, v in row.items() if k != "id"},
+            [m[1:4] for m in store.metrics(row["id"])],
+            store.records(row["id"]).get("tags"),
+        )
+        for row in store.runs()
+    }
 
 
 def test_merging_copies_every_run_with_its_records_and_files(workers, store_url):
@@ -95,8 +103,11 @@ def test_the_cli_merges_files_and_refuses_bad_sources_in_one_line(workers, workd
     result = ganbench("merge", *paths, "--into", str(workdir / "all.db"))  # plain paths, --into too
     assert result.exit_code == 0 and "2 run(s) copied" in result.output
     (workdir / "notes.db").write_text("not a database")
-    for bad, says in ((str(workdir / "notes.db"), "not a SQLite database"), (into, "is the database merged into"),
-                      (str(workdir / "missing.db"), "no database at")):
+    for bad, says in (
+        (str(workdir / "notes.db"), "not a SQLite database"),
+        (into, "is the database merged into"),
+        (str(workdir / "missing.db"), "no database at"),
+    ):
         result = ganbench("merge", bad, "--into", into)
         assert result.exit_code != 0 and says in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1

@@ -1,12 +1,12 @@
 import io
-import os
 import json
+import os
 
 import pandas as pd
 import pytest
-
 from conftest import TINY, query, run_dir
-from ganbench.report import COLUMNS
+
+from ganbench.results.report import COLUMNS
 
 
 def test_run_records_everything_and_report_prints_every_format(invoke, db, workdir):
@@ -16,20 +16,35 @@ def test_run_records_everything_and_report_prints_every_format(invoke, db, workd
     assert tail.exit_code == 0, tail.output
     assert "run 2: completed" in tail.output
 
-    (run,) = query(db, "select label, plugins, status, steps_done, target_steps, g_params, d_params,"
-                       " train_s, seed, device, config, environment from runs where id = 2")
-    label, plugins, status, done, target, g_params, d_params, train_s, seed, device, config, env = run
-    assert (plugins, status, done, target, seed, device) == ("dcgan,resnet_tail", "completed", 4, 4, 3, "cpu")
+    (run,) = query(
+        db,
+        "select label, plugins, status, steps_done, target_steps, g_params, d_params,"
+        " train_s, seed, device, config, environment from runs where id = 2",
+    )
+    label, plugins, status, done, target, g_params, d_params, train_s, seed, device, config, env = (
+        run
+    )
+    assert (plugins, status, done, target, seed, device) == (
+        "dcgan,resnet_tail",
+        "completed",
+        4,
+        4,
+        3,
+        "cpu",
+    )
     assert label == "dcgan+resnet_tail res=16 batch=4 filters=0.0625"
     assert g_params > 0 and d_params > 0 and train_s > 0
     config, env = json.loads(config), json.loads(env)
     assert config["components"]["modifier"] == ["resnet_tail"]
     assert config["options"]["res"] == 16 and config["options"]["z_dim"] == 100
     assert env["torch"] and env["plugins"]["modifier:resnet_tail"]["package"] == "ganbench"
-    (torch_version, ganbench_version, versions), = query(
-        db, "select torch_version, ganbench_version, plugin_versions from runs where id = 2")
-    import ganbench
+    ((torch_version, ganbench_version, versions),) = query(
+        db, "select torch_version, ganbench_version, plugin_versions from runs where id = 2"
+    )
     import torch
+
+    import ganbench
+
     assert (torch_version, ganbench_version) == (torch.__version__, ganbench.__version__)
     assert json.loads(versions)["generator:dcgan"]["version"] == ganbench.__version__
     losses = query(db, "select step, name from metrics where run_id = 2 order by step, name")
@@ -64,20 +79,35 @@ def test_plugins_lists_components_with_options_and_package(invoke):
     components = {(c["kind"], c["name"]): c for c in json.loads(result.output)}
     dcgan = components[("generator", "dcgan")]
     assert dcgan["package"] == "ganbench" and dcgan["version"]
-    assert dcgan["options"]["g_kernel"] == {"type": "int", "default": 5, "help": dcgan["options"]["g_kernel"]["help"], "choices": None}
-    for kind, name in [("discriminator", "dcgan"), ("modifier", "resnet_tail"), ("loss", "bce"),
-                       ("optimizer", "adam"), ("optimizer", "rmsprop"), ("optimizer", "sgd"),
-                       ("dataset", "mnist5k"), ("dataset", "folder"), ("scheme", "alternating")]:
+    assert dcgan["options"]["g_kernel"] == {
+        "type": "int",
+        "default": 5,
+        "help": dcgan["options"]["g_kernel"]["help"],
+        "choices": None,
+    }
+    for kind, name in [
+        ("discriminator", "dcgan"),
+        ("modifier", "resnet_tail"),
+        ("loss", "bce"),
+        ("optimizer", "adam"),
+        ("optimizer", "rmsprop"),
+        ("optimizer", "sgd"),
+        ("dataset", "mnist5k"),
+        ("dataset", "folder"),
+        ("scheme", "alternating"),
+    ]:
         assert (kind, name) in components
     assert "resnet_tail" in invoke("plugins").output
 
 
 def test_bad_input_exits_2_with_one_line_and_no_traceback(invoke, db):
-    for args, words in [(["plugins=dcgna"], "did you mean 'dcgan'"),
-                        (["batch=0"], "batch=0: must be between 1 and 65,536"),
-                        (["g_lr=abc"], "g_lr=abc: expected a finite number"),
-                        (["res=33"], "res=33: must be a power of two"),
-                        (["plugins=adam,sgd"], "two optimizers, 'adam' and 'sgd'")]:
+    for args, words in [
+        (["plugins=dcgna"], "did you mean 'dcgan'"),
+        (["batch=0"], "batch=0: must be between 1 and 65,536"),
+        (["g_lr=abc"], "g_lr=abc: expected a finite number"),
+        (["res=33"], "res=33: must be a power of two"),
+        (["plugins=adam,sgd"], "two optimizers, 'adam' and 'sgd'"),
+    ]:
         result = invoke("run", *args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().splitlines() == [f"Error: {result.output.strip()[7:]}"]
@@ -87,7 +117,9 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(invoke, db):
 
 def test_debug_shows_the_traceback(invoke):
     from click.testing import CliRunner
+
     from ganbench.cli import cli
+
     result = CliRunner().invoke(cli, ["--debug", "run", "plugins=dcgna"])
     assert result.exit_code != 0
     assert type(result.exception).__name__ == "GanbenchError"

@@ -1,5 +1,6 @@
 """`ganbench runs`: list with filters, show a whole record, tag runs for `report --tag`, and
 delete runs with everything recorded of them and their files, only after a confirmation."""
+
 import json
 
 from conftest import TINY, query, run_dir
@@ -58,8 +59,15 @@ def test_delete_asks_first_then_removes_records_and_files(invoke, db):
 def test_delete_refuses_unknown_ids_and_running_runs_and_changes_nothing(invoke, db):
     _two_runs(invoke)
     unknown = invoke("runs", "delete", "1", "7", "--yes")
-    assert unknown.exit_code == 2 and "no run 7" in unknown.output and "ganbench runs list" in unknown.output
-    query(db, "update runs set status = 'running', pid = 1, host = (select host from runs where id = 2) where id = 2")
+    assert (
+        unknown.exit_code == 2
+        and "no run 7" in unknown.output
+        and "ganbench runs list" in unknown.output
+    )
+    query(
+        db,
+        "update runs set status = 'running', pid = 1, host = (select host from runs where id = 2) where id = 2",
+    )
     busy = invoke("runs", "delete", "2", "--yes")  # pid 1 is alive on this host
     assert busy.exit_code == 2 and "still running" in busy.output
     assert query(db, "select count(*) from runs") == [(2,)]
@@ -68,17 +76,23 @@ def test_delete_refuses_unknown_ids_and_running_runs_and_changes_nothing(invoke,
 def test_a_tag_with_a_comma_is_refused(invoke, db):
     _two_runs(invoke)
     result = invoke("runs", "tag", "1", "a,b")
-    assert result.exit_code == 2 and "without commas" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2
+        and "without commas" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_version_names_the_installed_ganbench(invoke):
     from ganbench import __version__
+
     result = invoke("--version")
     assert result.exit_code == 0 and result.output.strip() == f"ganbench, version {__version__}"
 
 
 def test_report_leaves_unfinished_runs_out_of_a_group_unless_asked(invoke, db):
-    from ganbench.store import Store
+    from ganbench.store.sql import Store
+
     assert invoke(*RUN, "--seeds", "3").exit_code == 0
     Store(db).update_run(2, status="failed", error="boom")
     Store(db).update_run(3, status="interrupted")
@@ -87,10 +101,18 @@ def test_report_leaves_unfinished_runs_out_of_a_group_unless_asked(invoke, db):
     table = invoke("report").output
     assert "not shown: 1 failed, 1 interrupted run(s); --status all shows every run" in table
     everything = json.loads(invoke("report", "--format", "json", "--status", "all").output)
-    assert everything[0]["runs"] == 3 and everything[0]["status"] == "1 completed, 1 failed, 1 interrupted"
-    failed = json.loads(invoke("report", "--format", "json", "--status", "failed").output.split("\nnot shown")[0])
+    assert (
+        everything[0]["runs"] == 3
+        and everything[0]["status"] == "1 completed, 1 failed, 1 interrupted"
+    )
+    failed = json.loads(
+        invoke("report", "--format", "json", "--status", "failed").output.split("\nnot shown")[0]
+    )
     assert failed[0]["run_ids"] == "2"
     Store(db).update_run(1, status="failed")
     nothing = invoke("report")
     assert nothing.exit_code == 2
-    assert "no completed or diverged run to report (2 failed, 1 interrupted); --status failed" in nothing.output
+    assert (
+        "no completed or diverged run to report (2 failed, 1 interrupted); --status failed"
+        in nothing.output
+    )

@@ -1,15 +1,16 @@
 """schedule=, decay_from=, warmup=: learning-rate schedules for every network, which CycleGAN
 and U-GAT-IT use for their own decay; and a loss whose G step sees D's real logits (ragan)."""
+
 import math
 
 import pytest
 import torch
-
 from conftest import SMALL, TINY, query
-from ganbench import Loss, hookimpl
-from ganbench.schedule import Schedule
-from ganbench_plugins.losses import RelativisticAverage
 from test_translation import TINY_CYCLE, CheckpointRates
+
+from ganbench import Loss, hookimpl
+from ganbench.api.schedule import Schedule
+from ganbench_plugins.losses import RelativisticAverage
 
 
 def test_schedule_factors_by_hand():
@@ -25,11 +26,15 @@ def test_a_linear_schedule_with_warm_up_sets_both_rates(invoke, db, register_plu
     assert invoke("run", *args).exit_code == 0
     assert rates.seen == pytest.approx([0.001, 0.001, 0.0005, 0.0])  # checkpoints at 2, 4, 6, 8
     opts = torch.load(next((db_dir(db)).glob("**/last.pt")))["opts"]
-    assert opts["d"]["param_groups"][0]["initial_lr"] == 0.0002 and opts["d"]["param_groups"][0]["lr"] == 0.0
+    assert (
+        opts["d"]["param_groups"][0]["initial_lr"] == 0.0002
+        and opts["d"]["param_groups"][0]["lr"] == 0.0
+    )
 
 
 def db_dir(db):
     from pathlib import Path
+
     return Path(db.removeprefix("sqlite:///")).parent
 
 
@@ -43,13 +48,21 @@ def test_a_schedule_at_its_defaults_keeps_a_config_in_its_group(invoke, db):
 
 def test_cyclegan_takes_the_core_schedule_when_one_is_named(invoke, db, register_plugin):
     rates = register_plugin(CheckpointRates())
-    args = [*TINY_CYCLE, "metrics=", "g_lr=0.001", "schedule=linear", "decay_from=6", "--steps", "8"]
+    args = [
+        *TINY_CYCLE,
+        "metrics=",
+        "g_lr=0.001",
+        "schedule=linear",
+        "decay_from=6",
+        "--steps",
+        "8",
+    ]
     assert invoke("run", *args).exit_code == 0
     assert rates.seen == pytest.approx([0.001, 0.001, 0.001, 0.0])
 
 
 def test_a_plain_loss_object_is_wrapped_with_the_defaults_and_keeps_its_own_attributes():
-    from ganbench.loss import as_loss
+    from ganbench.api.loss import as_loss
 
     class Plain:
         margin = 2.0
@@ -59,8 +72,14 @@ def test_a_plain_loss_object_is_wrapped_with_the_defaults_and_keeps_its_own_attr
 
         def g_loss(self, fake):
             return fake.mean()
+
     loss = as_loss(Plain())
-    assert (loss.sees_real, loss.uses_step, loss.critic_steps, loss.mismatch_loss) == (False, False, 1, None)
+    assert (loss.sees_real, loss.uses_step, loss.critic_steps, loss.mismatch_loss) == (
+        False,
+        False,
+        1,
+        None,
+    )
     assert loss.penalty(None, None, None) is None and loss.margin == 2.0
     assert loss.g_loss(torch.tensor([1.0, 3.0])).item() == 2.0
 
@@ -70,6 +89,7 @@ def test_ragan_by_hand():
 
     def sp(x):
         return math.log1p(math.exp(x))
+
     loss = RelativisticAverage()
     d = ((sp(-2) + sp(0)) / 2 + (sp(-1 - 1) + sp(1 - 1)) / 2) / 2
     g = ((sp(-(-1 - 1)) + sp(-(1 - 1))) / 2 + (sp(2) + sp(0)) / 2) / 2
@@ -99,20 +119,29 @@ def test_g_step_hands_a_relativistic_loss_the_real_batch_logits(invoke, register
     register_plugin(Watching, name="watching")
     Watching.seen = []
     assert invoke("run", *TINY, "plugins=watching", "--steps", "2").exit_code == 0
-    assert Watching.seen == [(torch.Size([4]), False)] * 2  # batch 4, one logit each, no gradient into D
+    assert (
+        Watching.seen == [(torch.Size([4]), False)] * 2
+    )  # batch 4, one logit each, no gradient into D
 
 
 def test_ragan_trains_noise_schemes_and_is_refused_by_translation(invoke, db):
     assert invoke("run", *SMALL, "metrics=", "plugins=ragan", "--steps", "4").exit_code == 0
     losses = query(db, "select name, value from metrics where step = 4 order by name")
-    assert [name for name, _ in losses] == ["d_loss", "g_loss"] and all(math.isfinite(v) for _, v in losses)
+    assert [name for name, _ in losses] == ["d_loss", "g_loss"] and all(
+        math.isfinite(v) for _, v in losses
+    )
     cycle = [a if a.startswith("plugins=") is False else a + ",ragan" for a in TINY_CYCLE]
     refused = invoke("run", *cycle, "metrics=", "--steps", "2")
-    assert refused.exit_code == 2 and "does not fit it: choose lsgan, bce or hinge" in refused.output
+    assert (
+        refused.exit_code == 2 and "does not fit it: choose lsgan, bce or hinge" in refused.output
+    )
 
 
 def test_extending_a_run_whose_rates_decay_towards_its_target_warns(invoke, db):
     from ganbench.errors import GanbenchWarning
+
     assert invoke("run", *TINY_CYCLE, "metrics=", "--steps", "2").exit_code == 0
-    with pytest.warns(GanbenchWarning, match="decay towards its target: from here they follow the 4-step schedule"):
+    with pytest.warns(
+        GanbenchWarning, match="decay towards its target: from here they follow the 4-step schedule"
+    ):
         assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0

@@ -1,6 +1,7 @@
 """Schema versions: Alembic migrations make the models' schema, bring a database made by the
 release before versions up to date in place, and a newer or foreign database is refused
 untouched."""
+
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -10,11 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from ganbench import schema
 from ganbench.errors import GanbenchError
-from ganbench.store import Base, Store
+from ganbench.store import schema
+from ganbench.store.sql import Base, Store
 
-UNVERSIONED = Path(__file__).parent / "data" / "schema-unversioned.sql"  # `sqlite3 .dump` of 0.1.0's database
+UNVERSIONED = (
+    Path(__file__).parent / "data" / "schema-unversioned.sql"
+)  # `sqlite3 .dump` of 0.1.0's database
 
 
 def differences(url):
@@ -54,7 +57,11 @@ def test_a_database_from_the_release_before_versions_is_upgraded_in_place(workdi
 
 def test_an_older_database_missing_tables_gains_them(workdir):
     sql = UNVERSIONED.read_text()
-    kept = [statement for statement in sql.split(";\n") if "networks" not in statement and "costs" not in statement]
+    kept = [
+        statement
+        for statement in sql.split(";\n")
+        if "networks" not in statement and "costs" not in statement
+    ]
     url = loaded(";\n".join(kept), workdir / "older.db")
     assert "networks" not in Store(url, write=False).tables
     assert {"networks", "costs"} <= Store(url).tables
@@ -72,16 +79,26 @@ def test_an_unversioned_postgres_database_from_0_1_0_is_upgraded(postgres_url):
     with create_engine(postgres_url).begin() as c:
         schema.migrate(c, "0001")
         c.execute(text("drop table alembic_version"))  # as 0.1.0 left it, with its narrower types:
-        c.execute(text("alter table runs alter column seed type integer, alter column label type varchar(200)"))
+        c.execute(
+            text(
+                "alter table runs alter column seed type integer, alter column label type varchar(200)"
+            )
+        )
         c.execute(text("alter table networks alter column params type integer"))
-        c.execute(text("insert into runs (id, label, plugins, config, config_hash, seed, status, target_steps, "
-                       "steps_done, train_s, eval_s) values (7, 'old', '', '{}', 'h', 0, 'completed', 4, 4, 1, 0)"))
+        c.execute(
+            text(
+                "insert into runs (id, label, plugins, config, config_hash, seed, status, target_steps, "
+                "steps_done, train_s, eval_s) values (7, 'old', '', '{}', 'h', 0, 'completed', 4, 4, 1, 0)"
+            )
+        )
     assert differences(postgres_url) != []  # the narrower types show
     store = Store(postgres_url)
     assert store.schema_version == schema.HEAD and differences(postgres_url) == []
     assert [row["label"] for row in store.runs()] == ["old"]
     store.update_run(7, seed=2**32 - 1, label="x" * 300)  # what 0.1.0's types refused
-    assert [(row["seed"], len(row["label"])) for row in Store(postgres_url).runs()] == [(2**32 - 1, 300)]
+    assert [(row["seed"], len(row["label"])) for row in Store(postgres_url).runs()] == [
+        (2**32 - 1, 300)
+    ]
 
 
 def sha256(path):
@@ -89,14 +106,21 @@ def sha256(path):
 
 
 def test_a_newer_database_is_refused_untouched(workdir, invoke):
-    url = loaded(UNVERSIONED.read_text() + "create table alembic_version (version_num varchar(32));"
-                 "insert into alembic_version values ('9999');", workdir / "newer.db")
+    url = loaded(
+        UNVERSIONED.read_text() + "create table alembic_version (version_num varchar(32));"
+        "insert into alembic_version values ('9999');",
+        workdir / "newer.db",
+    )
     digest = sha256(workdir / "newer.db")
     for write in (True, False):
         with pytest.raises(GanbenchError, match="schema version 9999.*upgrade ganbench"):
             Store(url, write=write)
     result = invoke("report", "--db", url)
-    assert result.exit_code != 0 and "schema version 9999" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code != 0
+        and "schema version 9999" in result.output
+        and "Traceback" not in result.output
+    )
     assert sha256(workdir / "newer.db") == digest
 
 
@@ -106,5 +130,9 @@ def test_a_foreign_postgres_database_is_refused_untouched(postgres_url):
     with pytest.raises(GanbenchError, match="another program's database .*customers"):
         Store(postgres_url)
     with create_engine(postgres_url).connect() as c:
-        tables = c.execute(text("select tablename from pg_tables where schemaname = 'public'")).scalars().all()
+        tables = (
+            c.execute(text("select tablename from pg_tables where schemaname = 'public'"))
+            .scalars()
+            .all()
+        )
     assert tables == ["customers"]

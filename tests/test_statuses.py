@@ -1,10 +1,11 @@
 """Failed, interrupted and diverged runs keep what was written and say what happened."""
+
 import math
 import signal
 
 import torch
-
 from conftest import TINY, SignalAt, query, run_dir, sign
+
 from ganbench import hookimpl
 from ganbench_plugins.alternating import Alternating
 from ganbench_plugins.bce import NonSaturatingBCE
@@ -55,7 +56,10 @@ def test_a_run_that_raises_is_failed_with_its_error(invoke, db, register_plugin)
     register_plugin(Trouble(at=4, error=RuntimeError("boom in step 4")))
     result = invoke("run", "plugins=trouble", *TINY, "--steps", "6")
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == "Error: RuntimeError: boom in step 4 (--debug shows the traceback)"
+    assert (
+        result.output.strip().splitlines()[-1]
+        == "Error: RuntimeError: boom in step 4 (--debug shows the traceback)"
+    )
     status, done, error = _statuses(db, 1)
     assert (status, done) == ("failed", 2)  # where a resume starts: the checkpoint at step 2
     assert "RuntimeError: boom in step 4" in error and "Traceback" in error
@@ -70,7 +74,10 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_metrics(invoke, db, regi
     # raised inside step 6, so the state is not whole: the run resumes from its checkpoint at step 4
     assert (status, done, error) == ("interrupted", 4, "interrupted at step 5; resumes from step 4")
     # logged at 2 and 4; no partial window is written, so a resume logs what an uninterrupted run does
-    assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [(2,), (4,)]
+    assert query(db, "select step from metrics where run_id = 1 and name = 'g_loss'") == [
+        (2,),
+        (4,),
+    ]
 
 
 def test_sigterm_is_handled_like_ctrl_c(invoke, db, register_plugin):
@@ -90,7 +97,9 @@ def test_non_finite_losses_mark_the_run_diverged_and_stop_it(invoke, db, registe
     status, done, error = _statuses(db, 1)
     assert (status, done) == ("diverged", 4)
     assert "non-finite loss at step 4" in error
-    rows = query(db, "select step, value from metrics where run_id = 1 and name = 'd_loss' order by step")
+    rows = query(
+        db, "select step, value from metrics where run_id = 1 and name = 'd_loss' order by step"
+    )
     assert rows[0][0] == 2 and math.isfinite(rows[0][1])
     assert rows[1][0] == 4 and rows[1][1] == "NaN"  # stored faithfully, not as NULL
 
@@ -98,7 +107,10 @@ def test_non_finite_losses_mark_the_run_diverged_and_stop_it(invoke, db, registe
 def test_a_run_whose_training_state_cannot_be_set_up_is_recorded_failed(invoke, db, monkeypatch):
     def broken(*args):
         raise RuntimeError("no room for the schedulers")
-    monkeypatch.setattr("ganbench.runner.schedule.attach", broken)
+
+    monkeypatch.setattr("ganbench.engine.runner.schedule.attach", broken)
     result = invoke("run", *TINY, "--steps", "2")
     assert result.exit_code == 1 and "no room for the schedulers" in result.output
-    assert query(db, "select status, error from runs") == [("failed", "RuntimeError: no room for the schedulers")]
+    assert query(db, "select status, error from runs") == [
+        ("failed", "RuntimeError: no room for the schedulers")
+    ]

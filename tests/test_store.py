@@ -4,13 +4,15 @@ import sqlite3
 import pytest
 
 from ganbench import GanbenchError
-from ganbench.report import group_table, load_frames
-from ganbench.store import Store
+from ganbench.results.report import group_table, load_frames
+from ganbench.store.sql import Store
 
 
 def test_nan_and_inf_come_back_as_they_went_in(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    store.add_metrics(1, [(1, "a", math.nan), (2, "a", math.inf), (3, "a", -math.inf), (4, "a", 0.25)])
+    store.add_metrics(
+        1, [(1, "a", math.nan), (2, "a", math.inf), (3, "a", -math.inf), (4, "a", 0.25)]
+    )
     values = [value for _, _, _, value, _ in store.metrics(1)]
     assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf, 0.25]
 
@@ -39,7 +41,10 @@ def test_an_unwritable_database_path_gets_a_clear_error(tmp_path, invoke):
     blocker.write_text("x")
     result = invoke("run", "res=16", db_url=f"sqlite:///{blocker / 'sub' / 'g.db'}")
     assert result.exit_code == 2
-    assert "cannot create the folder for database" in result.output and "Traceback" not in result.output
+    assert (
+        "cannot create the folder for database" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_a_directory_is_not_a_database(tmp_path):
@@ -55,26 +60,55 @@ def test_a_bad_url_is_one_clear_error():
 def test_existing_runs_survive_a_second_store_on_the_same_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'keep.db'}"
     first = Store(url)
-    run_id = first.create_run(label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1)
+    run_id = first.create_run(
+        label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1
+    )
     assert Store(url).get_run(run_id)["label"] == "x"
 
 
 def test_a_database_from_before_the_networks_table_gains_it_and_still_reports(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = Store(url)
-    store.create_run(label="old", plugins="dcgan", config={}, config_hash="h", seed=0, target_steps=1,
-                     g_params=100, d_params=50, status="completed", steps_done=1)
+    store.create_run(
+        label="old",
+        plugins="dcgan",
+        config={},
+        config_hash="h",
+        seed=0,
+        target_steps=1,
+        g_params=100,
+        d_params=50,
+        status="completed",
+        steps_done=1,
+    )
     with sqlite3.connect(tmp_path / "old.db") as c:
-        c.execute("drop table networks")  # as every database made before it, which had no schema version
+        c.execute(
+            "drop table networks"
+        )  # as every database made before it, which had no schema version
         c.execute("drop table alembic_version")
         c.execute("drop table run_origins")
     reopened = Store(url)
     assert reopened.networks() == []
-    run = reopened.create_run({"g": ("generator", 7), "d": ("discriminator", 3)}, label="new", plugins="dcgan",
-                              config={}, config_hash="k", seed=0, target_steps=1, status="completed", steps_done=1)
+    run = reopened.create_run(
+        {"g": ("generator", 7), "d": ("discriminator", 3)},
+        label="new",
+        plugins="dcgan",
+        config={},
+        config_hash="k",
+        seed=0,
+        target_steps=1,
+        status="completed",
+        steps_done=1,
+    )
     table = group_table(*load_frames(reopened))
-    assert table[["group", "g_params", "d_params"]].values.tolist() == [["old", 100, 50], ["new", 7, 3]]
-    assert sorted(reopened.networks()) == [(run, "d", "discriminator", 3), (run, "g", "generator", 7)]
+    assert table[["group", "g_params", "d_params"]].values.tolist() == [
+        ["old", 100, 50],
+        ["new", 7, 3],
+    ]
+    assert sorted(reopened.networks()) == [
+        (run, "d", "discriminator", 3),
+        (run, "g", "generator", 7),
+    ]
 
 
 def test_a_process_keeps_one_engine_per_database(tmp_path):

@@ -1,6 +1,7 @@
 """CycleGAN's ResNet generator and PatchGAN, and the pix2pix U-Net: parameter counts against
 the reference (junyanz/pytorch-CycleGAN-and-pix2pix), shapes, skips, and a training step on
 tiny configs. The full-size networks are only counted, never run, to keep this fast."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -21,10 +22,13 @@ def _first_conv(net):
     return next(m for m in net.modules() if isinstance(m, nn.Conv2d))
 
 
-@pytest.mark.parametrize("n_blocks, res, expected", [
-    (9, 256, 11_378_179),  # resnet_9blocks: the reference prints 11.378 M
-    (6, 128, 7_837_699),   # resnet_6blocks: three blocks of 2 x (9 * 256^2 + 256) fewer
-])
+@pytest.mark.parametrize(
+    "n_blocks, res, expected",
+    [
+        (9, 256, 11_378_179),  # resnet_9blocks: the reference prints 11.378 M
+        (6, 128, 7_837_699),  # resnet_6blocks: three blocks of 2 x (9 * 256^2 + 256) fewer
+    ],
+)
 def test_resnet_generator_parameter_count(n_blocks, res, expected):
     net = resnet_generator(_cfg(res=res, ngf=64, n_blocks=n_blocks))
     assert count_parameters(net) == expected
@@ -32,8 +36,17 @@ def test_resnet_generator_parameter_count(n_blocks, res, expected):
 
 def test_resnet_generator_stages_are_named():
     net = resnet_generator(_cfg(n_blocks=3))
-    assert list(net.stages) == ["stem", "down1", "down2", "block1", "block2", "block3",
-                                "up1", "up2", "to_image"]
+    assert list(net.stages) == [
+        "stem",
+        "down1",
+        "down2",
+        "block1",
+        "block2",
+        "block3",
+        "up1",
+        "up2",
+        "to_image",
+    ]
 
 
 def test_patch_discriminator_parameter_count():
@@ -95,13 +108,16 @@ def test_unet_dropout_on_the_inner_8ngf_levels(res, levels):
     assert not any(isinstance(m, nn.Dropout) for m in plain.modules())
 
 
-@pytest.mark.parametrize("build, change, message", [
-    (resnet_generator, dict(res=30), "multiple of 4"),
-    (resnet_generator, dict(n_blocks=0), "n_blocks must be 1 or more"),
-    (unet_generator, dict(res=48), "power of two"),
-    (unet_generator, dict(unet_dropout=1.0), r"unet_dropout must be in \[0, 1\)"),
-    (patch_discriminator, dict(n_layers=0), "n_layers must be 1 or more"),
-])
+@pytest.mark.parametrize(
+    "build, change, message",
+    [
+        (resnet_generator, dict(res=30), "multiple of 4"),
+        (resnet_generator, dict(n_blocks=0), "n_blocks must be 1 or more"),
+        (unet_generator, dict(res=48), "power of two"),
+        (unet_generator, dict(unet_dropout=1.0), r"unet_dropout must be in \[0, 1\)"),
+        (patch_discriminator, dict(n_layers=0), "n_layers must be 1 or more"),
+    ],
+)
 def test_bad_options_say_what_is_wrong(build, change, message):
     with pytest.raises(GanbenchError, match=message):
         build(_cfg(**change))

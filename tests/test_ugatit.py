@@ -2,24 +2,34 @@
 re-weighting, the clipping of rho and the soft-AdaLIN weights, the loss weights, the options
 that ablate its parts, the parameter counts beside report 001's, and the CPU-sized CAM study
 run from the command line with its report and page."""
+
 import math
 from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import query
 from torch import nn
 
-from conftest import query
-from ganbench import GanbenchError
-from ganbench.config import resolve
-from ganbench.defaults import default_components
-from ganbench.plugins import registry
-from ganbench.runner import build
-from ganbench import Parts
+from ganbench import GanbenchError, Parts
+from ganbench.config.defaults import default_components
+from ganbench.config.spec import resolve
+from ganbench.engine.runner import build
+from ganbench.plugins.manager import registry
 from ganbench_plugins.losses import LeastSquares
 from ganbench_plugins.ugatit import UGATIT, cam_loss
-from ganbench_plugins.ugatit_nets import (CAM, LIN, AdaLIN, Hourglass, SoftAdaLIN, Translation, Verdict, clip_mixing,
-                                          ugatit_discriminator, ugatit_generator)
+from ganbench_plugins.ugatit_nets import (
+    CAM,
+    LIN,
+    AdaLIN,
+    Hourglass,
+    SoftAdaLIN,
+    Translation,
+    Verdict,
+    clip_mixing,
+    ugatit_discriminator,
+    ugatit_generator,
+)
 
 # One image, two channels of 2x2: channel 0 is 1 2 / 3 4, channel 1 is 0 0 / 0 4.
 X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 0.0], [0.0, 4.0]]]])
@@ -30,13 +40,20 @@ def _by_hand(rho):
     eps = 1e-5
     # IN: channel 0 has mean 2.5 and variance (1.5² + 0.5² + 0.5² + 1.5²) / 3 = 5/3;
     # channel 1 has mean 1 and variance (1 + 1 + 1 + 9) / 3 = 4.
-    instance = [[(v - 2.5) / math.sqrt(5 / 3 + eps) for v in (1, 2, 3, 4)],
-                [(v - 1.0) / math.sqrt(4 + eps) for v in (0, 0, 0, 4)]]
+    instance = [
+        [(v - 2.5) / math.sqrt(5 / 3 + eps) for v in (1, 2, 3, 4)],
+        [(v - 1.0) / math.sqrt(4 + eps) for v in (0, 0, 0, 4)],
+    ]
     # LN: all eight values, mean 14/8 = 1.75, variance sum((v - 1.75)²) / 7.
     values = (1, 2, 3, 4, 0, 0, 0, 4)
     var = sum((v - 1.75) ** 2 for v in values) / 7
-    layer = [[(v - 1.75) / math.sqrt(var + eps) for v in row] for row in ((1, 2, 3, 4), (0, 0, 0, 4))]
-    return [[r * i + (1 - r) * l for i, l in zip(ins, lns)] for r, ins, lns in zip(rho, instance, layer)]
+    layer = [
+        [(v - 1.75) / math.sqrt(var + eps) for v in row] for row in ((1, 2, 3, 4), (0, 0, 0, 4))
+    ]
+    return [
+        [r * i + (1 - r) * ln for i, ln in zip(ins, lns)]
+        for r, ins, lns in zip(rho, instance, layer)
+    ]
 
 
 def _close(tensor, rows, abs=1e-5):
@@ -150,15 +167,28 @@ class StubD(nn.Module):
 
 
 def test_each_generator_is_told_which_images_it_translates_and_every_d_output_is_judged():
-    nets = {"g_ab": StubG(+1), "g_ba": StubG(-1), **{name: StubD() for name in UGATIT.networks if name.startswith("d_")}}
+    nets = {
+        "g_ab": StubG(+1),
+        "g_ba": StubG(-1),
+        **{name: StubD() for name in UGATIT.networks if name.startswith("d_")},
+    }
     parts = Parts(nets, {}, LeastSquares(), torch.Generator())
     scheme = UGATIT()
-    scheme.cfg = SimpleNamespace(adv_weight=1.0, cycle_weight=1.0, identity_weight=1.0, cam_weight=1.0)
-    real_a, real_b = torch.ones(2, 1, 4, 4), -torch.ones(2, 1, 4, 4)  # A's images are bright, B's dark
+    scheme.cfg = SimpleNamespace(
+        adv_weight=1.0, cycle_weight=1.0, identity_weight=1.0, cam_weight=1.0
+    )
+    real_a, real_b = (
+        torch.ones(2, 1, 4, 4),
+        -torch.ones(2, 1, 4, 4),
+    )  # A's images are bright, B's dark
     total, terms = scheme.g_losses(parts, real_a, real_b)
-    assert terms["cam_loss"].item() < 1e-7  # each CAM says 1 for what it translates, 0 for its own domain
+    assert (
+        terms["cam_loss"].item() < 1e-7
+    )  # each CAM says 1 for what it translates, 0 for its own domain
     assert terms["cycle_loss"].item() == 0 and terms["identity_loss"].item() == 0
-    assert terms["adv_loss"].item() == pytest.approx(8 * 0.5)  # maps and CAM logits of four Ds, lsgan's ½(0 - 1)²
+    assert terms["adv_loss"].item() == pytest.approx(
+        8 * 0.5
+    )  # maps and CAM logits of four Ds, lsgan's ½(0 - 1)²
     # D: real against 1, fake against 0, on each of a domain's two maps and two CAM logits
     assert scheme.d_loss(parts, "a", real_a, real_a).item() == pytest.approx(4 * 0.5 * (1 + 0))
 
@@ -182,12 +212,22 @@ def test_clip_mixing_clips_only_rho_and_the_soft_adalin_weights():
     assert norms[0].w_gamma.max().item() == 0.0
     assert norms[0].w_beta.min().item() == 1.0 and norms[0].norm.rho.min().item() == 1.0
     assert norms[-1].rho.flatten().tolist() == pytest.approx([0.3] + [1.0] * 7)
-    assert norms[-1].gamma.min().item() == pytest.approx(1.7)  # LIN's gamma and beta are not mixing weights
+    assert norms[-1].gamma.min().item() == pytest.approx(
+        1.7
+    )  # LIN's gamma and beta are not mixing weights
     assert norms[0].style_gamma.bias.min().item() == pytest.approx(1.7)
 
 
-TINY_UGATIT = ["plugins=ugatit,digit_styles", "res=32", "ch=8", "n_res=1", "global_layers=4", "local_layers=3",
-               "batch=2", "metrics="]
+TINY_UGATIT = [
+    "plugins=ugatit,digit_styles",
+    "res=32",
+    "ch=8",
+    "n_res=1",
+    "global_layers=4",
+    "local_layers=3",
+    "batch=2",
+    "metrics=",
+]
 
 
 def _experiment(workdir, *overrides):
@@ -196,8 +236,12 @@ def _experiment(workdir, *overrides):
 
 
 def _mixing(exp, name):
-    return [p for m in exp.parts.nets[name].modules() if isinstance(m, (SoftAdaLIN, LIN, AdaLIN))
-            for p in m.mixing_weights()]
+    return [
+        p
+        for m in exp.parts.nets[name].modules()
+        if isinstance(m, (SoftAdaLIN, LIN, AdaLIN))
+        for p in m.mixing_weights()
+    ]
 
 
 def test_a_training_step_clips_what_it_pushed_out_of_range(workdir):
@@ -221,11 +265,18 @@ def _eval_losses(exp, batch):
 
 
 def test_g_loss_weighs_each_term_by_its_option(workdir):
-    exp = _experiment(workdir, "adv_weight=3", "cycle_weight=5", "identity_weight=7", "cam_weight=1000")
+    exp = _experiment(
+        workdir, "adv_weight=3", "cycle_weight=5", "identity_weight=7", "cam_weight=1000"
+    )
     batch = exp.data.sample(2, exp.parts.rng)
     total, terms = _eval_losses(exp, batch)
     assert terms["cam_loss"].item() > 0.1
-    expected = 3 * terms["adv_loss"] + 5 * terms["cycle_loss"] + 7 * terms["identity_loss"] + 1000 * terms["cam_loss"]
+    expected = (
+        3 * terms["adv_loss"]
+        + 5 * terms["cycle_loss"]
+        + 7 * terms["identity_loss"]
+        + 1000 * terms["cam_loss"]
+    )
     assert total.item() == pytest.approx(expected.item(), rel=1e-5)
     exp.scheme.cfg.cam_weight = 0.0
     without, _ = _eval_losses(exp, batch)
@@ -234,7 +285,11 @@ def test_g_loss_weighs_each_term_by_its_option(workdir):
 
 def test_the_scheme_builds_global_and_local_discriminators_per_domain(workdir):
     exp = _experiment(workdir)
-    layers = {name: exp.parts.nets[name].config.n_layers for name in exp.parts.nets if name.startswith("d_")}
+    layers = {
+        name: exp.parts.nets[name].config.n_layers
+        for name in exp.parts.nets
+        if name.startswith("d_")
+    }
     assert layers == {"d_a_global": 4, "d_a_local": 3, "d_b_global": 4, "d_b_local": 3}
     assert len(exp.parts.opts) == 6
 
@@ -243,18 +298,27 @@ def test_the_options_ablate_soft_adalin_the_hourglass_and_light():
     plain = ugatit_generator(_gen_cfg(soft_adalin=False, hourglass=False, light=False))
     assert not any(isinstance(m, (SoftAdaLIN, Hourglass)) for m in plain.modules())
     assert sum(isinstance(m, AdaLIN) for m in plain.modules()) == 2 * 2
-    assert plain.style[0].in_features == 4 * 8 * 8 * 8  # every feature of the 8x8 map, not their averages
+    assert (
+        plain.style[0].in_features == 4 * 8 * 8 * 8
+    )  # every feature of the 8x8 map, not their averages
     out = plain(torch.randn(2, 1, 32, 32))
-    assert out.image.shape == (2, 1, 32, 32) and out.cam_logit.shape == (2, 2) and out.heatmap.shape == (2, 1, 8, 8)
+    assert (
+        out.image.shape == (2, 1, 32, 32)
+        and out.cam_logit.shape == (2, 2)
+        and out.heatmap.shape == (2, 1, 8, 8)
+    )
     soft = ugatit_generator(_gen_cfg())
     assert sum(isinstance(m, Hourglass) for m in soft.modules()) == 4
     assert soft.style[0].in_features == 4 * 8
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"res": 40}, "multiple of 16 and 32 or more"),
-    ({"ch": 6}, "multiple of 4"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"res": 40}, "multiple of 16 and 32 or more"),
+        ({"ch": 6}, "multiple of 4"),
+    ],
+)
 def test_a_generator_that_cannot_be_built_says_why(changes, words):
     with pytest.raises(GanbenchError, match=words):
         ugatit_generator(_gen_cfg(**changes))
@@ -262,13 +326,26 @@ def test_a_generator_that_cannot_be_built_says_why(changes, words):
 
 def test_a_discriminator_too_deep_for_the_resolution_names_the_option_and_the_most_it_takes():
     cfg = SimpleNamespace(channels=1, res=32, ch=8, global_layers=7, local_layers=3)
-    with pytest.raises(GanbenchError, match=r"global_layers=7 needs res of at least 96.*at most 5 layers"):
+    with pytest.raises(
+        GanbenchError, match=r"global_layers=7 needs res of at least 96.*at most 5 layers"
+    ):
         ugatit_discriminator(cfg)
 
 
 def test_scheme_ugatit_refuses_a_generator_without_cam(invoke):
-    result = invoke("run", "plugins=ugatit,digit_styles,unet", "res=32", "ngf=8", "ch=8", "global_layers=4",
-                    "local_layers=3", "batch=2", "metrics=", "--steps", "1")
+    result = invoke(
+        "run",
+        "plugins=ugatit,digit_styles,unet",
+        "res=32",
+        "ngf=8",
+        "ch=8",
+        "global_layers=4",
+        "local_layers=3",
+        "batch=2",
+        "metrics=",
+        "--steps",
+        "1",
+    )
     assert result.exit_code == 2
     assert "returns a Tensor" in result.output and "Traceback" not in result.output
 
@@ -286,17 +363,34 @@ def test_the_dry_run_shows_the_true_count_beside_report_001s(invoke, monkeypatch
 
 
 def test_the_cpu_cam_study_trains_both_arms_and_reports_them(invoke, db, tmp_path):
-    quick = ["--steps", "4", "eval_every=1", "eval_real=40", "eval_fake=40", "sample_every=2",
-             "stop_patience=2", "stop_tolerance=1e9"]  # nothing counts as better: the rule ends both at step 3
+    quick = [
+        "--steps",
+        "4",
+        "eval_every=1",
+        "eval_real=40",
+        "eval_fake=40",
+        "sample_every=2",
+        "stop_patience=2",
+        "stop_tolerance=1e9",
+    ]  # nothing counts as better: the rule ends both at step 3
     result = invoke("run", "study=ugatit001-cam-digits", *quick)
     assert result.exit_code == 0, result.output
     assert query(db, "select label, status, steps_done from runs order by id") == [
-        ("CAM 1000", "completed", 3), ("CAM 0", "completed", 3)]
-    assert [step for step, in query(db, "select step from early_stops order by run_id")] == [3, 3]
+        ("CAM 1000", "completed", 3),
+        ("CAM 0", "completed", 3),
+    ]
+    assert [step for (step,) in query(db, "select step from early_stops order by run_id")] == [3, 3]
     report = invoke("report", "--format", "csv", "--study", "ugatit001-cam-digits")
     table = report.output
-    for column in ("min_mnist_fd_ab", "min_mnist_fd_ba", "g_ab_params", "d_a_global_params", "d_b_local_params",
-                   "stopped_at", "stop_reasons"):
+    for column in (
+        "min_mnist_fd_ab",
+        "min_mnist_fd_ba",
+        "g_ab_params",
+        "d_a_global_params",
+        "d_b_local_params",
+        "stopped_at",
+        "stop_reasons",
+    ):
         assert column in table.splitlines()[0]
     assert "did not beat its best" in table
     page = invoke("report", "--study", "ugatit001-cam-digits", "--html", str(tmp_path / "page"))

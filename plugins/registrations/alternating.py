@@ -1,11 +1,15 @@
 """Registers the `alternating` scheme (ganbench_plugins.alternating)."""
+
 from ganbench import hookimpl
-from ganbench.lazy import implemented_in
+from ganbench.api.lazy import implemented_in
 
 impl = implemented_in("ganbench_plugins.alternating")
 
 
 @hookimpl
 def register_schemes(register):
-    register("alternating", lambda cfg: impl().Alternating(),
-             help="D step(s), then one G step (critic_steps from the loss)")
+    register(
+        "alternating",
+        lambda cfg: impl().Alternating(),
+        help="D step(s), then one G step (critic_steps from the loss)",
+    )

@@ -1,22 +1,43 @@
 """Registers the `folder` data set (ganbench_plugins.folder)."""
+
 from ganbench import Option, hookimpl
-from ganbench.lazy import implemented_in
-from ganbench.options import positive
+from ganbench.api.lazy import implemented_in
+from ganbench.api.options import positive
 
 impl = implemented_in("ganbench_plugins.folder")
 
 
 @hookimpl
 def register_datasets(register):
-    register("folder", lambda cfg: impl().folder(cfg), help="a directory of png/jpg/webp images, recursive; or two domains",
-             channels=3, domains=(1, 2), options={
-        "data_dir": Option(str, "", "the directory of images for dataset 'folder' (domain A for translation; "
-                           "with trainA/, trainB/, testA/, testB/ both domains)"),
-        "data_dir_b": Option(str, "", "domain B's directory, for translation between two plain folders "
-                             "(a tenth of each held out for scores)"),
-        "skip_bad": Option(bool, False, "train on the images that decode, naming the others in a warning "
-                           "(default: stop and name them all)"),
-        "tags_csv": Option(str, "", "CSV of file,tags giving each image its tags (report 002)"),
-        "tags": Option(str, "", "the tags to condition on, comma-separated (default: all in the CSV)"),
-        "tags_max": Option(int, 2, "leave out images with more of those tags than this", check=positive),
-    })
+    register(
+        "folder",
+        lambda cfg: impl().folder(cfg),
+        help="a directory of png/jpg/webp images, recursive; or two domains",
+        channels=3,
+        domains=(1, 2),
+        options={
+            "data_dir": Option(
+                str,
+                "",
+                "the directory of images for dataset 'folder' (domain A for translation; "
+                "with trainA/, trainB/, testA/, testB/ both domains)",
+            ),
+            "data_dir_b": Option(
+                str,
+                "",
+                "domain B's directory, for translation between two plain folders (a tenth of each held out for scores)",
+            ),
+            "skip_bad": Option(
+                bool,
+                False,
+                "train on the images that decode, naming the others in a warning (default: stop and name them all)",
+            ),
+            "tags_csv": Option(str, "", "CSV of file,tags giving each image its tags (report 002)"),
+            "tags": Option(
+                str, "", "the tags to condition on, comma-separated (default: all in the CSV)"
+            ),
+            "tags_max": Option(
+                int, 2, "leave out images with more of those tags than this", check=positive
+            ),
+        },
+    )

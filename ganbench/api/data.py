@@ -1,0 +1,190 @@
+"""Image sets kept as uint8 on the device and batched there, with no host round trip."""
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ganbench.errors import GanbenchError
+
+
+@dataclass
+class ImageSet:
+    """What a data set plugin returns: uint8 images (N, C, res, res) and optional labels,
+    class ids (N,) or multi-hot tags (N, K); either becomes a float condition vector.
+    `test` holds held-out images of the same kind (translation scores on them)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+    description: str = ""
+    test: Optional["ImageSet"] = None
+
+
+@dataclass
+class TwoDomains:
+    """What a data set plugin returns for unpaired translation: domains A and B, each an
+    ImageSet with its own `test` images."""
+
+    a: ImageSet
+    b: ImageSet
+    description: str = ""
+
+
+@dataclass
+class Batch:
+    """One step's real data: images in [-1, 1], and labels or a second domain when present."""
+
+    real: torch.Tensor
+    labels: torch.Tensor | None = None  # (N, K) float conditions: one-hot classes or tags
+    other: torch.Tensor | None = None
+
+
+class DeviceData:
+    """Holds an ImageSet on the device and draws random batches from it there."""
+
+    domains = 1
+
+    def __init__(self, imageset, device, flip=False, rotate=0.0):
+        self.images = imageset.images.to(device)
+        self.labels = None if imageset.labels is None else conditions(imageset.labels).to(device)
+        self.flip, self.rotate, self.description = flip, rotate, imageset.description
+        self.test = imageset.test and DeviceData(imageset.test, device)
+
+    @property
+    def device(self):
+        return self.images.device
+
+    def reference(self, n):
+        """(images, note): up to n real images in a fixed order (a seed-0 permutation), the
+        metrics' reference set, and how it was chosen for the protocol fingerprint."""
+        images = self.images[self.chosen(n)]
+        return (
+            images,
+            f"{len(images)} of {len(self)} (seed-0 permutation), data sha256 {digest(images)}",
+        )
+
+    def chosen(self, n):
+        """The indices of the reference: the first n of a seed-0 permutation."""
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(0))
+        return order[:n].to(self.device)
+
+    @property
+    def cond_dim(self):
+        return 0 if self.labels is None else self.labels.shape[1]
+
+    @property
+    def channels(self):
+        return self.images.shape[1]
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def fixed_labels(self, n, seed):
+        """n conditions drawn from the data with their own seed: the same every evaluation and
+        every sample grid of a run, and as varied as the data (whose labels may be sorted)."""
+        pick = torch.randint(len(self), (n,), generator=torch.Generator().manual_seed(seed))
+        return self.labels[pick.to(self.labels.device)]
+
+    def sample(self, n, rng):
+        idx = torch.randint(len(self), (n,), device=self.images.device, generator=rng)
+        real = self.images[idx].float().div_(127.5).sub_(1.0)
+        if self.flip:
+            mirror = torch.rand(n, 1, 1, 1, device=real.device, generator=rng) < 0.5
+            real = torch.where(mirror, real.flip(3), real)
+        if self.rotate:
+            real = rotated(real, self.rotate, rng)
+        labels = None if self.labels is None else self.labels[idx]
+        return Batch(real, labels)
+
+
+class DomainData:
+    """Two domains on the device; a batch holds A's images as `real` and B's as `other`."""
+
+    domains = 2
+
+    def __init__(self, domains, device, flip=False, rotate=0.0):
+        check_domains(domains)
+        self.a, self.b = (DeviceData(d, device, flip, rotate) for d in (domains.a, domains.b))
+        self.description = domains.description
+
+    @property
+    def device(self):
+        return self.a.device
+
+    @property
+    def channels(self):
+        return self.a.channels
+
+    cond_dim = 0
+
+    def __len__(self):
+        return min(len(self.a), len(self.b))
+
+    def sample(self, n, rng):
+        a, b = self.a.sample(n, rng), self.b.sample(n, rng)
+        return Batch(a.real, other=b.real)
+
+
+def check_domains(domains):
+    """Both domains have train and test images, all of one shape, before anything runs."""
+    want = tuple(domains.a.images.shape[1:])
+    for name, domain in (("A", domains.a), ("B", domains.b)):
+        for split, images in (
+            ("train", domain.images),
+            ("test", domain.test and domain.test.images),
+        ):
+            if images is None or len(images) == 0:
+                raise GanbenchError(
+                    f"domain {name} has no {split} images; a two-domain data set needs "
+                    f"train and test images in both (folder: trainA/, testA/, trainB/, testB/)"
+                )
+            if tuple(images.shape[1:]) != want:
+                raise GanbenchError(
+                    f"domain {name}'s {split} images are {tuple(images.shape[1:])}, domain A's "
+                    f"train images {want}; a data set must bring both domains to one size"
+                )
+
+
+def digest(images):
+    return hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]
+
+
+def class_ids(conditions):
+    """Class ids of one-hot condition rows (a classifier can check them); None for tags or none."""
+    if conditions is None or not bool((conditions.sum(1) == 1).all()):
+        return None
+    return conditions.argmax(1)
+
+
+def conditions(labels):
+    """Class ids to one-hot rows; multi-hot tags stay as they are; float either way."""
+    if labels.dim() == 1:
+        return F.one_hot(labels.long(), int(labels.max()) + 1).float()
+    return labels.float()
+
+
+def rotated(images, degrees, rng):
+    """Each image turned by a random angle in [-degrees, degrees], edges repeated."""
+    n = images.shape[0]
+    angle = (torch.rand(n, device=images.device, generator=rng) * 2 - 1) * math.radians(degrees)
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def to_resolution(images, res):
+    """Center-crop uint8 images (N, C, H, W) to a square and resize them to res x res."""
+    h, w = images.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = images[..., top : top + side, left : left + side]
+    if side == res:
+        return square.contiguous()
+    resized = F.interpolate(
+        square.float(), size=(res, res), mode="bilinear", antialias=side > res, align_corners=False
+    )
+    return resized.round_().clamp_(0, 255).to(torch.uint8)

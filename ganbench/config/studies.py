@@ -1,0 +1,134 @@
+"""Studies and sweeps: one command, many arms.
+
+A study is a named list of arms in registry.toml, each arm a label and its overrides on top
+of the study's protocol and base (the fair's studies build cumulatively, as the fair did).
+On the command line, `key=choice(a,b)` and `key=range(start,stop[,step])` expand to arms,
+the cartesian product of all of them."""
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+
+from ganbench.config.defaults import load_registry_toml
+from ganbench.config.spec import parse_overrides
+from ganbench.errors import GanbenchError, lookup
+
+SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
+
+
+@dataclass
+class Arm:
+    label: str
+    overrides: dict
+    study: str | None = None
+    published: dict = field(default_factory=dict)  # the source's G and D parameter counts
+    data: str | None = None  # what data the study trains on, for the error when it is missing
+    params_note: str | None = None  # why a count differs from the published one, for --dry-run
+
+
+def _number(text, key):
+    try:
+        return int(text)
+    except ValueError:
+        raise GanbenchError(
+            f"{key}=range(...): '{text}' is not an integer; write range(0,10,2)"
+        ) from None
+
+
+def sweep_values(key, text):
+    """The values one override stands for: 'choice(a,b)', 'range(0,10,2)' or a plain value."""
+    match = SWEEP.match(text)
+    if not match:
+        return [text]
+    kind, inner = match.groups()
+    items = [v.strip() for v in inner.split(",") if v.strip()]
+    if kind == "choice":
+        if not items:
+            raise GanbenchError(f"{key}=choice(): give at least one value, e.g. {key}=choice(a,b)")
+        return items
+    if not 1 <= len(items) <= 3:
+        raise GanbenchError(
+            f"{key}={text}: range takes start,stop[,step], e.g. {key}=range(0,10,2)"
+        )
+    values = [str(v) for v in range(*[_number(i, key) for i in items])]
+    if not values:
+        raise GanbenchError(f"{key}={text}: the range is empty")
+    return values
+
+
+def expand(pairs):
+    """{key: text} with sweeps -> [(label suffix, {key: value})], the cartesian product."""
+    keys = list(pairs)
+    choices = [sweep_values(k, pairs[k]) for k in keys]
+    swept = [k for k, c in zip(keys, choices) if SWEEP.match(pairs[k])]
+    out = []
+    for combo in itertools.product(*choices):
+        values = dict(zip(keys, combo))
+        out.append((" ".join(f"{k}={values[k]}" for k in swept), values))
+    return out
+
+
+def load_study(name, path=None):
+    """The study's table with `data` and `params_note` filled from its protocol where it has
+    none, and its protocol's and base overrides merged."""
+    toml = load_registry_toml(path)
+    study = lookup(toml.get("studies", {}), name, "study")
+    protocol = {}
+    if "protocol" in study:
+        protocol = lookup(toml.get("protocols", {}), study["protocol"], "protocol")
+    base = {
+        **parse_overrides(protocol.get("overrides", [])),
+        **parse_overrides(study.get("base", [])),
+    }
+    notes = {key: study.get(key, protocol.get(key)) for key in ("data", "params_note")}
+    return {**study, **notes}, base
+
+
+def study_names(path=None):
+    return sorted(load_registry_toml(path).get("studies", {}))
+
+
+def plan(overrides, path=None):
+    """The arms a `ganbench run` stands for: one per study arm and per sweep combination."""
+    pairs = parse_overrides(overrides)
+    name = pairs.pop("study", None)
+    if name is None:
+        return [Arm(suffix or None, values) for suffix, values in expand(pairs)]
+    study, base = load_study(name, path)
+    arms = []
+    for arm in study["arms"]:
+        merged = {**base, **parse_overrides(arm.get("overrides", [])), **pairs}
+        for suffix, values in expand(merged):
+            label = f"{arm['label']} {suffix}".strip()
+            published = {k: arm[k] for k in arm if k.endswith("_params")}
+            arms.append(
+                Arm(
+                    label,
+                    _from_environment(values),
+                    name,
+                    published,
+                    arm.get("data", study["data"]),
+                    arm.get("params_note", study["params_note"]),
+                )
+            )
+    return arms
+
+
+def as_overrides(values):
+    return [f"{k}={v}" for k, v in values.items()]
+
+
+def _from_environment(values):
+    """'$NAME' values come from the environment (data folders, say); unset ones stay '$NAME'."""
+    return {k: os.environ.get(v[1:], v) if v.startswith("$") else v for k, v in values.items()}
+
+
+def check_data(arm):
+    """An arm whose data folder is still '$NAME' says which data and how to point at it."""
+    for key, value in arm.overrides.items():
+        if value.startswith("$"):
+            raise GanbenchError(
+                f"study {arm.study}, arm '{arm.label}', trains on {arm.data}: set "
+                f"{value[1:]} to its folder, or pass {key}=PATH"
+            )

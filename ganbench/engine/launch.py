@@ -1,0 +1,238 @@
+"""Starting a new run and resuming a stopped one: what `ganbench run` calls."""
+
+import os
+import socket
+import warnings
+from dataclasses import replace
+
+import torch
+
+from ganbench.api.network import count_parameters
+from ganbench.config.defaults import default_components
+from ganbench.config.spec import CORE_OPTIONS, RunConfig, active, resolve
+from ganbench.config.studies import as_overrides, check_data
+from ganbench.engine import checkpoint, early_stop
+from ganbench.engine.events import check_trackers
+from ganbench.engine.progress import TrainingProgress
+from ganbench.engine.runner import build, parameter_counts, run_record, train
+from ganbench.environment import pick_device
+from ganbench.errors import GanbenchError, GanbenchWarning
+from ganbench.plugins.manager import registry
+from ganbench.stopping import STOP
+from ganbench.store import liveness
+
+
+def _cache_dir(store):
+    return store.results_dir / "cache"
+
+
+def check_arms(arms, steps=None):
+    """Resolve every arm (plugins, options, values) and check its data before any trains."""
+    reg, defaults = registry(), default_components()
+    for arm in arms:
+        check_data(arm)
+        try:
+            resolve(as_overrides(arm.overrides), reg, defaults, steps)
+        except GanbenchError as e:
+            raise GanbenchError(
+                f"{_arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)
+            ) from None
+
+
+def _arm_name(arm):
+    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label}'"
+
+
+def start_run(
+    store,
+    overrides,
+    steps=None,
+    seed=0,
+    name=None,
+    device="auto",
+    console=None,
+    extras=None,
+    study=None,
+):
+    """Resolve, build and check everything, record the run, then train it. Returns (id, status).
+    `extras`: settings outside the config, such as {'inception_weights': path}."""
+    reg = registry()
+    config = resolve(overrides, reg, default_components(), steps)
+    check_trackers(
+        config.options["trackers"], reg
+    )  # a missing package is named before anything is recorded
+    dev = pick_device(device)
+    exp = build(config, reg, dev, seed, _cache_dir(store), extras)
+    with STOP.deferred():  # once recorded, a stop request ends the run with a status
+        counts = parameter_counts(exp)
+        run_id = store.create_run(counts, **run_record(exp, seed, name, reg, counts, study))
+        progress = TrainingProgress(
+            f"run {run_id} {name or config.label_short()} seed {seed}",
+            config.options["steps"],
+            console=console,
+        )
+        return run_id, train(store, run_id, exp, progress)
+
+
+def resume_run(store, run_id, device="auto", console=None, extras=None, restart=False, steps=None):
+    """Continue a stopped run from its last checkpoint to its target steps, same config and
+    seed; `steps` sets a larger target, which also extends a completed run; `restart` trains
+    one that has no checkpoint from step 0. Nothing changes in the store until the checkpoint
+    is checked, restored and the run claimed."""
+    row = resumable(store, run_id, steps)
+    reg = registry()
+    config = extended(RunConfig.from_dict(row["config"]), steps)
+    active(config.components, reg)  # a component uninstalled since gives a clear error here
+    check_trackers(config.options["trackers"], reg)
+    exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
+    if steps is not None and exp.scheme.schedule(config.settings()).decay_from is not None:
+        warnings.warn(
+            f"run {run_id}'s learning rates decay towards its target: from here they follow the "
+            f"{steps}-step schedule, so it will not match a run trained {steps} steps from the start",
+            GanbenchWarning,
+            stacklevel=2,
+        )
+    path = store.run_dir(run_id) / "last.pt"
+    state = checkpoint.load(path)
+    if state is None and not restart:
+        raise GanbenchError(
+            f"run {run_id} has no checkpoint at {path} (stopped before its first, or the folder was "
+            f"removed); pass --restart to train it again from step 0"
+        )
+    if state is not None:
+        checkpoint.check_identity(
+            state, checkpoint.identity(store.identity, run_id, row["config_hash"]), path
+        )
+        _restore(exp, state, path)
+    with STOP.deferred():
+        claim(store, run_id, row, config if steps is not None else None)
+        if (
+            state is not None and steps is not None
+        ):  # the checkpoint goes with the run's new config hash
+            checkpoint.save(
+                path,
+                {**state, "identity": checkpoint.identity(store.identity, run_id, config.hash())},
+            )
+        progress = TrainingProgress(
+            f"run {run_id} {config.label_short()}",
+            config.options["steps"],
+            done=state["step"] if state else 0,
+            console=console,
+        )
+        return train(store, run_id, exp, progress, state)
+
+
+def extended(config, steps):
+    """The recorded config with a new target: its group becomes that of runs of `steps` steps."""
+    if steps is None:
+        return config
+    options = {**config.options, "steps": CORE_OPTIONS["steps"].parse("--steps", steps)}
+    return replace(
+        config, options=options, overrides={**config.overrides, "steps": options["steps"]}
+    )
+
+
+def resumable(store, run_id, steps=None):
+    """The run's record, if it may be resumed: not completed (unless `steps` extends it), and
+    not alive elsewhere."""
+    row = store.get_run(run_id)
+    status = liveness.status(row, store.heartbeats().get(run_id))
+    if status in ("running", "queued"):
+        raise GanbenchError(
+            f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first"
+        )
+    target = max(row["steps_done"], row["target_steps"] or 0)
+    if steps is not None and steps <= target:
+        raise GanbenchError(
+            f"run {run_id} has a target of {target} steps; --steps {steps} must be larger to extend it"
+        )
+    if status == "completed" and steps is None:
+        raise GanbenchError(
+            f"run {run_id} is already completed ({row['steps_done']} steps); --resume {run_id} "
+            f"--steps N extends it to N steps, or start a new run"
+        )
+    if status == "completed" and stopped_by_rule(store, row):
+        raise GanbenchError(
+            f"run {run_id} was ended by its stop rule (stop_on={row['config']['options']['stop_on']}); "
+            f"it would stop there again, so start a new run instead"
+        )
+    return row
+
+
+def stopped_by_rule(store, row):
+    """Whether the run's stop rule fired, early or at its very last step: its record replayed."""
+    if row["id"] in store.early_stops():
+        return True
+    rule = early_stop.plateau(row["config"]["options"], row["score_directions"] or {})
+    if rule is None:
+        return False
+    early_stop.replay(rule, store.metrics(row["id"]))
+    return rule.fired
+
+
+def _restore(exp, state, path):
+    try:
+        checkpoint.restore(exp.parts, exp.scheme, state)
+    except (RuntimeError, KeyError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GanbenchError(
+            f"checkpoint {path} does not fit this run's networks ({first}); nothing was changed. "
+            f"Remove it and pass --restart to train the run again from step 0"
+        ) from None
+
+
+def claim(store, run_id, row, extended=None):
+    """Mark the run ours, atomically: of two resumes started together, one goes on. An
+    extended run's config, with its new target, goes in with it."""
+    target = (
+        {}
+        if extended is None
+        else dict(
+            config=extended.to_dict(),
+            config_hash=extended.hash(),
+            target_steps=extended.options["steps"],
+        )
+    )
+    mine = store.claim(
+        run_id,
+        row,
+        status="running",
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        error=None,
+        **target,
+    )
+    if not mine:
+        raise GanbenchError(
+            f"run {run_id} was just taken by another process; `ganbench report` shows its status"
+        )
+
+
+def dry_run(arms):
+    """Each arm's label with each network's parameter count beside the published one, and
+    the difference in percent: a DataFrame."""
+    import pandas as pd
+
+    reg, defaults = registry(), default_components()
+    rows = []
+    for arm in arms:
+        row = {"arm": arm.label or "(one run)"}
+        for name, params in count(arm, reg, defaults).items():
+            published = arm.published.get(f"{name}_params")
+            row.update(
+                {
+                    f"{name}_params": params,
+                    f"published_{name}": published,
+                    f"{name}_diff_%": 100 * (params / published - 1) if published else None,
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def count(arm, registry, defaults):
+    """{network name: parameters} of an arm, built and checked on the CPU as the run builds
+    it, with blank images of the data set's registered shape standing in for its data."""
+    config = resolve(as_overrides(arm.overrides), registry, defaults)
+    exp = build(config, registry, torch.device("cpu"), 0, "results/cache", stand_in=True)
+    return {name: count_parameters(net) for name, net in exp.parts.nets.items()}

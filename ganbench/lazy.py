@@ -1,8 +1,0 @@
-"""Registering a component without importing what builds it: `ganbench plugins` and the
-registry then start without torch, and the implementation is imported when a run builds."""
-import importlib
-
-
-def implemented_in(module):
-    """A function that returns `module`, imported the first time it is called."""
-    return lambda: importlib.import_module(module)

@@ -1,0 +1,77 @@
+"""`ganbench export`: one generator of a run as a `torch.export` program that loads with
+`torch.export.load(path).module()` alone (no ganbench, no plugins), any batch size, with the
+run's config inside it."""
+import json
+
+import torch
+from torch import nn
+
+from ganbench.errors import GanbenchError
+from ganbench.api.network import eval_mode
+
+META = "ganbench.json"  # the extra file holding what the generator takes and the run's config
+
+
+class Images(nn.Module):
+    """The generator with the scheme's reading of its output: images in [-1, 1]."""
+
+    def __init__(self, net, image_of):
+        super().__init__()
+        self.net, self.image_of = net, image_of
+
+    def forward(self, x):
+        return self.image_of(self.net(x))
+
+
+class ConditionalImages(Images):
+    def forward(self, z, cond):
+        return self.image_of(self.net(z, cond))
+
+
+def example_inputs(exp):
+    """What the generator is traced with: noise (and conditions), or images of the data's shape."""
+    cfg, scheme = exp.config.settings(), exp.scheme
+    if scheme.generator_input == "image":
+        return (torch.zeros(2, exp.data.channels, cfg.res, cfg.res, device=exp.device),)
+    noise = torch.randn(2, cfg.z_dim, device=exp.device)
+    return (noise, exp.data.fixed_labels(2, 0).float()) if scheme.conditional else (noise,)
+
+
+def chosen_generator(exp, name):
+    names = exp.scheme.generators()
+    name = name or names[0]
+    if name not in names:
+        raise GanbenchError(f"run has no generator '{name}'; --net takes one of: {', '.join(names)}")
+    return name
+
+
+def export(exp, run, step, which, name, out):
+    """Trace generator `name` (the scheme's first by default) and save it; the meta. `exp` is
+    built on the CPU, so the file loads on any machine."""
+    name = chosen_generator(exp, name)
+    net = exp.parts.for_evaluation(name)
+    inputs = example_inputs(exp)
+    meta = _meta(exp, run, step, which, name, inputs)
+    wrapper = (ConditionalImages if len(inputs) > 1 else Images)(net, exp.scheme.image_of)
+    batch = [{0: torch.export.Dim.AUTO} for _ in inputs]  # any batch size
+    with eval_mode(net):
+        program = torch.export.export(wrapper.eval(), inputs, dynamic_shapes=batch)
+    torch.export.save(program, str(out), extra_files={META: json.dumps(meta)})
+    return meta
+
+
+def _meta(exp, run, step, which, name, inputs):
+    cfg = exp.config.settings()
+    takes = {"image": f"images (N, {exp.data.channels}, {cfg.res}, {cfg.res}) in [-1, 1]"}.get(
+        exp.scheme.generator_input, f"noise (N, {cfg.z_dim}) from '{cfg.noise}'" +
+        (f" and conditions (N, {inputs[1].shape[1]})" if len(inputs) > 1 else ""))
+    return {"run": run["id"], "label": run["label"], "seed": run["seed"], "network": name, "checkpoint": which,
+            "step": step, "input": takes, "outputs": "images in [-1, 1]", "config": exp.config.to_dict(),
+            "versions": {"ganbench": run["ganbench_version"], "torch": torch.__version__}}
+
+
+def load(path):
+    """(module, meta) from an exported file, with torch alone: what a user's script does."""
+    extra = {META: ""}
+    program = torch.export.load(str(path), extra_files=extra)
+    return program.module(), json.loads(extra[META])

@@ -1,0 +1,43 @@
+"""`ganbench sample`: images from a run's checkpoint written one PNG each, a folder that
+torch-fidelity and clean-fid read as it is."""
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ganbench.errors import GanbenchError
+from ganbench.engine.evaluation import to_uint8
+
+
+def empty_folder(out):
+    """The output folder, refused when it already holds files (nothing is overwritten)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise GanbenchError(f"{out} already exists and is not an empty folder; choose a new --out")
+    return out
+
+
+def write_samples(exp, n, seed, out):
+    """n images per folder the scheme makes (one, or one per direction); {folder: count}."""
+    written = {}
+    with torch.no_grad():
+        for name, batches in exp.scheme.sample(exp.parts, n, seed).items():
+            folder = Path(out) / name
+            folder.mkdir(parents=True, exist_ok=True)
+            written[folder] = sum(_write(folder, to_uint8(images), start) for start, images in _counted(batches))
+    return written
+
+
+def _counted(batches):
+    start = 0
+    for images in batches:
+        yield start, images
+        start += len(images)
+
+
+def _write(folder, images, start):
+    """One PNG per image; grey images as single-channel PNGs."""
+    pixels = images.permute(0, 2, 3, 1).cpu().numpy()
+    for i, image in enumerate(pixels):
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(folder / f"{start + i:06d}.png")
+    return len(pixels)

@@ -1,0 +1,743 @@
+"""The results store: runs and their per-step metrics, through SQLAlchemy.
+
+SQLite (the default) runs in WAL mode with a busy timeout and BEGIN IMMEDIATE writes, so
+several runs can write one file at once. NaN is stored as the text 'NaN' on SQLite, which
+would otherwise turn it into NULL; inf is a REAL there already.
+
+PostgreSQL (a store several machines share) gives the same answers: strings of any length and
+64-bit counts as SQLite keeps them, times read back in naive UTC as SQLite gives them, and the
+transactions that read before they write take a lock that does what BEGIN IMMEDIATE does.
+"""
+
+import functools
+import importlib
+import math
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    insert,
+    inspect,
+    make_url,
+    select,
+    update,
+)
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+from ganbench.config.defaults import DEFAULT_DB
+from ganbench.errors import GanbenchError
+from ganbench.store import schema, sqlite
+
+
+def now():
+    return datetime.now(UTC)
+
+
+def _text(length):
+    """VARCHAR(length) as before on SQLite, which never checks the length; TEXT on PostgreSQL,
+    which would refuse a longer label or host that SQLite keeps."""
+    return String(length).with_variant(Text(), "postgresql")
+
+
+# INTEGER is 64 bits on SQLite but 32 on PostgreSQL: seeds reach 2**32 - 1, parameter counts more
+_BIG = Integer().with_variant(BigInteger(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator):
+    """A time with its zone, read back as SQLite gives it: naive, in UTC (PostgreSQL would give
+    it in the session's zone). A naive time written is taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+
+class _SqliteReal(UserDefinedType):
+    """REAL without SQLAlchemy's float conversion, which would turn 'NaN' back into a NULL."""
+
+    cache_ok = True
+
+    def get_col_spec(self):
+        return "REAL"
+
+
+class FaithfulFloat(TypeDecorator):
+    """A float column that keeps NaN on SQLite."""
+
+    impl = Float
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return _SqliteReal() if dialect.name == "sqlite" else dialect.type_descriptor(Float())
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and dialect.name == "sqlite" and math.isnan(value):
+            return "NaN"
+        return value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else float(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(_text(200))
+    study: Mapped[str | None] = mapped_column(_text(100), nullable=True, index=True)
+    plugins: Mapped[str] = mapped_column(_text(500))
+    config: Mapped[dict] = mapped_column(JSON)
+    config_hash: Mapped[str] = mapped_column(_text(64), index=True)
+    seed: Mapped[int] = mapped_column(_BIG)
+    status: Mapped[str] = mapped_column(_text(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    target_steps: Mapped[int] = mapped_column(Integer)
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    g_params: Mapped[int | None] = mapped_column(_BIG, nullable=True)
+    d_params: Mapped[int | None] = mapped_column(_BIG, nullable=True)
+    train_s: Mapped[float] = mapped_column(Float, default=0.0)
+    eval_s: Mapped[float] = mapped_column(Float, default=0.0)
+    device: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    gpu: Mapped[str | None] = mapped_column(_text(200), nullable=True)
+    torch_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    cuda_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    ganbench_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
+    git_sha: Mapped[str | None] = mapped_column(_text(64), nullable=True)
+    plugin_versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    score_directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    environment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    host: Mapped[str | None] = mapped_column(_text(200), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Metric(Base):
+    __tablename__ = "metrics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(_text(100))
+    value: Mapped[float | None] = mapped_column(FaithfulFloat, nullable=True)
+    protocol: Mapped[str | None] = mapped_column(ForeignKey("protocols.id"), nullable=True)
+
+
+class Network(Base):
+    """A run's network by the name its scheme gave it, with its trainable parameter count.
+    A table of its own, so databases made before it gain it without changing `runs`."""
+
+    __tablename__ = "networks"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(_text(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(_text(50))
+    params: Mapped[int] = mapped_column(_BIG)
+
+
+class RunCost(Base):
+    """What a run cost on its GPU: peak memory and energy (a table of its own, so older
+    databases gain it without a migration)."""
+
+    __tablename__ = "costs"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    peak_mem_mb: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy_j: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class EarlyStop(Base):
+    """Why and where the stop rule ended a run (its status stays `completed`)."""
+
+    __tablename__ = "early_stops"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Tag(Base):
+    """A label a person gave a run (`ganbench runs tag`), to pick runs out for a report."""
+
+    __tablename__ = "tags"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(_text(100), primary_key=True)
+
+
+class Protocol(Base):
+    """How a score was made: extractor, weights hash, image counts, reference split, resize."""
+
+    __tablename__ = "protocols"
+    id: Mapped[str] = mapped_column(_text(32), primary_key=True)
+    details: Mapped[dict] = mapped_column(JSON)
+
+
+class Meta(Base):
+    """The database's own facts: its identity (checkpoints carry it) and where older runs keep
+    their files."""
+
+    __tablename__ = "ganbench_meta"
+    key: Mapped[str] = mapped_column(_text(50), primary_key=True)
+    value: Mapped[str] = mapped_column(_text(200))
+
+
+class Heartbeat(Base):
+    """When a running run last said it was alive, and from which host and process."""
+
+    __tablename__ = "heartbeats"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    host: Mapped[str] = mapped_column(_text(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RunOrigin(Base):
+    """Where a run `ganbench merge` copied came from: its database's identity and its id there."""
+
+    __tablename__ = "run_origins"
+    __table_args__ = (UniqueConstraint("source", "source_run", name="uq_run_origins_source"),)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(_text(64))
+    source_run: Mapped[int] = mapped_column(Integer)
+
+
+# What is recorded of a run besides its `runs` row, by table: what a merge copies and a delete removes
+RECORDS = {
+    table.__tablename__: table for table in (Metric, Network, RunCost, EarlyStop, Tag, Heartbeat)
+}
+
+
+def _add_missing_protocols(connection, protocols):
+    known = set(connection.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
+    new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
+    if new:
+        connection.execute(insert(Protocol), new)
+
+
+def _without_ids(row):
+    """A record without the ids this database gave it: another database gives its own."""
+    return {k: v for k, v in row.items() if k not in ("id", "run_id")}
+
+
+def _run_row(connection, run_id):
+    """A run's `runs` row as a mapping, or None."""
+    return connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
+
+
+def _same_run(connection, here, row, records):
+    """Whether the run here (its `runs` row) already holds `row`, as many records of each
+    kind, and its tags."""
+    if any(here[k] != v for k, v in row.items()):
+        return False
+    counts = {
+        name: _count(connection, RECORDS[name], here["id"]) for name in records if name != "tags"
+    }
+    return all(counts[name] == len(records[name]) for name in counts) and {
+        t["tag"] for t in records.get("tags", [])
+    } <= _tags(connection, here["id"])
+
+
+def _count(connection, table, run_id):
+    return connection.scalar(select(func.count()).select_from(table).where(table.run_id == run_id))
+
+
+def _tags(connection, run_id):
+    return set(connection.scalars(select(Tag.tag).where(Tag.run_id == run_id)))
+
+
+# What makes a run that run: a source that reused a deleted run's id has another run under it
+SAME_RUN = ("config_hash", "seed", "started_at")
+
+
+def _adopted(connection, origin, row):
+    """The `runs` row of the run here a merge made of `origin` before, if it is still that run
+    at the source; else the old copy stays, no longer tied to the origin, and None."""
+    found = connection.scalar(
+        select(RunOrigin.run_id).where(
+            RunOrigin.source == origin[0], RunOrigin.source_run == origin[1]
+        )
+    )
+    if found is None:
+        return None
+    here = _run_row(connection, found)
+    if all(here[k] == row.get(k) for k in SAME_RUN):
+        return here
+    connection.execute(delete(RunOrigin).where(RunOrigin.run_id == found))
+    return None
+
+
+def _copy_run(connection, origin, row, records):
+    run_id = connection.execute(insert(Run).values(**row)).inserted_primary_key[0]
+    connection.execute(
+        insert(RunOrigin).values(run_id=run_id, source=origin[0], source_run=origin[1])
+    )
+    _insert_records(connection, run_id, records)
+    return run_id
+
+
+def _replace_run(connection, run_id, row, records):
+    """The source's row and records in place of the old copy's; tags given here are kept."""
+    connection.execute(update(Run).where(Run.id == run_id).values(**row))
+    for name, table in RECORDS.items():
+        if name != "tags":
+            connection.execute(delete(table).where(table.run_id == run_id))
+    kept = _tags(connection, run_id)
+    _insert_records(
+        connection,
+        run_id,
+        {**records, "tags": [t for t in records.get("tags", []) if t["tag"] not in kept]},
+    )
+
+
+def _insert_records(connection, run_id, records):
+    for name, rows in records.items():
+        if rows:
+            connection.execute(insert(RECORDS[name]), [{**r, "run_id": run_id} for r in rows])
+
+
+# PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
+RETRYABLE = {"40001", "40P01"}
+
+
+def _locked(error):
+    orig = getattr(error, "orig", error)
+    return "locked" in str(orig).lower() or getattr(orig, "pgcode", None) in RETRYABLE
+
+
+IMMEDIATE_LOCK = 0x6761_6E62  # "ganb": the advisory lock key ganbench takes in a database
+
+
+def _immediate(connection):
+    """On PostgreSQL, what BEGIN IMMEDIATE does on SQLite for a transaction that reads before
+    it writes (is the table there? the protocol? the tag?): two such transactions take turns,
+    so neither inserts what the other just did. SQLite has it from its BEGIN already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(IMMEDIATE_LOCK)))
+
+
+def _upsert_beat(connection, run_id, values):
+    """One statement on SQLite and PostgreSQL (INSERT ... ON CONFLICT), so a beat takes no
+    lock that a merge or a database being opened holds; elsewhere an update, else an insert."""
+    name = connection.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        if (
+            connection.execute(
+                update(Heartbeat).where(Heartbeat.run_id == run_id).values(**values)
+            ).rowcount
+            == 0
+        ):
+            connection.execute(insert(Heartbeat).values(run_id=run_id, **values))
+        return
+    dialect_insert = importlib.import_module(f"sqlalchemy.dialects.{name}").insert
+    statement = dialect_insert(Heartbeat).values(run_id=run_id, **values)
+    connection.execute(statement.on_conflict_do_update(index_elements=["run_id"], set_=values))
+
+
+def _one_line(error):
+    """A driver's message on one line (PostgreSQL's add DETAIL and HINT lines)."""
+    return " ".join(str(error).split())
+
+
+def _shown(url):
+    """A URL fit for a message: its password, if any, hidden."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+def writes(method):
+    """Retry a write whose database stays locked past the busy timeout, with backoff, for up
+    to the store's `patience` seconds: a reader or another program's lock never loses a run."""
+
+    @functools.wraps(method)
+    def retried(self, *args, **kwargs):
+        delay, waited = 0.05, 0.0
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except OperationalError as e:
+                if not _locked(e) or waited >= self.patience:
+                    raise
+                time.sleep(delay)
+                waited, delay = waited + delay, min(2 * delay, 5.0)
+
+    return retried
+
+
+@functools.cache
+def _shared_engine(url, busy_ms):
+    """One engine per database and process. SQLite's file locks belong to the process: a
+    second engine's connections, closed whenever the garbage collector gets to them, would
+    drop the locks the first still holds, and another process writing then corrupts the file."""
+    engine = create_engine(url, **_pool(url))
+    if busy_ms is not None and engine.dialect.name == "sqlite":
+        sqlite.tune(engine, busy_ms)
+    return engine
+
+
+def _pool(url):
+    """A server's connections are few (max_connections is 100 by default) and each worker
+    process keeps its own engine: two kept open each (a run's thread and its heartbeat's) lets
+    32 workers share one server. pre_ping replaces a connection the server dropped meanwhile."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_size": 2, "max_overflow": 2, "pool_pre_ping": True}
+
+
+class Store:
+    """Reads and writes runs and metrics in one database given by a SQLAlchemy URL.
+    `create`: a missing SQLite file may be made; `write`: tables and identity are set up
+    (reports pass False, so they need no write access and take no write lock)."""
+
+    def __init__(self, url=DEFAULT_DB, create=True, write=True):
+        self.url, self.sqlite_path, self.read_only = url, sqlite.file_of(url), False
+        self.patience = float(os.environ.get("GANBENCH_LOCK_PATIENCE", 600))
+        if self.sqlite_path:
+            sqlite.check_file(self.sqlite_path, create)
+            sqlite.check_own(self.sqlite_path)
+            self.read_only = not sqlite.writable(self.sqlite_path)
+            if self.read_only and write:
+                raise GanbenchError(
+                    f"database {self.sqlite_path} is not writable; give --db a writable path"
+                )
+        try:
+            self.engine = self._engine()
+            if write:
+                self._prepare()
+            with self._reading() as c:
+                self.tables = set(inspect(c).get_table_names())
+                self.schema_version = schema.version(c)
+            schema.check_version(
+                self.schema_version, _shown(url)
+            )  # a reader too refuses a newer schema
+            self.meta = self._meta()  # written only by _prepare, above
+            self.identity = self.meta.get("database_id")
+        except (DatabaseError, OperationalError) as e:
+            raise GanbenchError(
+                f"cannot use database {_shown(url)}: {_one_line(e.orig)}; check --db"
+            ) from None
+        except GanbenchError:
+            raise
+        except ModuleNotFoundError as e:  # a database whose driver is not installed
+            raise GanbenchError(
+                f"cannot open database {_shown(url)}: its driver {e.name} is not installed "
+                f"(pip install 'ganbench[postgres]' for PostgreSQL)"
+            ) from None
+        except Exception as e:  # a malformed URL
+            raise GanbenchError(
+                f"cannot open database {_shown(url)}: {_one_line(e)}; check --db"
+            ) from None
+        if "runs" not in self.tables:
+            raise GanbenchError(
+                f"no ganbench runs in {_shown(url)} (it has no runs table); give --db the database your runs wrote to"
+            )
+
+    def _engine(self):
+        if self.read_only:
+            return _shared_engine(sqlite.read_only_url(self.sqlite_path), None)
+        return _shared_engine(self.url, int(os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000)))
+
+    @writes
+    def _prepare(self):
+        """Tables and identity in one transaction (BEGIN IMMEDIATE on SQLite): processes that
+        open a new database together create each table once."""
+        with self.engine.begin() as c:
+            _immediate(c)
+            schema.upgrade(c, _shown(self.url))
+            if c.scalar(select(Meta.value).where(Meta.key == "database_id")) is None:
+                newest = (
+                    c.scalar(select(func.max(Run.id))) or 0
+                )  # runs from before identities keep their folders
+                c.execute(
+                    insert(Meta),
+                    [
+                        {"key": "database_id", "value": uuid.uuid4().hex},
+                        {"key": "legacy_runs_upto", "value": str(newest)},
+                    ],
+                )
+
+    @contextmanager
+    def _reading(self):
+        with self.engine.connect() as c:
+            yield c.execution_options(**{sqlite.READ: True})
+
+    def _meta(self):
+        if "ganbench_meta" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.key: row.value for row in c.execute(select(Meta))}
+
+    @property
+    def results_dir(self):
+        """Where run folders and caches go: beside a SQLite file, else ./results."""
+        return self.sqlite_path.parent if self.sqlite_path else Path("results")
+
+    def run_dir(self, run_id):
+        """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
+        Runs recorded before databases had an identity keep runs/<id>."""
+        legacy = int(self.meta.get("legacy_runs_upto", 0)) if self.identity else run_id
+        if run_id <= legacy:
+            return self.runs_root / str(run_id)
+        name = (
+            self.sqlite_path.stem
+            if self.sqlite_path
+            else (self.engine.url.database or self.engine.dialect.name)
+        )
+        return self.runs_root / f"{name}-{self.identity[:8]}" / str(run_id)
+
+    @property
+    def runs_root(self):
+        """Where run folders go: GANBENCH_RUNS_DIR (`--runs-dir`, shared disk on a cluster, so
+        a run resumes on any host), else runs/ in the results folder."""
+        chosen = os.environ.get("GANBENCH_RUNS_DIR")
+        return Path(chosen) if chosen else self.results_dir / "runs"
+
+    @writes
+    def create_run(self, networks=None, **fields):
+        """A new run and, in the same transaction, its networks {name: (kind, parameters)}."""
+        with Session(self.engine) as s, s.begin():
+            run = Run(**fields)
+            s.add(run)
+            s.flush()
+            s.add_all(
+                [
+                    Network(run_id=run.id, name=n, kind=k, params=p)
+                    for n, (k, p) in (networks or {}).items()
+                ]
+            )
+            return run.id
+
+    def networks(self):
+        """[(run id, network name, kind, parameters)] for every run that recorded them."""
+        if "networks" not in self.tables:
+            return []
+        with self._reading() as c:
+            return [
+                tuple(row)
+                for row in c.execute(
+                    select(Network.run_id, Network.name, Network.kind, Network.params)
+                )
+            ]
+
+    @writes
+    def update_run(self, run_id, **fields):
+        with self.engine.begin() as c:
+            c.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    @writes
+    def claim(self, run_id, seen, **fields):
+        """Set `fields` on a run only if it is still as `seen` (status, host, pid): of two
+        processes resuming one run, exactly one gets True."""
+        same = [
+            Run.id == run_id,
+            Run.status == seen["status"],
+            func.coalesce(Run.host, "") == (seen["host"] or ""),
+            func.coalesce(Run.pid, -1) == (seen["pid"] or -1),
+        ]
+        with self.engine.begin() as c:
+            return c.execute(update(Run).where(*same).values(**fields)).rowcount == 1
+
+    @writes
+    def beat(self, run_id, host, pid):
+        """A running run's heartbeat."""
+        with self.engine.begin() as c:
+            _upsert_beat(c, run_id, {"host": host, "pid": pid, "beat_at": now()})
+
+    def heartbeats(self):
+        """{run id: (host, pid, time of the last beat)}."""
+        if "heartbeats" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {
+                row.run_id: (row.host, row.pid, row.beat_at) for row in c.execute(select(Heartbeat))
+            }
+
+    def get_run(self, run_id):
+        with self._reading() as c:
+            row = _run_row(c, run_id)
+        if row is None:
+            raise GanbenchError(
+                f"no run {run_id} in {_shown(self.url)}; `ganbench runs list` shows the runs"
+            )
+        return dict(row)
+
+    @writes
+    def add_metrics(self, run_id, rows):
+        """Write (step, name, value) or (step, name, value, protocol) rows in one transaction."""
+        if rows:
+            with self.engine.begin() as c:
+                c.execute(
+                    insert(Metric),
+                    [
+                        {
+                            "run_id": run_id,
+                            "step": row[0],
+                            "name": row[1],
+                            "value": row[2],
+                            "protocol": row[3] if len(row) > 3 else None,
+                        }
+                        for row in rows
+                    ],
+                )
+
+    @writes
+    def add_protocols(self, protocols):
+        """Record {id: details} for the fingerprints not recorded yet."""
+        with self.engine.begin() as c:
+            _immediate(c)
+            _add_missing_protocols(c, protocols)
+
+    def protocols(self):
+        with self._reading() as c:
+            return {row.id: row.details for row in c.execute(select(Protocol))}
+
+    @writes
+    def drop_metrics_after(self, run_id, step):
+        """Forget metrics (and an early stop) past a checkpoint, before a resumed run writes them again."""
+        with self.engine.begin() as c:
+            c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
+            c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
+
+    @writes
+    def finish_run(self, run_id, stop=None, cost=None, **fields):
+        """A run's final fields and, in the same transaction, its early stop (step, reason)
+        and its cost (peak_mem_mb, energy_j) where known."""
+        with self.engine.begin() as c:
+            if stop is not None:
+                c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
+                c.execute(insert(EarlyStop).values(run_id=run_id, step=stop[0], reason=stop[1]))
+            if cost is not None:
+                c.execute(delete(RunCost).where(RunCost.run_id == run_id))
+                c.execute(
+                    insert(RunCost).values(run_id=run_id, peak_mem_mb=cost[0], energy_j=cost[1])
+                )
+            c.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+    @writes
+    def tag(self, run_ids, tag, remove=False):
+        """Give runs a tag, or take it away."""
+        with self.engine.begin() as c:
+            _immediate(c)
+            c.execute(delete(Tag).where(Tag.run_id.in_(run_ids), Tag.tag == tag))
+            if not remove:
+                c.execute(insert(Tag), [{"run_id": i, "tag": tag} for i in run_ids])
+
+    def tags(self):
+        """{run id: [tags]}."""
+        if "tags" not in self.tables:
+            return {}
+        found = {}
+        with self._reading() as c:
+            for row in c.execute(select(Tag).order_by(Tag.tag)):
+                found.setdefault(row.run_id, []).append(row.tag)
+        return found
+
+    @writes
+    def delete_runs(self, run_ids):
+        """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
+        with self.engine.begin() as c:
+            for table in (*RECORDS.values(), RunOrigin):  # a writer's store has every table
+                c.execute(delete(table).where(table.run_id.in_(run_ids)))
+            c.execute(delete(Run).where(Run.id.in_(run_ids)))
+
+    def records(self, run_id):
+        """{table: [rows]} of everything recorded of one run besides its `runs` row, from the
+        tables this database has (an older one lacks some)."""
+        with self._reading() as c:
+            return {
+                name: [
+                    _without_ids(row)
+                    for row in c.execute(
+                        select(table.__table__)
+                        .where(table.run_id == run_id)
+                        .order_by(*table.__table__.primary_key)
+                    ).mappings()
+                ]
+                for name, table in RECORDS.items()
+                if name in self.tables
+            }
+
+    def origins(self):
+        """{run id: (source database identity, run id there)} of the runs a merge copied."""
+        if "run_origins" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {
+                row.run_id: (row.source, row.source_run) for row in c.execute(select(RunOrigin))
+            }
+
+    @writes
+    def adopt(self, origin, row, records, protocols):
+        """Record another database's run here, once: its `runs` row, its records and the
+        protocols its scores name, keyed by `origin` (source identity, run id there). A run
+        adopted before is left alone if unchanged, else replaced in place, keeping the tags
+        given here. Returns (run id here, 'copied' | 'updated' | 'unchanged')."""
+        with self.engine.begin() as c:
+            _immediate(c)
+            _add_missing_protocols(c, protocols)
+            here = _adopted(c, origin, row)
+            if here is None:
+                return _copy_run(c, origin, row, records), "copied"
+            if _same_run(c, here, row, records):
+                return here["id"], "unchanged"
+            _replace_run(c, here["id"], row, records)
+            return here["id"], "updated"
+
+    def costs(self):
+        """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""
+        if "costs" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {
+                row.run_id: (row.peak_mem_mb, row.energy_j) for row in c.execute(select(RunCost))
+            }
+
+    def early_stops(self):
+        """{run id: (step, reason)} of the runs the stop rule ended."""
+        if "early_stops" not in self.tables:
+            return {}
+        with self._reading() as c:
+            return {row.run_id: (row.step, row.reason) for row in c.execute(select(EarlyStop))}
+
+    def runs(self):
+        with self._reading() as c:
+            return [
+                dict(row) for row in c.execute(select(Run.__table__).order_by(Run.id)).mappings()
+            ]
+
+    def metrics(self, run_id=None):
+        query = select(
+            Metric.run_id, Metric.step, Metric.name, Metric.value, Metric.protocol
+        ).order_by(Metric.id)
+        if run_id is not None:
+            query = query.where(Metric.run_id == run_id)
+        with self._reading() as c:
+            return [tuple(row) for row in c.execute(query)]
