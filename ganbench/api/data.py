@@ -1,14 +1,21 @@
 """Image sets kept as uint8 on the device and batched there, with no host round trip."""
 
+import contextlib
 import hashlib
 import math
+import os
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional, TypeVar
 
 import torch
 import torch.nn.functional as F
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, GanbenchWarning
 
 
 @dataclass
@@ -188,3 +195,80 @@ def to_resolution(images, res):
         square.float(), size=(res, res), mode="bilinear", antialias=side > res, align_corners=False
     )
     return resized.round_().clamp_(0, 255).to(torch.uint8)
+
+
+T = TypeVar("T")
+KEPT = 4  # decoded sets a process holds in memory, the least recently used dropped first
+_kept: OrderedDict[str, Any] = OrderedDict()
+_kept_lock = threading.Lock()  # runs in threads of one process share the memory
+_MISSING = object()
+
+
+def cached(folder: str | Path | None, name: str, make: Callable[[], T]) -> T:
+    """make()'s value (decoded images), made once: a process keeps the last few in memory, and
+    later processes read them from folder/name (the run's cache_dir), written atomically.
+    `name` must say everything that changes the value (set, res, split, ...). Without a folder
+    (a bare cfg) only memory keeps it. The value is shared: never change its tensors in place."""
+    path = None if folder is None else Path(folder).expanduser() / name
+    key = name if path is None else os.path.abspath(path)
+    value = _recalled(key)
+    if value is _MISSING:
+        value = _MISSING if path is None else _read(path)
+    if value is _MISSING:
+        value = make()
+        if path is not None:
+            _write(path, value)
+    _remember(key, value)
+    return value
+
+
+def _recalled(key: str) -> Any:
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+        return _kept.get(key, _MISSING)
+
+
+def _remember(key: str, value: object) -> None:
+    with _kept_lock:
+        _kept[key] = value
+        _kept.move_to_end(key)
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+
+
+def _read(path: Path) -> Any:
+    """The value saved at `path`; _MISSING when there is none, or when it is damaged (a killed
+    write from before writes were atomic, a full disk): then it is simply made again."""
+    if not path.exists():
+        return _MISSING
+    try:
+        return torch.load(path, map_location="cpu")
+    except PermissionError:
+        raise GanbenchError(
+            f"cache file {path} cannot be read (permission denied); fix its permissions or remove it"
+        ) from None
+    except Exception as e:  # truncated or not a cache file: torch raises several kinds
+        warnings.warn(
+            f"cache file {path} is damaged ({type(e).__name__}); decoding again to replace it",
+            GanbenchWarning,
+            stacklevel=3,
+        )
+        return _MISSING
+
+
+def _write(path: Path, value: object) -> None:
+    """torch.save to a temporary file of this process and thread, then os.replace: a reader never
+    sees half a file, and runs filling one cache at once do not write into each other's file."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(value, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # torch's writer reports a full disk as RuntimeError
+        with contextlib.suppress(OSError):  # no folder to hold it: nothing to remove
+            tmp.unlink(missing_ok=True)
+        raise GanbenchError(
+            f"cannot write cache file {path} ({getattr(e, 'strerror', None) or e}); "
+            f"free space or fix the folder's permissions"
+        ) from None
