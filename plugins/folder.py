@@ -19,7 +19,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import track
 
 from ganbench import GanbenchError, ImageSet, TwoDomains, to_resolution
-from ganbench.engine import checkpoint
+from ganbench.api.data import cached
 from ganbench.errors import GanbenchWarning
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -41,7 +41,7 @@ WIDE_GREY = (
 )  # 16- and 32-bit grey, which convert("RGB") clips to white
 
 
-def image_files(root, what="data_dir"):
+def image_files(root: str | Path, what: str = "data_dir") -> list[Path]:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise GanbenchError(f"{what}={root}: no such directory; point {what} at a folder of images")
@@ -53,7 +53,7 @@ def image_files(root, what="data_dir"):
     return files
 
 
-def _cache_key(files, res, skip_bad=False):
+def _cache_key(files: list[Path], res: int, skip_bad: bool = False) -> str:
     digest = hashlib.sha256(f"{res} {skip_bad}".encode())
     for f in files:
         stat = f.stat()
@@ -61,7 +61,7 @@ def _cache_key(files, res, skip_bad=False):
     return digest.hexdigest()[:20]
 
 
-def _pixels(image):
+def _pixels(image: Image.Image) -> np.ndarray:
     """RGB uint8 pixels; wide grey scaled down to 8 bits instead of clipped."""
     if image.mode in WIDE_GREY:
         wide = np.asarray(image, dtype=np.float64)
@@ -72,7 +72,7 @@ def _pixels(image):
     return np.array(image.convert("RGB"))
 
 
-def _decode(path, res):
+def _decode(path: Path, res: int) -> tuple[torch.Tensor | None, str | None]:
     """(image tensor, None), or (None, why it cannot be decoded)."""
     try:
         with Image.open(path) as image:
@@ -82,7 +82,7 @@ def _decode(path, res):
     return to_resolution(torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0), res), None
 
 
-def decode_all(files, res):
+def decode_all(files: list[Path], res: int) -> list[tuple[torch.Tensor | None, str | None]]:
     """Every file decoded on all cores, with a progress bar on stderr."""
     console = Console(stderr=True)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -102,30 +102,40 @@ def decode_all(files, res):
 class Loaded(NamedTuple):
     images: torch.Tensor  # uint8, the files that decoded
     description: str  # how many, from where, how many skipped, how long decoding took
-    kept: list  # per file: whether it decoded (labels of skipped files are dropped too)
+    kept: list[bool]  # per file: whether it decoded (labels of skipped files are dropped too)
 
 
-def load_folder(root, res, cache_dir, files=None, skip_bad=False):
+def load_folder(
+    root: str | Path,
+    res: int,
+    cache_dir: str | Path,
+    files: list[Path] | None = None,
+    skip_bad: bool = False,
+) -> Loaded:
     """The folder's images as a Loaded, decoded once and cached."""
     files = files if files is not None else image_files(root)
-    cache = Path(cache_dir) / f"folder-{_cache_key(files, res, skip_bad)}.pt"
-    if cache.exists():
-        return Loaded(*torch.load(cache))
+    name = f"folder-{_cache_key(files, res, skip_bad)}.pt"
+    return Loaded(*cached(cache_dir, name, lambda: _decoded(root, res, files, skip_bad)))
+
+
+def _decoded(
+    root: str | Path, res: int, files: list[Path], skip_bad: bool
+) -> tuple[torch.Tensor, str, list[bool]]:
+    """Every file decoded now: a Loaded's fields as a plain tuple, which is what the cache
+    keeps; files that cannot be decoded are refused, or skipped with skip_bad."""
     began = time.perf_counter()
     decoded = decode_all(files, res)
     bad = [(f, why) for f, (image, why) in zip(files, decoded) if image is None]
     _refuse_or_warn(bad, len(files), skip_bad)
     images = torch.cat([image for image, _ in decoded if image is not None])
-    found = Loaded(
+    return (
         images,
         f"{len(images):,} images from {root} ({len(bad)} skipped, decoded in {time.perf_counter() - began:.1f} s)",
         [image is not None for image, _ in decoded],
     )
-    checkpoint.save(cache, tuple(found))
-    return found
 
 
-def _refuse_or_warn(bad, total, skip_bad):
+def _refuse_or_warn(bad: list[tuple[Path, str | None]], total: int, skip_bad: bool) -> None:
     """Every file that cannot be decoded, named at once: an error, or with skip_bad a warning."""
     if not bad:
         return
@@ -144,7 +154,7 @@ def _refuse_or_warn(bad, total, skip_bad):
     )
 
 
-def tagged(root, csv, wanted, most):
+def tagged(root: str | Path, csv: str, wanted: str, most: int) -> tuple[list[Path], torch.Tensor]:
     """(files, multi-hot tags) for the images the CSV tags with 1 to `most` wanted tags."""
     try:
         table = pd.read_csv(csv, dtype=str).fillna("")
@@ -171,13 +181,13 @@ def tagged(root, csv, wanted, most):
     return files, hot[keep]
 
 
-def cyclegan_layout(root):
+def cyclegan_layout(root: str | Path) -> bool:
     """True when `root` holds CycleGAN's trainA/ and trainB/ (with testA/ and testB/)."""
     root = Path(root).expanduser()
     return (root / "trainA").is_dir() or (root / "trainB").is_dir()
 
 
-def layout_domain(cfg, name):
+def layout_domain(cfg: Any, name: str) -> ImageSet:
     """One domain of CycleGAN's layout: train<name>/ for training, test<name>/ for scores."""
     root = Path(cfg.data_dir).expanduser()
     for split in ("train", "test"):
@@ -201,7 +211,7 @@ def layout_domain(cfg, name):
     )
 
 
-def held_out_domain(cfg, root, what):
+def held_out_domain(cfg: Any, root: str | Path, what: str) -> ImageSet:
     """A domain from one plain folder: a seed-0 tenth (at least one image) held out as its test set."""
     loaded = load_folder(root, cfg.res, cfg.cache_dir, image_files(root, what), cfg.skip_bad)
     images = loaded.images
@@ -219,7 +229,7 @@ def held_out_domain(cfg, root, what):
     )
 
 
-def two_domains(cfg):
+def two_domains(cfg: Any) -> TwoDomains:
     if cfg.data_dir_b:
         a, b = (
             held_out_domain(cfg, cfg.data_dir, "data_dir"),
@@ -230,7 +240,7 @@ def two_domains(cfg):
     return TwoDomains(a, b, f"A: {a.description}, B: {b.description}")
 
 
-def folder(cfg):
+def folder(cfg: Any) -> ImageSet | TwoDomains:
     if not cfg.data_dir:
         raise GanbenchError("dataset 'folder' needs data_dir=PATH, a directory of images")
     if cfg.data_dir_b or cyclegan_layout(cfg.data_dir):
