@@ -3,6 +3,8 @@
 import platform
 import socket
 import subprocess
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -10,7 +12,7 @@ from ganbench import __version__
 from ganbench.errors import GanbenchError
 
 
-def pick_device(choice):
+def pick_device(choice: str) -> torch.device:
     """'auto' takes the GPU when there is one."""
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -21,7 +23,7 @@ def pick_device(choice):
     return torch.device(choice)
 
 
-def git_sha():
+def git_sha() -> str | None:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
@@ -31,7 +33,7 @@ def git_sha():
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def describe(device, components):
+def describe(device: torch.device, components: Iterable[Any]) -> dict[str, Any]:
     """The environment record stored with every run."""
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {

@@ -8,7 +8,9 @@ status is written, requests wait, so every stop Python sees ends in a final stat
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -16,10 +18,10 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 class Stop:
     """The command's stop requests; one per process (`STOP`)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested, self.deferring = False, False
 
-    def handle(self, signum, frame):
+    def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.deferring and not self.requested:
             self.requested = True
             return
@@ -27,7 +29,7 @@ class Stop:
         raise KeyboardInterrupt
 
     @contextmanager
-    def installed(self):
+    def installed(self) -> Iterator["Stop"]:
         """Take SIGINT and SIGTERM for the command (only the main thread can)."""
         if threading.current_thread() is not threading.main_thread():
             yield self
@@ -41,7 +43,7 @@ class Stop:
                 signal.signal(s, handler)
 
     @contextmanager
-    def deferred(self):
+    def deferred(self) -> Iterator[None]:
         """From a run's record on: a request waits for the next step boundary."""
         before, self.deferring = self.deferring, True
         try:
@@ -50,7 +52,7 @@ class Stop:
             self.deferring = before
 
     @contextmanager
-    def held(self):
+    def held(self) -> Iterator[None]:
         """Requests wait while the final status is written."""
         if threading.current_thread() is not threading.main_thread():
             yield
@@ -62,7 +64,7 @@ class Stop:
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
-    def _note(self, signum, frame):
+    def _note(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
 
 
