@@ -4,13 +4,24 @@ import json
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from ganbench import __version__
+from ganbench.api.options import Option
 from ganbench.config.defaults import DEFAULT_DB
 from ganbench.errors import GanbenchError
+from ganbench.executors import DEFAULT, flag, installed, owners
 from ganbench.store.liveness import FINISHED, STATUSES
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table as RichTable
+
+    from ganbench.config.studies import Arm
+    from ganbench.executors.base import Executor
+    from ganbench.plugins.registry import Component, Registry
 
 # Commands import what they use when they run: `--help` and the store-only commands start
 # without torch (benchmarks/startup.py measures it).
@@ -115,7 +126,90 @@ def plugins(as_json):
     wide_console().print(table)
 
 
-@cli.command()
+class Setting(click.ParamType):
+    """An executor option's flag: its value parsed as the option declares (type, choices,
+    check); bad input is one line, as in a config's key=value."""
+
+    def __init__(self, key: str, option: Option) -> None:
+        self.key, self.option = key, option
+        self.name = {int: "integer", float: "float", bool: "boolean"}.get(option.type, "text")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return f"[{'|'.join(map(str, self.option.choices))}]" if self.option.choices else None
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return self.option.parse(flag(self.key), value)
+
+
+class RunCommand(click.Command):
+    """`ganbench run`, whose `--executor` and executor flags come from the installed
+    executors: each option an executor declares is a flag, its help after the executor's name
+    (but the default executor's, which read as the command's own). They are made when the
+    command parses or shows its help, so `ganbench --help` loads no plugin. An option whose
+    flag the command has already is left out, and its executor refused when chosen."""
+
+    made_for: object = None  # the registry the flags were made from; a newer one remakes them
+    made: list[click.Parameter]
+    shadowed: dict[str, list["Component"]]  # option name -> the executors declaring it
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        own = super().get_params(ctx)
+        return own[:-1] + self._executor_params(own) + own[-1:]  # --help stays last
+
+    def _executor_params(self, own: list[click.Parameter]) -> list[click.Parameter]:
+        from ganbench.plugins.manager import registry
+
+        reg = registry()
+        if self.made_for is not reg:
+            taken = {o for p in own for o in p.opts} | {p.name for p in own} | {"kind"}
+            declared = owners(reg)
+            self.shadowed = {k: v for k, v in declared.items() if {flag(k), k} & taken}
+            self.made = [_executor_option(reg)]
+            self.made += [
+                _setting_option(k, v[0]) for k, v in declared.items() if k not in self.shadowed
+            ]
+            self.made_for = reg
+        return self.made
+
+
+def _executor_option(reg: "Registry") -> click.Option:
+    """--executor, a choice of the installed executors."""
+    return click.Option(
+        ["--executor", "kind"],
+        type=click.Choice([c.name for c in installed(reg)]),
+        default=DEFAULT,
+        show_default=True,
+        help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs",
+    )
+
+
+def _setting_option(key: str, executor: "Component") -> click.Option:
+    """The flag of an executor's option, described as `executor` declares it."""
+    option = executor.options[key]
+    return click.Option(
+        [flag(key), key],
+        type=Setting(key, option),
+        default=option.default,
+        show_default=option.default is not None,
+        help=option.help if executor.name == DEFAULT else f"{executor.name}: {option.help}",
+    )
+
+
+def executor_settings(ctx: click.Context, kind: str, flags: dict[str, Any]) -> dict[str, Any]:
+    """The executor options given on the command line, {option name: value}; an executor
+    with an option the command takes for its own is refused."""
+    shadowed = getattr(ctx.command, "shadowed", {})
+    for key, declaring in shadowed.items():
+        if kind in [c.name for c in declaring]:
+            raise GanbenchError(
+                f"executor '{kind}' (package {declaring[0].source.package}) declares option "
+                f"'{key}', which `ganbench run` has for its own; its package must rename it"
+            )
+    given = click.core.ParameterSource.COMMANDLINE
+    return {k: v for k, v in flags.items() if ctx.get_parameter_source(k) == given}
+
+
+@cli.command(cls=RunCommand)
 @click.argument("overrides", nargs=-1)
 @click.option("--steps", type=int, help="training steps (overrides steps=)")
 @db_option
@@ -160,107 +254,51 @@ def plugins(as_json):
     is_flag=True,
     help="with --resume: train a run that has no checkpoint again from step 0",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="runs of a study or sweep trained at once, each in a process of its own",
-)
-@click.option(
-    "--executor",
-    "kind",
-    type=click.Choice(["local", "ray", "slurm"]),
-    default="local",
-    show_default=True,
-    help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs",
-)
-@click.option("--address", help="ray: the cluster's address (default: start a local Ray)")
-@click.option(
-    "--gpus-per-run",
-    type=click.FloatRange(min=0),
-    help="ray: GPUs per run, e.g. 0.25 puts four on one (default: 1 where the cluster has GPUs, 0 with --device cpu)",
-)
-@click.option("--partition", help="slurm: the partition")
-@click.option(
-    "--time-min",
-    type=click.IntRange(min=1),
-    help="slurm: each job's time limit in minutes (needed)",
-)
-@click.option(
-    "--gpus-per-task",
-    type=click.IntRange(min=0),
-    help="slurm: GPUs per job (default: 1, 0 with --device cpu)",
-)
-@click.option(
-    "--slurm-folder",
-    type=click.Path(file_okay=False),
-    help="slurm: where submitit keeps job files and logs, on shared storage (default: results/slurm)",
-)
+@click.pass_context
 def run(
-    overrides,
-    steps,
-    db,
-    device,
-    seed,
-    seeds,
-    name,
-    resume_id,
-    inception_weights,
-    dry_run,
-    restart,
-    workers,
-    kind,
-    address,
-    gpus_per_run,
-    partition,
-    time_min,
-    gpus_per_task,
-    slurm_folder,
-):
+    ctx: click.Context,
+    overrides: tuple[str, ...],
+    steps: int | None,
+    db: str,
+    device: str,
+    seed: int,
+    seeds: int,
+    name: str | None,
+    resume_id: int | None,
+    inception_weights: str | None,
+    dry_run: bool,
+    restart: bool,
+    kind: str,
+    **flags: Any,
+) -> None:
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
     from ganbench.config.studies import plan
-    from ganbench.engine.launch import check_arms, resume_run
+    from ganbench.engine.launch import check_arms
     from ganbench.engine.launch import dry_run as dry_run_counts
-    from ganbench.executors import Placement, executor
+    from ganbench.executors import asked, choose
     from ganbench.stopping import STOP
     from ganbench.store.liveness import beat_s
-    from ganbench.store.sql import Store
 
     extras = {"inception_weights": inception_weights}
+    given = executor_settings(ctx, kind, flags)
     beat_s()  # a bad heartbeat setting is said before any run is recorded
     with STOP.installed():
         if resume_id is not None:
-            if overrides or name or dry_run or seeds > 1 or workers > 1 or kind != "local":
+            if overrides or name or dry_run or seeds > 1 or kind != DEFAULT or asked(given):
                 raise GanbenchError(
                     "--resume keeps the run's recorded config (only --steps may extend it); drop "
                     "the overrides, --seeds, --name, --workers, --executor and --dry-run"
                 )
-            status = resume_run(
-                Store(db, create=False),
-                resume_id,
-                device,
-                extras=extras,
-                restart=restart,
-                steps=steps,
-            )
-            say(f"run {resume_id}: {status}")
-            sys.exit(EXIT_CODES[status])
+            resume(db, resume_id, device, extras, restart, steps)
         if restart:
             raise GanbenchError("--restart goes with --resume RUN_ID")
         arms = plan(list(overrides))
         if dry_run:
-            wide_console().print(dry_run_table(dry_run_counts(arms)))
-            for note in dict.fromkeys(arm.params_note for arm in arms if arm.params_note):
-                say(note)
+            show_dry_run(dry_run_counts(arms), arms)
             return
         # a bad combination of options, or a missing extra, is said before anything is checked or recorded
-        chosen = executor(
-            workers,
-            kind,
-            Placement(address, gpus_per_run, partition, time_min, gpus_per_task, slurm_folder),
-        )
+        chosen = choose(kind, given)
         check_arms(arms, steps)  # every arm, before the database is opened or anything trains
         statuses = run_arms(
             db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen
@@ -268,7 +306,42 @@ def run(
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
 
-def run_arms(db, arms, steps, seeds, name, device, extras, chosen=None):
+def resume(
+    db: str,
+    run_id: int,
+    device: str,
+    extras: dict[str, Any],
+    restart: bool,
+    steps: int | None,
+) -> NoReturn:
+    """Train a recorded run on from its checkpoint; the command exits with its status."""
+    from ganbench.engine.launch import resume_run
+    from ganbench.store.sql import Store
+
+    status = resume_run(
+        Store(db, create=False), run_id, device, extras=extras, restart=restart, steps=steps
+    )
+    say(f"run {run_id}: {status}")
+    sys.exit(EXIT_CODES[status])
+
+
+def show_dry_run(table: "pd.DataFrame", arms: list["Arm"]) -> None:
+    """Each arm's parameters, and the notes on how they were counted."""
+    wide_console().print(dry_run_table(table))
+    for note in dict.fromkeys(arm.params_note for arm in arms if arm.params_note):
+        say(note)
+
+
+def run_arms(
+    db: str,
+    arms: list["Arm"],
+    steps: int | None,
+    seeds: range,
+    name: str | None,
+    device: str,
+    extras: dict[str, Any],
+    chosen: "Executor | None" = None,
+) -> list[str]:
     """Every arm with every seed, trained by the `chosen` executor (default: one after
     another here) until a stop request ends the whole command. Returns the statuses of the
     runs that started."""
@@ -299,14 +372,14 @@ def run_arms(db, arms, steps, seeds, name, device, extras, chosen=None):
     return chosen.run(units, say)
 
 
-def group_label(name, arm, arms):
+def group_label(name: str | None, arm: "Arm", arms: list["Arm"]) -> str | None:
     """--name for one arm; with several, the name and the arm's own label, so groups stay apart."""
     if name and arm.label and len(arms) > 1:
         return f"{name} {arm.label}"
     return name or arm.label
 
 
-def say(line):
+def say(line: str) -> None:
     """A line on stdout; a closed stdout (`| head`) never ends a run."""
     try:
         click.echo(line)
@@ -316,7 +389,7 @@ def say(line):
         silence_stdout()
 
 
-def dry_run_table(table):
+def dry_run_table(table: "pd.DataFrame") -> "RichTable":
     from ganbench.results.report import as_rich
 
     table = table.dropna(axis=1, how="all")  # no published counts: no columns for them

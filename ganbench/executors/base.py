@@ -1,40 +1,56 @@
 """Where a study's runs train. A `Unit` is one arm with one seed; `run_unit` trains it in the
-calling process and records it as any run is recorded. An `Executor` runs a list of units:
+calling process and records it as any run is recorded. An `Executor` trains a list of units:
 `InProcess` one after another (the default), `Processes` N at a time on this machine, and
-`executors_ray.RayExecutor` and `executors_slurm.SlurmExecutor` as a Ray cluster's tasks or
-Slurm jobs. All but the first train `Elsewhere`: each unit tells its run's events through
-messages to one progress display here, and a stop request is forwarded to every unit.
-`ganbench.executors.executor(...)` chooses one from the command line's options."""
+`ray_tasks.RayExecutor` and `slurm_jobs.SlurmExecutor` as a Ray cluster's tasks or Slurm
+jobs. All but the first train `Elsewhere`: each unit tells its run's events to one progress
+display here through `messages.Message`s, and a stop request is forwarded to every unit.
+Executors are plugins: `ganbench run --executor NAME` builds the one registered as NAME."""
 
 import importlib
 import multiprocessing
 import os
 import queue
 import signal
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.context import SpawnContext, SpawnProcess
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ganbench.api.hookspecs import hookimpl
-from ganbench.engine.events import observing
+from ganbench.engine.events import RunInfo, Score, observing
 from ganbench.errors import GanbenchError
+from ganbench.executors.messages import Ended, Failed, Message, Started, Values
 from ganbench.stopping import STOP
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ganbench.engine.progress import StudyProgress
+    from ganbench.store.sql import Store
+
+Say = Callable[[str], None]  # one line for the user: `ganbench run` prints it
 
 
 @dataclass(frozen=True)
 class Unit:
     """One run to train: what `ganbench run` would start for one arm and one seed."""
 
-    overrides: tuple
+    overrides: tuple[str, ...]
     seed: int
-    db: str
+    db: str  # the database's URL: a unit trained elsewhere opens it there
     steps: int | None = None
     name: str | None = None
     study: str | None = None
     device: str = "auto"
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
-def run_unit(unit, console=None, store=None):
+def run_unit(
+    unit: Unit, console: "Console | None" = None, store: "Store | None" = None
+) -> tuple[int, str]:
     """Train one unit here; (run id, status). `store`: the unit's database, already open (a
     process keeps one Store per database: SQLite's locks are the process's)."""
     from ganbench.engine.launch import start_run
@@ -52,27 +68,40 @@ def run_unit(unit, console=None, store=None):
     )
 
 
-def _store(url):
+def _store(url: str) -> "Store":
     from ganbench.store.sql import Store
 
     return Store(url)
 
 
-class Executor:
-    """Trains a list of units; `run` returns the statuses of the runs that started, in the
-    units' order."""
+class Executor(ABC):
+    """What every executor implements, a third party's too (say, one that trains each unit as
+    a Kubernetes job). A plugin registers it with `register_executors`:
+    `register(NAME, build, options={...}, help=...)`; `ganbench run --executor NAME` then
+    offers each declared `ganbench.Option` as a flag (`gpus_per_run`: `--gpus-per-run`) and
+    calls `build(settings)` with {option name: value}, the defaults filled in.
 
-    summary = ""  # how the study's first line says its runs train, e.g. ", 2 at a time"
+    `run` trains every unit, each through `run_unit` in the process that trains it, which
+    records the run (a unit's `db` is the URL of the database to record it in, so a process
+    elsewhere opens it there). Events seen elsewhere come back as `messages.Message`s; the
+    `Elsewhere` subclass does that, and the stop requests, for an executor that starts,
+    watches and cancels processes of its own. A stop request (`ganbench.stopping.STOP`,
+    Ctrl-C) ends the command: units not yet started never start, and a unit training ends
+    its run interrupted at its next step."""
 
-    def run(self, units, say):
-        raise NotImplementedError
+    summary: str = ""  # how the study's first line says its runs train, e.g. ", 2 at a time"
+
+    @abstractmethod
+    def run(self, units: Sequence[Unit], say: Say) -> list[str]:
+        """Train `units`; the statuses of the runs that started, in the units' order."""
 
 
 class InProcess(Executor):
     """Each unit in turn in this process, until a stop request ends the command."""
 
-    def run(self, units, say):
-        statuses, store = [], _store(units[0].db) if units else None
+    def run(self, units: Sequence[Unit], say: Say) -> list[str]:
+        statuses: list[str] = []
+        store = _store(units[0].db) if units else None
         for unit in units:
             run_id, status = run_unit(unit, store=store)
             say(f"run {run_id}: {status}")
@@ -82,31 +111,53 @@ class InProcess(Executor):
         return statuses
 
 
+def on_this_machine(workers: int = 1) -> Executor:
+    """`--executor local`: one unit after another here, or `workers` processes at a time."""
+    return InProcess() if workers == 1 else Processes(workers)
+
+
+class Sender(Protocol):
+    """A unit's end of the way to the driver: a queue's put, of `Message.to_dict()`s."""
+
+    def put(self, message: dict[str, Any], /) -> None: ...
+
+
+class Channel(Sender, Protocol):
+    """The whole way: the driver's end gets what units put, or raises `queue.Empty` once
+    `timeout` seconds pass without any."""
+
+    def get(self, *, timeout: float | None = None) -> dict[str, Any]: ...
+
+
 class Forwarder:
     """Where a unit trains elsewhere: the run's events, as messages to the driver's display."""
 
-    def __init__(self, messages, index):
+    def __init__(self, messages: Sender, index: int) -> None:
         self.messages, self.index = messages, index
 
     @hookimpl
-    def on_run_started(self, run):
+    def on_run_started(self, run: RunInfo) -> None:
         self.messages.put(
-            ("started", self.index, run.id, run.label, run.first_step, run.target_steps)
+            Started(self.index, run.id, run.label, run.first_step, run.target_steps).to_dict()
         )
 
     @hookimpl
-    def on_losses(self, step, losses, steps_per_s):
-        self.messages.put(("values", self.index, step, losses, steps_per_s))
+    def on_losses(self, step: int, losses: dict[str, float], steps_per_s: float) -> None:
+        self.messages.put(Values(self.index, step, losses, steps_per_s).to_dict())
 
     @hookimpl
-    def on_scores(self, step, scores):
-        self.messages.put(("values", self.index, step, {s.name: s.value for s in scores}, None))
+    def on_scores(self, step: int, scores: list[Score]) -> None:
+        self.messages.put(Values(self.index, step, {s.name: s.value for s in scores}).to_dict())
 
 
-def train_reporting(unit, index, messages):
-    """Train a unit where an executor placed it, its events and its end sent to `messages`
-    (anything with a queue's `put`). A stop request (SIGINT, SIGTERM) ends the run
-    interrupted at its next step."""
+def train_reporting(unit: Unit, index: int, messages: Sender) -> None:
+    """Train a unit where an executor placed it, its events and its end sent to `messages`.
+    A stop request (SIGINT, SIGTERM) ends the run interrupted at its next step."""
+    messages.put(_trained(unit, index, messages).to_dict())
+
+
+def _trained(unit: Unit, index: int, messages: Sender) -> Message:
+    """The unit trained with its events forwarded; the message that says how it ended."""
     from rich.console import Console
 
     from ganbench.plugins.manager import load_plugins
@@ -116,31 +167,34 @@ def train_reporting(unit, index, messages):
         with STOP.installed(), observing(Forwarder(messages, index)):
             run_id, status = run_unit(unit, console=Console(quiet=True))
     except GanbenchError as e:
-        messages.put(("error", index, str(e)))
-    except (
-        KeyboardInterrupt
-    ):  # a recorded run takes a stop request itself: this one had no record yet
-        messages.put(("error", index, "stopped before its run was recorded"))
+        return Failed(index, str(e))
+    except KeyboardInterrupt:  # a recorded run takes a stop request itself: this one had none
+        return Failed(index, "stopped before its run was recorded")
     except BaseException as e:  # noqa: BLE001 - the run has recorded its failure; the driver says so
-        messages.put(("error", index, f"{type(e).__name__}: {e}"))
-    else:
-        messages.put(("ended", index, run_id, status))
+        return Failed(index, f"{type(e).__name__}: {e}")
+    return Ended(index, run_id, status)
 
 
 class Elsewhere(Executor):
     """Units that train in other processes, each telling its events and its end through
-    `messages` (a queue's `get`) to one display here. A subclass opens what it needs
-    (`opened`), starts pending units (`start`), names those that ended without a word
-    (`gone`) and forwards a stop request to the running ones (`signal`)."""
+    `messages` (a `Channel`) to one display here. A subclass opens what it needs (`opened`),
+    starts pending units (`start`), names those that ended without a word (`gone`) and
+    forwards a stop request to the running ones (`signal`)."""
 
     poll_s = 0.5  # a stop request is taken within this
+    messages: Channel
+    pending: list[tuple[int, Unit]]  # (index, unit) not started yet
+    running: dict[int, Any]  # index -> the subclass's handle on the unit's process
+    results: dict[int, str]  # index -> the status of a run that started
+    begun: set[int]  # the units whose run has started
+    stopping: bool
+    display: "StudyProgress"
 
-    def run(self, units, say):
+    def run(self, units: Sequence[Unit], say: Say) -> list[str]:
         from ganbench.engine.progress import StudyProgress
 
-        _store(
-            units[0].db
-        ).engine.dispose()  # a database that cannot be written stops here, before any unit
+        # a database that cannot be written stops here, before any unit
+        _store(units[0].db).engine.dispose()
         self.pending, self.running, self.results = list(enumerate(units)), {}, {}
         self.begun, self.stopping = set(), False
         with (
@@ -155,23 +209,26 @@ class Elsewhere(Executor):
                 self._stop()
         return [self.results[i] for i in sorted(self.results)]
 
-    def opened(self, units, say):
+    @abstractmethod
+    def opened(self, units: Sequence[Unit], say: Say) -> AbstractContextManager[None]:
         """A context manager: `messages`, and whatever else `start` needs, for the study's length."""
-        raise NotImplementedError
 
-    def start(self):
+    @abstractmethod
+    def start(self) -> None:
         """Move what may start now from `pending` into `running`, {index: handle}."""
-        raise NotImplementedError
 
-    def gone(self):
+    @abstractmethod
+    def gone(self) -> dict[int, str]:
         """{index: why} for the running units whose process has ended, with a word or without."""
-        raise NotImplementedError
 
-    def signal(self):
+    @abstractmethod
+    def signal(self) -> None:
         """One stop request to every running unit."""
-        raise NotImplementedError
 
-    def _loop(self):
+    def release(self, handle: Any) -> None:
+        """What a unit's end frees (a process to join)."""
+
+    def _loop(self) -> None:
         while self.pending or self.running:
             if not STOP.requested:
                 self.start()
@@ -179,31 +236,27 @@ class Elsewhere(Executor):
                 raise KeyboardInterrupt
             self._receive()
 
-    def _receive(self):
+    def _receive(self) -> None:
         try:
-            self._take(self.messages.get(timeout=self.poll_s))
+            self._take(Message.from_dict(self.messages.get(timeout=self.poll_s)))
         except queue.Empty:
             self._bury(self.gone())
 
-    def _take(self, message):
-        kind, index, *rest = message
-        if kind == "started":
-            self.begun.add(index)
-        if kind in ("ended", "error"):
-            self._end(index, rest[1] if kind == "ended" else "failed")
-        getattr(self.display, kind)(index, *rest)
+    def _take(self, message: Message) -> None:
+        if isinstance(message, Started):
+            self.begun.add(message.index)
+        if isinstance(message, Ended | Failed):
+            self._end(message.index, message.status if isinstance(message, Ended) else "failed")
+        message.show(self.display)
 
-    def _end(self, index, status):
+    def _end(self, index: int, status: str) -> bool:
         """Whether the unit counts: one that a stop request ended before its run began never started."""
         self.release(self.running.pop(index))
         if index in self.begun or not self.stopping:
             self.results[index] = status
         return index in self.results
 
-    def release(self, handle):
-        """What a unit's end frees (a process to join)."""
-
-    def _bury(self, gone):
+    def _bury(self, gone: dict[int, str]) -> None:
         """Units whose process ended: what they sent before it did is read first, so only
         those that died without a word (killed; their runs show lost) are failed here."""
         if gone:
@@ -212,14 +265,14 @@ class Elsewhere(Executor):
             if index in self.running and self._end(index, "failed"):
                 self.display.error(index, why)
 
-    def _drain(self):
+    def _drain(self) -> None:
         while True:
             try:
-                self._take(self.messages.get(timeout=0))
+                self._take(Message.from_dict(self.messages.get(timeout=0)))
             except queue.Empty:
                 return
 
-    def _stop(self):
+    def _stop(self) -> None:
         """One stop request to each running unit, which checkpoints at its next step and ends
         its run interrupted; pending units never start. A second Ctrl-C forwards a second request."""
         self.pending.clear()
@@ -233,7 +286,7 @@ class Elsewhere(Executor):
                 self.signal()
 
 
-def _worker(unit, index, messages, threads):
+def _worker(unit: Unit, index: int, messages: Channel, threads: int) -> None:
     """A worker process: its own process group, so a terminal's Ctrl-C reaches the parent
     alone, which forwards one stop request to every worker. The CPU's cores are shared out."""
     os.setpgrp()
@@ -246,19 +299,20 @@ def _worker(unit, index, messages, threads):
 class Processes(Elsewhere):
     """`workers` units at a time, each in a spawned process of its own."""
 
-    def __init__(self, workers):
+    running: dict[int, SpawnProcess]
+
+    def __init__(self, workers: int) -> None:
         self.workers = workers
         self.summary = f", {workers} at a time"
 
     @contextmanager
-    def opened(self, units, say):
-        self.context = multiprocessing.get_context(
-            "spawn"
-        )  # no fork after torch has started threads
+    def opened(self, units: Sequence[Unit], say: Say) -> Iterator[None]:
+        # spawn, not fork: no fork after torch has started threads
+        self.context: SpawnContext = multiprocessing.get_context("spawn")
         self.messages = self.context.Queue()
         yield
 
-    def start(self):
+    def start(self) -> None:
         while self.pending and len(self.running) < self.workers:
             index, unit = self.pending.pop(0)
             threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -267,27 +321,27 @@ class Processes(Elsewhere):
             )
             self.running[index].start()
 
-    def gone(self):
+    def gone(self) -> dict[int, str]:
         return {
             index: f"worker exited with code {process.exitcode}"
             for index, process in self.running.items()
             if not process.is_alive()
         }
 
-    def release(self, handle):
+    def release(self, handle: SpawnProcess) -> None:
         handle.join()
 
-    def signal(self):
+    def signal(self) -> None:
         for process in self.running.values():
-            if process.is_alive():
+            if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
 
 
-def _unit_label(unit):
+def _unit_label(unit: Unit) -> str:
     return f"{unit.name or ' '.join(unit.overrides) or 'defaults'} seed {unit.seed}"
 
 
-def extra(module, kind, package):
+def extra(module: str, kind: str, package: str) -> ModuleType:
     """The optional package an executor needs, or one line that says how to install it."""
     try:
         return importlib.import_module(module)

@@ -7,16 +7,28 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.executors.base import Elsewhere, extra, train_reporting
+from ganbench.executors.base import (
+    Channel,
+    Elsewhere,
+    Say,
+    Sender,
+    Unit,
+    extra,
+    train_reporting,
+)
+from ganbench.executors.messages import Failed
 from ganbench.stopping import STOP
 
 CPUS_PER_RUN = 1  # a run keeps its batches on the device: one core feeds it
 
 
-def _task(unit, index, messages, cwd):
+def _task(unit: Unit, index: int, messages: Sender, cwd: str) -> None:
     """A Ray task: the unit trains in the driver's working directory, so its relative paths
     (database, data, caches) mean the same on every node of a shared file system."""
     import torch
@@ -25,13 +37,11 @@ def _task(unit, index, messages, cwd):
     try:
         os.chdir(cwd)
     except OSError as e:
+        why = f"{socket.gethostname()} cannot enter {cwd} ({e.strerror})"
         messages.put(
-            (
-                "error",
-                index,
-                f"{socket.gethostname()} cannot enter {cwd} ({e.strerror}): every node needs "
-                f"the study's folder, on shared storage",
-            )
+            Failed(
+                index, f"{why}: every node needs the study's folder, on shared storage"
+            ).to_dict()
         )
         return
     train_reporting(unit, index, Cancellable(messages))
@@ -41,10 +51,10 @@ class Cancellable:
     """The driver's queue as a task puts to it. A cancel that lands while a put waits on the
     queue's actor arrives as TaskCancelledError instead of SIGINT: the same stop request."""
 
-    def __init__(self, messages):
+    def __init__(self, messages: Sender) -> None:
         self.messages = messages
 
-    def put(self, message):
+    def put(self, message: dict[str, Any], /) -> None:
         from ray.exceptions import TaskCancelledError
 
         try:
@@ -53,7 +63,7 @@ class Cancellable:
             STOP.requested = True  # the run checkpoints at its next step and ends interrupted
 
 
-def _ganbench_environment():
+def _ganbench_environment() -> dict[str, str]:
     """The driver's GANBENCH_* settings (registry, offline, database patience), for the tasks."""
     return {k: v for k, v in os.environ.items() if k.startswith("GANBENCH_")}
 
@@ -62,13 +72,14 @@ class RayExecutor(Elsewhere):
     """Every unit submitted at once as a Ray task; Ray starts each when its resources are free."""
 
     summary = ", as Ray tasks"
+    running: dict[int, Any]  # index -> the task's ObjectRef
 
-    def __init__(self, placement):
+    def __init__(self, address: str | None = None, gpus_per_run: float | None = None) -> None:
         extra("ray", "ray", "Ray")  # a missing extra is said before anything is planned
-        self.address, self.gpus = placement.address, placement.gpus_per_run
+        self.address, self.gpus = address, gpus_per_run
 
     @contextmanager
-    def opened(self, units, say):
+    def opened(self, units: Sequence[Unit], say: Say) -> Iterator[None]:
         import ray
 
         ours = not ray.is_initialized()  # a Ray already started in this process is used as it is
@@ -90,7 +101,7 @@ class RayExecutor(Elsewhere):
             if ours:
                 ray.shutdown()
 
-    def _connect(self, ray):
+    def _connect(self, ray: ModuleType) -> None:
         before = signal.getsignal(signal.SIGTERM)
         try:
             ray.init(address=self.address)  # None: a new local Ray on this machine's cores and GPUs
@@ -105,7 +116,7 @@ class RayExecutor(Elsewhere):
 
     @staticmethod
     @contextmanager
-    def _queue():
+    def _queue() -> Iterator[Channel]:
         from ray.util.queue import Queue
 
         messages = Queue(actor_options={"num_cpus": 0})  # holds no core a run could use
@@ -114,26 +125,26 @@ class RayExecutor(Elsewhere):
         finally:
             messages.shutdown()
 
-    def _gpus(self, ray, units):
+    def _gpus(self, ray: ModuleType, units: Sequence[Unit]) -> float:
         """--gpus-per-run, else one GPU per run where the cluster has GPUs and the runs may use them."""
         if self.gpus is not None:
             return self.gpus
         return 1 if units[0].device != "cpu" and ray.cluster_resources().get("GPU", 0) else 0
 
-    def start(self):
+    def start(self) -> None:
         cwd = os.getcwd()
         while self.pending:
             index, unit = self.pending.pop(0)
             self.running[index] = self.task.remote(unit, index, self.messages, cwd)
 
-    def gone(self):
+    def gone(self) -> dict[int, str]:
         import ray
 
         refs = list(self.running.values())
         done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         return {index: _why(ray, ref) for index, ref in self.running.items() if ref in done}
 
-    def signal(self):
+    def signal(self) -> None:
         import ray
 
         for ref in self.running.values():
@@ -142,7 +153,7 @@ class RayExecutor(Elsewhere):
             )  # not force: a KeyboardInterrupt in the task, which the run takes as a stop request
 
 
-def _check_store(ray, units):
+def _check_store(ray: ModuleType, units: Sequence[Unit]) -> None:
     """SQLite's locks do not hold across hosts: a cluster of several nodes needs a shared server."""
     nodes = sum(1 for node in ray.nodes() if node["Alive"])
     if nodes > 1 and units[0].db.startswith("sqlite"):
@@ -153,7 +164,7 @@ def _check_store(ray, units):
         )
 
 
-def _check_fits(ray, gpus, ours, say):
+def _check_fits(ray: ModuleType, gpus: float, ours: bool, say: Say) -> None:
     """A run that asks for more GPUs than the cluster has would wait for ever: on a Ray started
     here that is an error; a cluster elsewhere may add nodes, so it is said and waited for."""
     has = ray.cluster_resources().get("GPU", 0)
@@ -167,7 +178,7 @@ def _check_fits(ray, gpus, ours, say):
     say(f"{line} now; the runs wait until it has more")
 
 
-def _why(ray, ref):
+def _why(ray: ModuleType, ref: Any) -> str:
     """What ended a task that said nothing: its worker died, or Ray could not run it."""
     try:
         ray.get(ref)
