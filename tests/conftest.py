@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from ganbench import hookimpl, plugins
 from ganbench.cli import cli
+from ganbench.store.memory import MemoryStore
 from ganbench.store.sql import Store
 from ganbench_plugins.alternating import Alternating
 
@@ -366,10 +367,9 @@ def postgres_server():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, workdir):
-    """A SQLAlchemy URL of an empty results database on each backend; on PostgreSQL a database
-    of the test's own, so no test sees another's runs."""
+def _empty_database(request, workdir):
+    """The URL of an empty results database of the kind request.param names; on PostgreSQL a
+    database of the test's own, so no test sees another's runs."""
     if request.param == "sqlite":
         yield f"sqlite:///{workdir / 'results' / 'test.db'}"
         return
@@ -377,3 +377,22 @@ def store_url(request, workdir):
     name = server.create_database()
     yield server.url(name)
     server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, workdir):
+    """A SQLAlchemy URL of an empty results database on each SQL backend."""
+    yield from _empty_database(request, workdir)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def reopen(request, workdir):
+    """Opens the test's empty store on each backend, reopen(create=True, write=True): a SQL
+    database is opened anew on each call, as another process would; a memory store is the one
+    store, its run folders in the test's results/."""
+    if request.param == "memory":
+        store = MemoryStore(workdir / "results")
+        yield lambda create=True, write=True: store
+        return
+    for url in _empty_database(request, workdir):
+        yield lambda create=True, write=True: Store(url, create, write)

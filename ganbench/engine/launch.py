@@ -19,7 +19,6 @@ from ganbench.environment import pick_device
 from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.plugins.manager import registry
 from ganbench.stopping import STOP
-from ganbench.store import liveness
 
 
 def _cache_dir(store):
@@ -136,7 +135,7 @@ def resumable(store, run_id, steps=None):
     """The run's record, if it may be resumed: not completed (unless `steps` extends it), and
     not alive elsewhere."""
     row = store.get_run(run_id)
-    status = liveness.status(row, store.heartbeats().get(run_id))
+    status = store.status_of(row)
     if status in ("running", "queued"):
         raise GanbenchError(
             f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first"

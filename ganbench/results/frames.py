@@ -3,17 +3,17 @@ import os
 
 import pandas as pd
 
-from ganbench.store import liveness
 from ganbench.config.spec import group_hash
 from ganbench.plugins.manager import registry
 from ganbench.errors import GanbenchError
+from ganbench.store.base import RunStore
 from ganbench.store.sql import DEFAULT_DB, Store
 
 METRIC_COLUMNS = ["run_id", "step", "name", "value", "protocol"]
 
 
 def _store(db):
-    return db if isinstance(db, Store) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB), create=False, write=False)
+    return db if isinstance(db, RunStore) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB), create=False, write=False)
 
 
 def load_runs(db=None, study=None):
@@ -25,7 +25,7 @@ def load_runs(db=None, study=None):
     runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
     runs = with_costs(runs, store.costs())
     if not runs.empty:  # a run marked running that is not alive is lost
-        runs["status"] = runs["id"].map(liveness.statuses(runs.to_dict("records"), store.heartbeats()))
+        runs["status"] = runs["id"].map(store.statuses(runs.to_dict("records")))
         runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
     if study is None:
         return runs

@@ -4,7 +4,6 @@ import shutil
 
 import pandas as pd
 
-from ganbench.store import liveness
 from ganbench.errors import GanbenchError
 from ganbench.results.frames import load_runs
 
@@ -34,7 +33,7 @@ def record(store, run_id):
     """Everything the store holds of one run but its metrics: config, versions, environment,
     status as it stands, error, early stop, tags, files."""
     row = store.get_run(run_id)
-    row["status"] = liveness.status(row, store.heartbeats().get(run_id))
+    row["status"] = store.status_of(row)
     row["tags"] = store.tags().get(run_id, [])
     row["early_stop"] = store.early_stops().get(run_id)
     row["files"] = str(store.run_dir(run_id))
@@ -48,7 +47,7 @@ def tagged(store, tag):
 
 def existing(store, run_ids):
     """The runs, refusing ids the store does not have, naming them."""
-    known = liveness.statuses(store.runs(), store.heartbeats())
+    known = store.statuses()
     missing = [i for i in run_ids if i not in known]
     if missing:
         raise GanbenchError(f"no run {', '.join(map(str, missing))} in {store.url}; `ganbench runs list` shows the runs")
@@ -58,7 +57,7 @@ def existing(store, run_ids):
 def delete(store, run_ids):
     """Delete runs, their records and their folders. Runs still training are refused."""
     run_ids = existing(store, run_ids)
-    now = liveness.statuses(store.runs(), store.heartbeats())
+    now = store.statuses()
     busy = [i for i in run_ids if now[i] in ("running", "queued")]
     if busy:
         raise GanbenchError(f"run {', '.join(map(str, busy))} is still running; stop it first (Ctrl-C or kill), "

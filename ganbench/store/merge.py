@@ -6,26 +6,29 @@ is merged on again."""
 
 import shutil
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 
+import ganbench.store.sqlite as sqlite
 from ganbench.errors import GanbenchError
-from ganbench.store import sqlite
+from ganbench.store.base import RunStore
 from ganbench.store.sql import Store
 
 
-def as_url(source):
+def as_url(source: str) -> str:
     """A URL as given, or a file path as its sqlite:/// URL."""
     return source if "://" in source else f"sqlite:///{source}"
 
 
-def merge(sources, into):
+def merge(sources: Sequence[str], into: str) -> Counter[str]:
     """Fold each source into `into`; {'copied' | 'updated' | 'unchanged': runs}."""
-    target, done = Store(as_url(into)), Counter()
+    target, done = Store(as_url(into)), Counter[str]()
     for source in sources:
         done.update(merge_one(_source(source, target), target))
     return done
 
 
-def _source(given, target):
+def _source(given: str, target: RunStore) -> Store:
     """The source, opened to write where it can be (an older one is upgraded and given an
     identity, as any command that writes would), else to read."""
     url = as_url(given)
@@ -40,13 +43,15 @@ def _source(given, target):
     return source
 
 
-def _writable(path):
+def _writable(path: Path | None) -> bool:
     """A server's database (no path), or a file that can be written."""
     return path is None or not path.exists() or sqlite.writable(path)
 
 
-def merge_one(source, target):
-    done, origins, protocols = Counter(), source.origins(), source.protocols()
+def merge_one(source: RunStore, target: RunStore) -> Counter[str]:
+    """Fold one store's runs into another; {'copied' | 'updated' | 'unchanged': runs}."""
+    done, origins, protocols = Counter[str](), source.origins(), source.protocols()
+    assert source.identity is not None  # _source refuses a database without one
     for row in source.runs():
         run_id = row.pop("id")
         origin = origins.get(run_id, (source.identity, run_id))
@@ -65,7 +70,7 @@ def merge_one(source, target):
     return done
 
 
-def _copy_files(folder, to):
+def _copy_files(folder: Path, to: Path) -> bool:
     """The run's samples and checkpoints, for the report's pages and `ganbench sample`, in
     place of an older copy's; False where the source has no folder for it."""
     if not folder.is_dir():

@@ -15,9 +15,10 @@ import math
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -38,20 +39,33 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection, Dialect, Engine, RowMapping
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.types import TypeDecorator, UserDefinedType
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
+import ganbench.store.schema as schema
+import ganbench.store.sqlite as sqlite
 from ganbench.config.defaults import DEFAULT_DB
 from ganbench.errors import GanbenchError
-from ganbench.store import schema, sqlite
+from ganbench.store.base import (
+    SAME_RUN,
+    Beat,
+    MetricRow,
+    NetworkRow,
+    Origin,
+    Records,
+    RunRow,
+    RunStore,
+)
+from ganbench.store.folders import RunFolders, results_dir
 
 
-def now():
+def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _text(length):
+def _text(length: int) -> TypeEngine[str]:
     """VARCHAR(length) as before on SQLite, which never checks the length; TEXT on PostgreSQL,
     which would refuse a longer label or host that SQLite keeps."""
     return String(length).with_variant(Text(), "postgresql")
@@ -61,48 +75,51 @@ def _text(length):
 _BIG = Integer().with_variant(BigInteger(), "postgresql")
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """A time with its zone, read back as SQLite gives it: naive, in UTC (PostgreSQL would give
     it in the session's zone). A naive time written is taken to be UTC already."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
-    def process_result_value(self, value, dialect):
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None)
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else naive_utc(value)
 
 
-class _SqliteReal(UserDefinedType):
+def naive_utc(value: datetime) -> datetime:
+    """A time as every store gives it back: in UTC, without its zone (a naive one is UTC)."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class _SqliteReal(UserDefinedType[float]):
     """REAL without SQLAlchemy's float conversion, which would turn 'NaN' back into a NULL."""
 
     cache_ok = True
 
-    def get_col_spec(self):
+    def get_col_spec(self, **kw: Any) -> str:
         return "REAL"
 
 
-class FaithfulFloat(TypeDecorator):
+class FaithfulFloat(TypeDecorator[float]):
     """A float column that keeps NaN on SQLite."""
 
     impl = Float
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return _SqliteReal() if dialect.name == "sqlite" else dialect.type_descriptor(Float())
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: float | None, dialect: Dialect) -> Any:
         if value is not None and dialect.name == "sqlite" and math.isnan(value):
             return "NaN"
         return value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> float | None:
         return None if value is None else float(value)
 
 
@@ -116,7 +133,7 @@ class Run(Base):
     label: Mapped[str] = mapped_column(_text(200))
     study: Mapped[str | None] = mapped_column(_text(100), nullable=True, index=True)
     plugins: Mapped[str] = mapped_column(_text(500))
-    config: Mapped[dict] = mapped_column(JSON)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
     config_hash: Mapped[str] = mapped_column(_text(64), index=True)
     seed: Mapped[int] = mapped_column(_BIG)
     status: Mapped[str] = mapped_column(_text(20), default="queued")
@@ -135,9 +152,9 @@ class Run(Base):
     cuda_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
     ganbench_version: Mapped[str | None] = mapped_column(_text(50), nullable=True)
     git_sha: Mapped[str | None] = mapped_column(_text(64), nullable=True)
-    plugin_versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    score_directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    environment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    plugin_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    score_directions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     host: Mapped[str | None] = mapped_column(_text(200), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -195,7 +212,7 @@ class Protocol(Base):
 
     __tablename__ = "protocols"
     id: Mapped[str] = mapped_column(_text(32), primary_key=True)
-    details: Mapped[dict] = mapped_column(JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Meta(Base):
@@ -228,29 +245,31 @@ class RunOrigin(Base):
 
 
 # What is recorded of a run besides its `runs` row, by table: what a merge copies and a delete removes
-RECORDS = {
+RECORDS: dict[str, Any] = {
     table.__tablename__: table for table in (Metric, Network, RunCost, EarlyStop, Tag, Heartbeat)
 }
 
 
-def _add_missing_protocols(connection, protocols):
+def _add_missing_protocols(connection: Connection, protocols: Mapping[str, Any]) -> None:
     known = set(connection.scalars(select(Protocol.id).where(Protocol.id.in_(list(protocols)))))
     new = [{"id": k, "details": v} for k, v in protocols.items() if k not in known]
     if new:
         connection.execute(insert(Protocol), new)
 
 
-def _without_ids(row):
+def _without_ids(row: RowMapping) -> dict[str, Any]:
     """A record without the ids this database gave it: another database gives its own."""
     return {k: v for k, v in row.items() if k not in ("id", "run_id")}
 
 
-def _run_row(connection, run_id):
+def _run_row(connection: Connection, run_id: int) -> RowMapping | None:
     """A run's `runs` row as a mapping, or None."""
     return connection.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
 
 
-def _same_run(connection, here, row, records):
+def _same_run(
+    connection: Connection, here: RowMapping, row: Mapping[str, Any], records: Records
+) -> bool:
     """Whether the run here (its `runs` row) already holds `row`, as many records of each
     kind, and its tags."""
     if any(here[k] != v for k, v in row.items()):
@@ -263,19 +282,18 @@ def _same_run(connection, here, row, records):
     } <= _tags(connection, here["id"])
 
 
-def _count(connection, table, run_id):
-    return connection.scalar(select(func.count()).select_from(table).where(table.run_id == run_id))
+def _count(connection: Connection, table: Any, run_id: int) -> int:
+    return int(
+        connection.scalar(select(func.count()).select_from(table).where(table.run_id == run_id))
+        or 0
+    )
 
 
-def _tags(connection, run_id):
+def _tags(connection: Connection, run_id: int) -> set[str]:
     return set(connection.scalars(select(Tag.tag).where(Tag.run_id == run_id)))
 
 
-# What makes a run that run: a source that reused a deleted run's id has another run under it
-SAME_RUN = ("config_hash", "seed", "started_at")
-
-
-def _adopted(connection, origin, row):
+def _adopted(connection: Connection, origin: Origin, row: Mapping[str, Any]) -> RowMapping | None:
     """The `runs` row of the run here a merge made of `origin` before, if it is still that run
     at the source; else the old copy stays, no longer tied to the origin, and None."""
     found = connection.scalar(
@@ -286,14 +304,17 @@ def _adopted(connection, origin, row):
     if found is None:
         return None
     here = _run_row(connection, found)
-    if all(here[k] == row.get(k) for k in SAME_RUN):
+    if here is not None and all(here[k] == row.get(k) for k in SAME_RUN):
         return here
     connection.execute(delete(RunOrigin).where(RunOrigin.run_id == found))
     return None
 
 
-def _copy_run(connection, origin, row, records):
-    run_id = connection.execute(insert(Run).values(**row)).inserted_primary_key[0]
+def _copy_run(
+    connection: Connection, origin: Origin, row: Mapping[str, Any], records: Records
+) -> int:
+    inserted = connection.execute(insert(Run).values(**row)).inserted_primary_key
+    run_id = int(inserted[0]) if inserted is not None else 0
     connection.execute(
         insert(RunOrigin).values(run_id=run_id, source=origin[0], source_run=origin[1])
     )
@@ -301,7 +322,9 @@ def _copy_run(connection, origin, row, records):
     return run_id
 
 
-def _replace_run(connection, run_id, row, records):
+def _replace_run(
+    connection: Connection, run_id: int, row: Mapping[str, Any], records: Records
+) -> None:
     """The source's row and records in place of the old copy's; tags given here are kept."""
     connection.execute(update(Run).where(Run.id == run_id).values(**row))
     for name, table in RECORDS.items():
@@ -315,7 +338,7 @@ def _replace_run(connection, run_id, row, records):
     )
 
 
-def _insert_records(connection, run_id, records):
+def _insert_records(connection: Connection, run_id: int, records: Records) -> None:
     for name, rows in records.items():
         if rows:
             connection.execute(insert(RECORDS[name]), [{**r, "run_id": run_id} for r in rows])
@@ -325,7 +348,7 @@ def _insert_records(connection, run_id, records):
 RETRYABLE = {"40001", "40P01"}
 
 
-def _locked(error):
+def _locked(error: OperationalError) -> bool:
     orig = getattr(error, "orig", error)
     return "locked" in str(orig).lower() or getattr(orig, "pgcode", None) in RETRYABLE
 
@@ -333,7 +356,7 @@ def _locked(error):
 IMMEDIATE_LOCK = 0x6761_6E62  # "ganb": the advisory lock key ganbench takes in a database
 
 
-def _immediate(connection):
+def _immediate(connection: Connection) -> None:
     """On PostgreSQL, what BEGIN IMMEDIATE does on SQLite for a transaction that reads before
     it writes (is the table there? the protocol? the tag?): two such transactions take turns,
     so neither inserts what the other just did. SQLite has it from its BEGIN already."""
@@ -341,7 +364,7 @@ def _immediate(connection):
         connection.execute(select(func.pg_advisory_xact_lock(IMMEDIATE_LOCK)))
 
 
-def _upsert_beat(connection, run_id, values):
+def _upsert_beat(connection: Connection, run_id: int, values: dict[str, Any]) -> None:
     """One statement on SQLite and PostgreSQL (INSERT ... ON CONFLICT), so a beat takes no
     lock that a merge or a database being opened holds; elsewhere an update, else an insert."""
     name = connection.dialect.name
@@ -359,12 +382,12 @@ def _upsert_beat(connection, run_id, values):
     connection.execute(statement.on_conflict_do_update(index_elements=["run_id"], set_=values))
 
 
-def _one_line(error):
+def _one_line(error: object) -> str:
     """A driver's message on one line (PostgreSQL's add DETAIL and HINT lines)."""
     return " ".join(str(error).split())
 
 
-def _shown(url):
+def _shown(url: str) -> str:
     """A URL fit for a message: its password, if any, hidden."""
     try:
         parsed = make_url(url)
@@ -373,12 +396,18 @@ def _shown(url):
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
-def writes(method):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def writes(
+    method: Callable[Concatenate["SqlStore", P], R],
+) -> Callable[Concatenate["SqlStore", P], R]:
     """Retry a write whose database stays locked past the busy timeout, with backoff, for up
     to the store's `patience` seconds: a reader or another program's lock never loses a run."""
 
     @functools.wraps(method)
-    def retried(self, *args, **kwargs):
+    def retried(self: "SqlStore", *args: P.args, **kwargs: P.kwargs) -> R:
         delay, waited = 0.05, 0.0
         while True:
             try:
@@ -393,7 +422,7 @@ def writes(method):
 
 
 @functools.cache
-def _shared_engine(url, busy_ms):
+def _shared_engine(url: str, busy_ms: int | None) -> Engine:
     """One engine per database and process. SQLite's file locks belong to the process: a
     second engine's connections, closed whenever the garbage collector gets to them, would
     drop the locks the first still holds, and another process writing then corrupts the file."""
@@ -403,7 +432,7 @@ def _shared_engine(url, busy_ms):
     return engine
 
 
-def _pool(url):
+def _pool(url: str) -> dict[str, Any]:
     """A server's connections are few (max_connections is 100 by default) and each worker
     process keeps its own engine: two kept open each (a run's thread and its heartbeat's) lets
     32 workers share one server. pre_ping replaces a connection the server dropped meanwhile."""
@@ -412,12 +441,12 @@ def _pool(url):
     return {"pool_size": 2, "max_overflow": 2, "pool_pre_ping": True}
 
 
-class Store:
+class SqlStore(RunStore):
     """Reads and writes runs and metrics in one database given by a SQLAlchemy URL.
     `create`: a missing SQLite file may be made; `write`: tables and identity are set up
     (reports pass False, so they need no write access and take no write lock)."""
 
-    def __init__(self, url=DEFAULT_DB, create=True, write=True):
+    def __init__(self, url: str = DEFAULT_DB, create: bool = True, write: bool = True) -> None:
         self.url, self.sqlite_path, self.read_only = url, sqlite.file_of(url), False
         self.patience = float(os.environ.get("GANBENCH_LOCK_PATIENCE", 600))
         if self.sqlite_path:
@@ -429,17 +458,7 @@ class Store:
                     f"database {self.sqlite_path} is not writable; give --db a writable path"
                 )
         try:
-            self.engine = self._engine()
-            if write:
-                self._prepare()
-            with self._reading() as c:
-                self.tables = set(inspect(c).get_table_names())
-                self.schema_version = schema.version(c)
-            schema.check_version(
-                self.schema_version, _shown(url)
-            )  # a reader too refuses a newer schema
-            self.meta = self._meta()  # written only by _prepare, above
-            self.identity = self.meta.get("database_id")
+            self._open(write)
         except (DatabaseError, OperationalError) as e:
             raise GanbenchError(
                 f"cannot use database {_shown(url)}: {_one_line(e.orig)}; check --db"
@@ -459,14 +478,39 @@ class Store:
             raise GanbenchError(
                 f"no ganbench runs in {_shown(url)} (it has no runs table); give --db the database your runs wrote to"
             )
+        self.folders = self._folders()
 
-    def _engine(self):
-        if self.read_only:
+    def _open(self, write: bool) -> None:
+        self.engine = self._engine()
+        if write:
+            self._prepare()
+        with self._reading() as c:
+            self.tables = set(inspect(c).get_table_names())
+            self.schema_version = schema.version(c)
+        schema.check_version(
+            self.schema_version, _shown(self.url)
+        )  # a reader too refuses a newer schema
+        self.meta = self._meta()  # written only by _prepare, above
+        self.identity = self.meta.get("database_id")
+
+    def _engine(self) -> Engine:
+        if self.read_only and self.sqlite_path:
             return _shared_engine(sqlite.read_only_url(self.sqlite_path), None)
         return _shared_engine(self.url, int(os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000)))
 
+    def _folders(self) -> RunFolders:
+        """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
+        Runs recorded before databases had an identity keep runs/<id>."""
+        name = (
+            self.sqlite_path.stem
+            if self.sqlite_path
+            else (self.engine.url.database or self.engine.dialect.name)
+        )
+        legacy = int(self.meta.get("legacy_runs_upto", 0))
+        return RunFolders(results_dir(self.sqlite_path), name, self.identity, legacy)
+
     @writes
-    def _prepare(self):
+    def _prepare(self) -> None:
         """Tables and identity in one transaction (BEGIN IMMEDIATE on SQLite): processes that
         open a new database together create each table once."""
         with self.engine.begin() as c:
@@ -485,44 +529,20 @@ class Store:
                 )
 
     @contextmanager
-    def _reading(self):
+    def _reading(self) -> Iterator[Connection]:
         with self.engine.connect() as c:
             yield c.execution_options(**{sqlite.READ: True})
 
-    def _meta(self):
+    def _meta(self) -> dict[str, str]:
         if "ganbench_meta" not in self.tables:
             return {}
         with self._reading() as c:
             return {row.key: row.value for row in c.execute(select(Meta))}
 
-    @property
-    def results_dir(self):
-        """Where run folders and caches go: beside a SQLite file, else ./results."""
-        return self.sqlite_path.parent if self.sqlite_path else Path("results")
-
-    def run_dir(self, run_id):
-        """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
-        Runs recorded before databases had an identity keep runs/<id>."""
-        legacy = int(self.meta.get("legacy_runs_upto", 0)) if self.identity else run_id
-        if run_id <= legacy:
-            return self.runs_root / str(run_id)
-        name = (
-            self.sqlite_path.stem
-            if self.sqlite_path
-            else (self.engine.url.database or self.engine.dialect.name)
-        )
-        return self.runs_root / f"{name}-{self.identity[:8]}" / str(run_id)
-
-    @property
-    def runs_root(self):
-        """Where run folders go: GANBENCH_RUNS_DIR (`--runs-dir`, shared disk on a cluster, so
-        a run resumes on any host), else runs/ in the results folder."""
-        chosen = os.environ.get("GANBENCH_RUNS_DIR")
-        return Path(chosen) if chosen else self.results_dir / "runs"
-
     @writes
-    def create_run(self, networks=None, **fields):
-        """A new run and, in the same transaction, its networks {name: (kind, parameters)}."""
+    def create_run(
+        self, networks: Mapping[str, tuple[str, int]] | None = None, **fields: Any
+    ) -> int:
         with Session(self.engine) as s, s.begin():
             run = Run(**fields)
             s.add(run)
@@ -535,27 +555,24 @@ class Store:
             )
             return run.id
 
-    def networks(self):
-        """[(run id, network name, kind, parameters)] for every run that recorded them."""
+    def networks(self) -> list[NetworkRow]:
         if "networks" not in self.tables:
             return []
         with self._reading() as c:
             return [
-                tuple(row)
+                (row[0], row[1], row[2], row[3])
                 for row in c.execute(
                     select(Network.run_id, Network.name, Network.kind, Network.params)
                 )
             ]
 
     @writes
-    def update_run(self, run_id, **fields):
+    def update_run(self, run_id: int, **fields: Any) -> None:
         with self.engine.begin() as c:
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
 
     @writes
-    def claim(self, run_id, seen, **fields):
-        """Set `fields` on a run only if it is still as `seen` (status, host, pid): of two
-        processes resuming one run, exactly one gets True."""
+    def claim(self, run_id: int, seen: Mapping[str, Any], **fields: Any) -> bool:
         same = [
             Run.id == run_id,
             Run.status == seen["status"],
@@ -566,13 +583,11 @@ class Store:
             return c.execute(update(Run).where(*same).values(**fields)).rowcount == 1
 
     @writes
-    def beat(self, run_id, host, pid):
-        """A running run's heartbeat."""
+    def beat(self, run_id: int, host: str, pid: int) -> None:
         with self.engine.begin() as c:
             _upsert_beat(c, run_id, {"host": host, "pid": pid, "beat_at": now()})
 
-    def heartbeats(self):
-        """{run id: (host, pid, time of the last beat)}."""
+    def heartbeats(self) -> dict[int, Beat]:
         if "heartbeats" not in self.tables:
             return {}
         with self._reading() as c:
@@ -580,7 +595,7 @@ class Store:
                 row.run_id: (row.host, row.pid, row.beat_at) for row in c.execute(select(Heartbeat))
             }
 
-    def get_run(self, run_id):
+    def get_run(self, run_id: int) -> RunRow:
         with self._reading() as c:
             row = _run_row(c, run_id)
         if row is None:
@@ -590,8 +605,7 @@ class Store:
         return dict(row)
 
     @writes
-    def add_metrics(self, run_id, rows):
-        """Write (step, name, value) or (step, name, value, protocol) rows in one transaction."""
+    def add_metrics(self, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             with self.engine.begin() as c:
                 c.execute(
@@ -609,27 +623,29 @@ class Store:
                 )
 
     @writes
-    def add_protocols(self, protocols):
-        """Record {id: details} for the fingerprints not recorded yet."""
+    def add_protocols(self, protocols: Mapping[str, Any]) -> None:
         with self.engine.begin() as c:
             _immediate(c)
             _add_missing_protocols(c, protocols)
 
-    def protocols(self):
+    def protocols(self) -> dict[str, Any]:
         with self._reading() as c:
             return {row.id: row.details for row in c.execute(select(Protocol))}
 
     @writes
-    def drop_metrics_after(self, run_id, step):
-        """Forget metrics (and an early stop) past a checkpoint, before a resumed run writes them again."""
+    def drop_metrics_after(self, run_id: int, step: int) -> None:
         with self.engine.begin() as c:
             c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
             c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
 
     @writes
-    def finish_run(self, run_id, stop=None, cost=None, **fields):
-        """A run's final fields and, in the same transaction, its early stop (step, reason)
-        and its cost (peak_mem_mb, energy_j) where known."""
+    def finish_run(
+        self,
+        run_id: int,
+        stop: tuple[int, str] | None = None,
+        cost: tuple[float | None, float | None] | None = None,
+        **fields: Any,
+    ) -> None:
         with self.engine.begin() as c:
             if stop is not None:
                 c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
@@ -642,35 +658,31 @@ class Store:
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
 
     @writes
-    def tag(self, run_ids, tag, remove=False):
-        """Give runs a tag, or take it away."""
+    def tag(self, run_ids: Sequence[int], tag: str, remove: bool = False) -> None:
         with self.engine.begin() as c:
             _immediate(c)
             c.execute(delete(Tag).where(Tag.run_id.in_(run_ids), Tag.tag == tag))
             if not remove:
                 c.execute(insert(Tag), [{"run_id": i, "tag": tag} for i in run_ids])
 
-    def tags(self):
-        """{run id: [tags]}."""
+    def tags(self) -> dict[int, list[str]]:
         if "tags" not in self.tables:
             return {}
-        found = {}
+        found: dict[int, list[str]] = {}
         with self._reading() as c:
             for row in c.execute(select(Tag).order_by(Tag.tag)):
                 found.setdefault(row.run_id, []).append(row.tag)
         return found
 
     @writes
-    def delete_runs(self, run_ids):
-        """Runs and everything recorded of them, in one transaction (their files are the caller's)."""
+    def delete_runs(self, run_ids: Sequence[int]) -> None:
         with self.engine.begin() as c:
             for table in (*RECORDS.values(), RunOrigin):  # a writer's store has every table
                 c.execute(delete(table).where(table.run_id.in_(run_ids)))
             c.execute(delete(Run).where(Run.id.in_(run_ids)))
 
-    def records(self, run_id):
-        """{table: [rows]} of everything recorded of one run besides its `runs` row, from the
-        tables this database has (an older one lacks some)."""
+    def records(self, run_id: int) -> Records:
+        """The tables this database has (an older one lacks some)."""
         with self._reading() as c:
             return {
                 name: [
@@ -685,8 +697,7 @@ class Store:
                 if name in self.tables
             }
 
-    def origins(self):
-        """{run id: (source database identity, run id there)} of the runs a merge copied."""
+    def origins(self) -> dict[int, Origin]:
         if "run_origins" not in self.tables:
             return {}
         with self._reading() as c:
@@ -695,11 +706,9 @@ class Store:
             }
 
     @writes
-    def adopt(self, origin, row, records, protocols):
-        """Record another database's run here, once: its `runs` row, its records and the
-        protocols its scores name, keyed by `origin` (source identity, run id there). A run
-        adopted before is left alone if unchanged, else replaced in place, keeping the tags
-        given here. Returns (run id here, 'copied' | 'updated' | 'unchanged')."""
+    def adopt(
+        self, origin: Origin, row: Mapping[str, Any], records: Records, protocols: Mapping[str, Any]
+    ) -> tuple[int, str]:
         with self.engine.begin() as c:
             _immediate(c)
             _add_missing_protocols(c, protocols)
@@ -711,8 +720,7 @@ class Store:
             _replace_run(c, here["id"], row, records)
             return here["id"], "updated"
 
-    def costs(self):
-        """{run id: (peak_mem_mb, energy_j)} of the runs whose cost was measured."""
+    def costs(self) -> dict[int, tuple[float | None, float | None]]:
         if "costs" not in self.tables:
             return {}
         with self._reading() as c:
@@ -720,24 +728,26 @@ class Store:
                 row.run_id: (row.peak_mem_mb, row.energy_j) for row in c.execute(select(RunCost))
             }
 
-    def early_stops(self):
-        """{run id: (step, reason)} of the runs the stop rule ended."""
+    def early_stops(self) -> dict[int, tuple[int, str]]:
         if "early_stops" not in self.tables:
             return {}
         with self._reading() as c:
             return {row.run_id: (row.step, row.reason) for row in c.execute(select(EarlyStop))}
 
-    def runs(self):
+    def runs(self) -> list[RunRow]:
         with self._reading() as c:
             return [
                 dict(row) for row in c.execute(select(Run.__table__).order_by(Run.id)).mappings()
             ]
 
-    def metrics(self, run_id=None):
+    def metrics(self, run_id: int | None = None) -> list[MetricRow]:
         query = select(
             Metric.run_id, Metric.step, Metric.name, Metric.value, Metric.protocol
         ).order_by(Metric.id)
         if run_id is not None:
             query = query.where(Metric.run_id == run_id)
         with self._reading() as c:
-            return [tuple(row) for row in c.execute(query)]
+            return [(row[0], row[1], row[2], row[3], row[4]) for row in c.execute(query)]
+
+
+Store = SqlStore  # the name callers import
