@@ -198,12 +198,11 @@ def _setting_option(key: str, executor: "Component") -> click.Option:
 def executor_settings(ctx: click.Context, kind: str, flags: dict[str, Any]) -> dict[str, Any]:
     """The executor options given on the command line, {option name: value}; an executor
     with an option the command takes for its own is refused."""
-    shadowed = getattr(ctx.command, "shadowed", {})
-    for key, declaring in shadowed.items():
-        if kind in [c.name for c in declaring]:
+    for key, declaring in getattr(ctx.command, "shadowed", {}).items():
+        for chosen in (c for c in declaring if c.name == kind):
             raise GanbenchError(
-                f"executor '{kind}' (package {declaring[0].source.package}) declares option "
-                f"'{key}', which `ganbench run` has for its own; its package must rename it"
+                f"executor '{kind}' (plugin '{chosen.source.plugin}') declares option '{key}', "
+                f"which `ganbench run` has for its own; the plugin must rename it"
             )
     given = click.core.ParameterSource.COMMANDLINE
     return {k: v for k, v in flags.items() if ctx.get_parameter_source(k) == given}

@@ -241,6 +241,7 @@ def test_slurm_refuses_a_sqlite_database_its_nodes_would_share(invoke, db, monke
 def test_a_cancel_that_lands_in_a_queue_put_is_a_stop_request(monkeypatch):
     from ray.exceptions import TaskCancelledError
 
+    from ganbench.executors.messages import Values
     from ganbench.executors.ray_tasks import Cancellable
     from ganbench.stopping import STOP
 
@@ -249,5 +250,5 @@ def test_a_cancel_that_lands_in_a_queue_put_is_a_stop_request(monkeypatch):
             raise TaskCancelledError()
 
     monkeypatch.setattr(STOP, "requested", False)
-    Cancellable(Cancelled()).put(("values", 0, 2, {}, None))
+    Cancellable(Cancelled()).put(Values(0, 2, {}).to_dict())
     assert STOP.requested
