@@ -174,9 +174,15 @@ class RunCommand(click.Command):
 
 def _executor_option(reg: "Registry") -> click.Option:
     """--executor, a choice of the installed executors."""
+    names = [c.name for c in installed(reg)]
+    if DEFAULT not in names:  # ganbench's own entry points are older than its code
+        raise GanbenchError(
+            f"no executor '{DEFAULT}' is registered: ganbench's entry points are out of date; "
+            "install it again (pip install -e . in a source tree)"
+        )
     return click.Option(
         ["--executor", "kind"],
-        type=click.Choice([c.name for c in installed(reg)]),
+        type=click.Choice(names),
         default=DEFAULT,
         show_default=True,
         help="where a study's runs train: this machine (--workers), Ray tasks or Slurm jobs",

@@ -187,3 +187,16 @@ def test_a_message_shows_itself_on_the_display_method_of_its_kind():
         ("ended", 3, 17, "interrupted"),
         ("error", 1, "ValueError: no such data"),
     ]
+
+
+def test_an_install_without_the_built_in_executors_is_told_to_reinstall(invoke):
+    from ganbench.plugins import manager
+
+    built_in = manager.pm.get_plugin("executors")  # the entry point's registration module
+    manager.unregister(built_in)
+    try:
+        result = invoke("run", *TINY)
+    finally:
+        manager.register(built_in, name="executors")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: no executor 'local' is registered: ganbench's entry")
