@@ -27,7 +27,7 @@ def _shuffled(x, generator):
 
 
 class Conditional(Alternating):
-    conditional = True  # G and D get conditions, in evaluation too
+    """G and D get conditions, in evaluation too (registered with `conditional=True`)."""
 
     def prepare(self, data, cfg, seed):
         """Conditions for the fixed noise, drawn once from the data (whose labels may be sorted)."""

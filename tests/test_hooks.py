@@ -26,11 +26,24 @@ def test_every_hook_is_a_kind_or_a_run_event():
     assert sorted(f.__name__ for f in SPECS) == sorted([*HOOKS.values(), *EVENTS])
 
 
+def shown(spec):
+    """A hook's signature with its types as docs/plugins.md writes it: `name(a: T, ...) -> R`
+    (hookspecs.py's annotations are strings, `from __future__ import annotations`)."""
+    signature = inspect.signature(spec)
+    arguments = ", ".join(f"{p.name}: {p.annotation}" for p in signature.parameters.values())
+    return f"{spec.__name__}({arguments}) -> {signature.return_annotation}"
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda f: f.__name__)
 def test_every_hook_has_a_docstring_and_is_documented_with_its_signature(spec):
     assert (spec.__doc__ or "").strip()
+    signature = inspect.signature(spec)
+    unannotated = [
+        p.name for p in signature.parameters.values() if p.annotation is inspect.Parameter.empty
+    ]
+    assert not unannotated and signature.return_annotation == "None"
     docs = (ROOT / "docs" / "plugins.md").read_text()
-    assert f"{spec.__name__}{inspect.signature(spec)}" in docs
+    assert f"### {shown(spec)}\n" in docs
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda f: f.__name__)

@@ -54,17 +54,19 @@ class DeviceData:
 
     domains = 1
 
-    def __init__(self, imageset, device, flip=False, rotate=0.0):
+    def __init__(
+        self, imageset: ImageSet, device: torch.device, flip: bool = False, rotate: float = 0.0
+    ) -> None:
         self.images = imageset.images.to(device)
         self.labels = None if imageset.labels is None else conditions(imageset.labels).to(device)
         self.flip, self.rotate, self.description = flip, rotate, imageset.description
-        self.test = imageset.test and DeviceData(imageset.test, device)
+        self.test = None if imageset.test is None else DeviceData(imageset.test, device)
 
     @property
-    def device(self):
+    def device(self) -> torch.device:
         return self.images.device
 
-    def reference(self, n):
+    def reference(self, n: int) -> tuple[torch.Tensor, str]:
         """(images, note): up to n real images in a fixed order (a seed-0 permutation), the
         metrics' reference set, and how it was chosen for the protocol fingerprint."""
         images = self.images[self.chosen(n)]
@@ -73,29 +75,31 @@ class DeviceData:
             f"{len(images)} of {len(self)} (seed-0 permutation), data sha256 {digest(images)}",
         )
 
-    def chosen(self, n):
+    def chosen(self, n: int) -> torch.Tensor:
         """The indices of the reference: the first n of a seed-0 permutation."""
         order = torch.randperm(len(self), generator=torch.Generator().manual_seed(0))
         return order[:n].to(self.device)
 
     @property
-    def cond_dim(self):
+    def cond_dim(self) -> int:
         return 0 if self.labels is None else self.labels.shape[1]
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return self.images.shape[1]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.images.shape[0]
 
-    def fixed_labels(self, n, seed):
+    def fixed_labels(self, n: int, seed: int) -> torch.Tensor:
         """n conditions drawn from the data with their own seed: the same every evaluation and
         every sample grid of a run, and as varied as the data (whose labels may be sorted)."""
         pick = torch.randint(len(self), (n,), generator=torch.Generator().manual_seed(seed))
+        if self.labels is None:
+            raise GanbenchError(f"{self.description or 'the data set'} has no labels to draw")
         return self.labels[pick.to(self.labels.device)]
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: torch.Generator) -> Batch:
         idx = torch.randint(len(self), (n,), device=self.images.device, generator=rng)
         real = self.images[idx].float().div_(127.5).sub_(1.0)
         if self.flip:
@@ -112,36 +116,38 @@ class DomainData:
 
     domains = 2
 
-    def __init__(self, domains, device, flip=False, rotate=0.0):
+    def __init__(
+        self, domains: TwoDomains, device: torch.device, flip: bool = False, rotate: float = 0.0
+    ) -> None:
         check_domains(domains)
         self.a, self.b = (DeviceData(d, device, flip, rotate) for d in (domains.a, domains.b))
         self.description = domains.description
 
     @property
-    def device(self):
+    def device(self) -> torch.device:
         return self.a.device
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return self.a.channels
 
     cond_dim = 0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return min(len(self.a), len(self.b))
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: torch.Generator) -> Batch:
         a, b = self.a.sample(n, rng), self.b.sample(n, rng)
         return Batch(a.real, other=b.real)
 
 
-def check_domains(domains):
+def check_domains(domains: TwoDomains) -> None:
     """Both domains have train and test images, all of one shape, before anything runs."""
     want = tuple(domains.a.images.shape[1:])
     for name, domain in (("A", domains.a), ("B", domains.b)):
         for split, images in (
             ("train", domain.images),
-            ("test", domain.test and domain.test.images),
+            ("test", None if domain.test is None else domain.test.images),
         ):
             if images is None or len(images) == 0:
                 raise GanbenchError(
@@ -155,25 +161,25 @@ def check_domains(domains):
                 )
 
 
-def digest(images):
+def digest(images: torch.Tensor) -> str:
     return hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]
 
 
-def class_ids(conditions):
+def class_ids(conditions: torch.Tensor | None) -> torch.Tensor | None:
     """Class ids of one-hot condition rows (a classifier can check them); None for tags or none."""
     if conditions is None or not bool((conditions.sum(1) == 1).all()):
         return None
     return conditions.argmax(1)
 
 
-def conditions(labels):
+def conditions(labels: torch.Tensor) -> torch.Tensor:
     """Class ids to one-hot rows; multi-hot tags stay as they are; float either way."""
     if labels.dim() == 1:
         return F.one_hot(labels.long(), int(labels.max()) + 1).float()
     return labels.float()
 
 
-def rotated(images, degrees, rng):
+def rotated(images: torch.Tensor, degrees: float, rng: torch.Generator) -> torch.Tensor:
     """Each image turned by a random angle in [-degrees, degrees], edges repeated."""
     n = images.shape[0]
     angle = (torch.rand(n, device=images.device, generator=rng) * 2 - 1) * math.radians(degrees)
@@ -183,7 +189,7 @@ def rotated(images, degrees, rng):
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def to_resolution(images, res):
+def to_resolution(images: torch.Tensor, res: int) -> torch.Tensor:
     """Center-crop uint8 images (N, C, H, W) to a square and resize them to res x res."""
     h, w = images.shape[-2:]
     side = min(h, w)

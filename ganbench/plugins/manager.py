@@ -3,6 +3,7 @@
 import functools
 import warnings
 from importlib import metadata
+from typing import Any
 
 import pluggy
 
@@ -28,11 +29,13 @@ EVENTS = ("on_run_started", "on_losses", "on_scores", "on_samples", "on_checkpoi
 pm = pluggy.PluginManager("ganbench")
 pm.add_hookspecs(hookspecs)
 _loaded = False
-_dists = {}  # plugin name -> (package, version) of the distribution it came from
-BROKEN = {}  # entry point name -> why it could not be loaded: "package x: ImportError: ..."
+# plugin name -> (package, version) of the distribution it came from
+_dists: dict[str, tuple[str, str]] = {}
+# entry point name -> why it could not be loaded: "package x: ImportError: ..."
+BROKEN: dict[str, str] = {}
 
 
-def load_plugins():
+def load_plugins() -> None:
     """Load every installed `ganbench` entry point, built-ins included, exactly once."""
     global _loaded
     if not _loaded:
@@ -40,7 +43,7 @@ def load_plugins():
         _load_entry_points()
 
 
-def _load_entry_points():
+def _load_entry_points() -> None:
     """Each entry point on its own: one that fails to import is named in a warning and
     skipped, so the others still work (a run that names it says why it is missing)."""
     for point in metadata.entry_points(group="ganbench"):
@@ -61,10 +64,10 @@ def _load_entry_points():
         _dists[point.name] = (package, point.dist.version if point.dist else "unknown")
 
 
-def _sources():
+def _sources() -> dict[str, Source]:
     sources = {}
     for plugin in pm.get_plugins():
-        name = pm.get_name(plugin)
+        name = pm.get_name(plugin) or "(unnamed)"
         package, version = _dists.get(
             name, ("(registered at runtime)", getattr(plugin, "__version__", "unknown"))
         )
@@ -72,7 +75,7 @@ def _sources():
     return sources
 
 
-def unknown_hooks():
+def unknown_hooks() -> list[tuple[str, str]]:
     """(plugin, hook) for each implementation of a hook ganbench does not have: a misspelled
     `register_loss` would otherwise be ignored without a word."""
     found = []
@@ -82,11 +85,10 @@ def unknown_hooks():
     return found
 
 
-def _warn_unknown_hooks(sources):
+def _warn_unknown_hooks(sources: dict[str, Source]) -> None:
     for plugin, hook in unknown_hooks():
         source = sources.get(plugin)
-        installed = source and not source.package.startswith("(")
-        where = f"plugin '{plugin}'" + (f" (package {source.package})" if installed else "")
+        where = source.named() if source else f"plugin '{plugin}'"
         warnings.warn(
             f"{where} implements '{hook}', which is not a ganbench hook{suggest(hook, HOOKS.values())}; it is ignored",
             GanbenchWarning,
@@ -95,7 +97,7 @@ def _warn_unknown_hooks(sources):
 
 
 @functools.lru_cache(maxsize=1)
-def _build_registry(_generation):
+def _build_registry(_generation: int) -> Registry:
     registry = Registry(BROKEN)
     sources = _sources()
     _warn_unknown_hooks(sources)
@@ -109,13 +111,13 @@ def _build_registry(_generation):
 _generation = 0
 
 
-def registry():
+def registry() -> Registry:
     """The registry of every installed component (rebuilt after register/unregister)."""
     load_plugins()
     return _build_registry(_generation)
 
 
-def register(plugin, name=None):
+def register(plugin: Any, name: str | None = None) -> None:
     """Register a plugin object at run time (tests, notebooks)."""
     global _generation
     load_plugins()
@@ -123,13 +125,13 @@ def register(plugin, name=None):
     _generation += 1
 
 
-def unregister(plugin):
+def unregister(plugin: Any) -> None:
     global _generation
     pm.unregister(plugin)
     _generation += 1
 
 
-def rescan():
+def rescan() -> None:
     """Load entry points installed since the first scan (after `pip install` in a notebook)."""
     global _generation
     load_plugins()
