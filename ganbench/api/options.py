@@ -26,7 +26,7 @@ class Option:
     choices: tuple | None = None
     in_label: bool = True
 
-    def parse(self, key, text):
+    def parse(self, key: str, text: Any) -> Any:
         """Turn `text` into a checked value of this option's type."""
         value = text if not isinstance(text, str) else self._convert(key, text)
         if self.choices and value not in self.choices:
@@ -36,7 +36,7 @@ class Option:
             raise GanbenchError(f"{key}={text}: {problem}")
         return value
 
-    def _convert(self, key, text):
+    def _convert(self, key: str, text: str) -> Any:
         if text.lower() in ("none", "") and self.default is None:
             return None
         try:
@@ -51,7 +51,7 @@ class Option:
                 f"{key}={text}: expected {'a finite number' if self.type is float else self.type.__name__}, e.g. {example}"
             ) from None
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         """A JSON-ready description for `ganbench plugins`."""
         return {
             "type": self.type.__name__,
@@ -61,40 +61,40 @@ class Option:
         }
 
 
-def _finite(value):
+def _finite(value: str) -> float:
     v = float(value)
     if not math.isfinite(v):
         raise ValueError(value)
     return v
 
 
-def _bool(text):
+def _bool(text: str) -> bool:
     low = text.lower()
     if low in _TRUE or low in _FALSE:
         return low in _TRUE
     raise ValueError(text)
 
 
-_CONVERT = {int: int, float: _finite, str: str, bool: _bool}
+_CONVERT: dict[type, Callable[[str], Any]] = {int: int, float: _finite, str: str, bool: _bool}
 
 
-def positive(value):
+def positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
-def non_negative(value):
+def non_negative(value: float) -> str | None:
     return None if value >= 0 else "must be 0 or more"
 
 
-def power_of_two(value):
+def power_of_two(value: int) -> str | None:
     ok = 8 <= value <= 4096 and value & (value - 1) == 0
     return None if ok else "must be a power of two from 8 to 4096 (16, 32, 64, 128, ...)"
 
 
-def between(low, high):
+def between(low: float, high: float) -> Callable[[float], str | None]:
     """A check that a value lies in [low, high]: sizes beyond any GPU's memory stop before building."""
 
-    def check(value):
+    def check(value: float) -> str | None:
         return None if low <= value <= high else f"must be between {low:,} and {high:,}"
 
     return check
