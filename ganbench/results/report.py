@@ -6,8 +6,11 @@ step of the best (median over runs), the change against the baseline group (the 
 `baseline=`) and the p-value of Welch's t-test against it. Scores carry a protocol
 fingerprint; a column whose values come from more than one protocol shows the fingerprint
 beside each value, never a silent mix."""
+
 import re
 import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +22,9 @@ from scipy import stats
 
 from ganbench.errors import GanbenchError
 from ganbench.results.frames import load_metrics, load_runs
-from ganbench.store.liveness import FINISHED
 from ganbench.results.run_records import tagged
+from ganbench.store.base import RunStore
+from ganbench.store.liveness import FINISHED
 
 LEADING = ["group", "plugins", "runs", "status", "steps", "stopped_at", "d_params", "g_params"]
 TRAILING = ["train_s", "eval_s", "eval_share", "steps_per_s", "peak_mem_mb", "energy_j"]
@@ -28,14 +32,14 @@ COLUMNS = LEADING + ["min_fid", "min_fid_step"] + TRAILING
 SIGNIFICANCE = 0.05
 
 
-def _status(statuses):
+def _status(statuses: pd.Series) -> str:
     counts = statuses.value_counts()
     if len(counts) == 1:
         return counts.index[0]
     return ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
-def directions(runs):
+def directions(runs: pd.DataFrame) -> dict[str, str]:
     """{score: 'min' | 'max'} from every run's record, FID first."""
     merged = {"fid": "min"}
     for recorded in runs.get("score_directions", pd.Series(dtype=object)).dropna():
@@ -43,7 +47,7 @@ def directions(runs):
     return merged
 
 
-def best_per_run(runs, metrics, name, way):
+def best_per_run(runs: pd.DataFrame, metrics: pd.DataFrame, name: str, way: str) -> pd.DataFrame:
     """Per run id: the best value of one score, its step and its protocol."""
     rows = metrics[(metrics["name"] == name) & metrics["value"].notna()]
     if rows.empty:
@@ -53,14 +57,14 @@ def best_per_run(runs, metrics, name, way):
     return best[["value", "step", "protocol"]].reindex(runs["id"])
 
 
-def _interval(values):
+def _interval(values: np.ndarray) -> float:
     n = len(values)
     if n < 2:
         return np.nan
     return stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n)
 
 
-def _welch(values, baseline):
+def _welch(values: np.ndarray, baseline: np.ndarray) -> float:
     """Welch's p, or NaN where it is undefined: fewer than two seeds, or no spread in either
     group with different means. Equal constant groups do not differ (p = 1)."""
     if len(values) < 2 or len(baseline) < 2:
@@ -72,12 +76,19 @@ def _welch(values, baseline):
         return stats.ttest_ind(values, baseline, equal_var=False).pvalue
 
 
-def _per_seed(best):
+def _per_seed(best: pd.DataFrame) -> np.ndarray:
     """One value per distinct seed (the newest run's): a re-run of a seed is not a new sample."""
     return best.dropna(subset=["value"]).drop_duplicates("seed", keep="last")["value"].to_numpy()
 
 
-def _score_columns(runs, metrics, name, way, keys, base_key):
+def _score_columns(
+    runs: pd.DataFrame,
+    metrics: pd.DataFrame,
+    name: str,
+    way: str,
+    keys: list[str],
+    base_key: str,
+) -> pd.DataFrame:
     """The per-group columns of one score, in group order `keys`."""
     best = best_per_run(runs, metrics, name, way)
     best["key"] = runs.set_index("id")["config_hash"]
@@ -90,34 +101,43 @@ def _score_columns(runs, metrics, name, way, keys, base_key):
     out[f"{column}_n"] = [len(v) for v in samples.values()]
     out[f"{column}_ci95"] = [_interval(v) for v in samples.values()]
     # the lower median: a step the runs were evaluated at, not an average of two
-    out[f"{column}_step"] = best.groupby("key")["step"].quantile(0.5, interpolation="lower").reindex(keys).astype("Int64")
+    out[f"{column}_step"] = (
+        best.groupby("key")["step"]
+        .quantile(0.5, interpolation="lower")
+        .reindex(keys)
+        .astype("Int64")
+    )
     out[f"{column}_vs_base"] = out[column] - out.loc[base_key, column]
     out[f"{column}_p"] = [_welch(v, samples[base_key]) for v in samples.values()]
     out[f"{name}_protocol"] = best.groupby("key")["protocol"].agg(_protocols).reindex(keys)
     return out
 
 
-def _protocols(values):
+def _protocols(values: pd.Series) -> str | None:
     found = sorted(set(values.dropna()))
     return ",".join(found) if found else None
 
 
-def check_groups(wanted, labels, option):
+def check_groups(wanted: Iterable[str], labels: Iterable[str], option: str) -> None:
     """Refuse a group label that no run has, naming the ones there are."""
     labels = list(dict.fromkeys(labels))
     for name in wanted:
         if name not in labels:
-            raise GanbenchError(f"no group labelled '{name}' for {option}; groups are {', '.join(labels)}")
+            raise GanbenchError(
+                f"no group labelled '{name}' for {option}; groups are {', '.join(labels)}"
+            )
 
 
-def _base_key(table, baseline):
+def _base_key(table: pd.DataFrame, baseline: str | None) -> str:
     if baseline is None:
         return table.index[0]
     check_groups([baseline], table["group"], "--baseline")
     return table.index[table["group"] == baseline][0]
 
 
-def group_table(runs, metrics, baseline=None):
+def group_table(
+    runs: pd.DataFrame, metrics: pd.DataFrame, baseline: str | None = None
+) -> pd.DataFrame:
     """runs and metrics as DataFrames (the store's columns) -> one row per config group, in
     the order the groups first appear in `runs`."""
     if runs.empty:
@@ -129,47 +149,72 @@ def group_table(runs, metrics, baseline=None):
         if column not in runs:
             runs = runs.assign(**{column: float("nan")})
     runs = runs.sort_values("id").assign(
-        steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0))
+        steps_per_s=lambda r: r["steps_done"] / r["train_s"].where(r["train_s"] > 0)
+    )
     params = {c: (c, "first") for c in param_columns(runs)}
-    table = runs.groupby("config_hash", sort=False).agg(
-        group=("label", "last"), plugins=("plugins", "last"), runs=("id", "count"),
-        status=("status", _status), steps=("steps_done", "max"), stopped_at=("stopped_at", _stop_steps), **params,
-        train_s=("train_s", "mean"), eval_s=("eval_s", "mean"), steps_per_s=("steps_per_s", "mean"),
-        peak_mem_mb=("peak_mem_mb", "mean"), energy_j=("energy_j", "mean"),
-        run_ids=("id", lambda ids: ",".join(map(str, ids)))).loc[order]
+    table = (
+        runs.groupby("config_hash", sort=False)
+        .agg(
+            group=("label", "last"),
+            plugins=("plugins", "last"),
+            runs=("id", "count"),
+            status=("status", _status),
+            steps=("steps_done", "max"),
+            stopped_at=("stopped_at", _stop_steps),
+            **params,
+            train_s=("train_s", "mean"),
+            eval_s=("eval_s", "mean"),
+            steps_per_s=("steps_per_s", "mean"),
+            peak_mem_mb=("peak_mem_mb", "mean"),
+            energy_j=("energy_j", "mean"),
+            run_ids=("id", lambda ids: ",".join(map(str, ids))),
+        )
+        .loc[order]
+    )
     table["stop_reasons"] = _stop_reasons(runs).reindex(table.index)
     table["eval_share"] = table["eval_s"] / (table["train_s"] + table["eval_s"])
     base_key = _base_key(table, baseline)
-    scores = [_score_columns(runs, metrics, name, way, list(table.index), base_key)
-              for name, way in directions(runs).items()
-              if name == "fid" or (metrics["name"] == name).any()]
+    scores = [
+        _score_columns(runs, metrics, name, way, list(table.index), base_key)
+        for name, way in directions(runs).items()
+        if name == "fid" or (metrics["name"] == name).any()
+    ]
     table = pd.concat([table] + scores, axis=1)
     score_columns = [c for s in scores for c in s.columns if not c.endswith("_protocol")]
     protocol_columns = [c for s in scores for c in s.columns if c.endswith("_protocol")]
     leading = LEADING + [c for c in params if c not in LEADING]
-    return table.reset_index(drop=True)[leading + score_columns + TRAILING + ["run_ids", "stop_reasons"] + protocol_columns]
+    return table.reset_index(drop=True)[
+        leading + score_columns + TRAILING + ["run_ids", "stop_reasons"] + protocol_columns
+    ]
 
 
-def _stop_steps(steps):
+def _stop_steps(steps: pd.Series) -> str | None:
     """The steps the stop rule ended a group's runs at ('600;800'), or empty."""
     return ";".join(str(int(s)) for s in steps.dropna()) or None
 
 
-def _stop_reasons(runs):
+def _stop_reasons(runs: pd.DataFrame) -> pd.Series:
     """Per group: 'run <id>: <reason>' for each run the stop rule ended."""
     stopped = runs[runs["stopped_at"].notna()]
     lines = stopped.groupby("config_hash")[["id", "stop_reason"]].apply(
-        lambda g: "; ".join(f"run {i}: {r}" for i, r in zip(g["id"], g["stop_reason"])))
+        lambda g: "; ".join(f"run {i}: {r}" for i, r in zip(g["id"], g["stop_reason"]))
+    )
     return lines if len(lines) else pd.Series(dtype=object)
 
 
-def param_columns(runs):
+def param_columns(runs: pd.DataFrame) -> list[str]:
     """d_params and g_params, then every other network's `<name>_params`, sorted."""
     others = sorted(c for c in runs.columns if c.endswith("_params") and c not in LEADING)
     return ["d_params", "g_params"] + others
 
 
-def load_frames(store, study=None, groups=None, tag=None, statuses=FINISHED):
+def load_frames(
+    store: RunStore,
+    study: str | Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+    tag: str | None = None,
+    statuses: Collection[str] | None = FINISHED,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and their metrics; `study` keeps one study's (or a list's), `tag` the runs tagged so, `groups`
     (labels) those groups', in the order given, so the first is the baseline; `statuses` the runs
     with those statuses (None: all). `runs.attrs["left_out"]` counts the others by status."""
@@ -183,7 +228,7 @@ def load_frames(store, study=None, groups=None, tag=None, statuses=FINISHED):
     return runs, metrics[metrics["run_id"].isin(runs["id"])] if not runs.empty else metrics
 
 
-def with_statuses(runs, statuses):
+def with_statuses(runs: pd.DataFrame, statuses: Collection[str] | None) -> pd.DataFrame:
     """The runs with one of `statuses`: a failed or interrupted run is not mixed into a group
     of finished ones unless asked for. An empty choice from runs that exist is an error."""
     if statuses is None or runs.empty:
@@ -191,47 +236,57 @@ def with_statuses(runs, statuses):
     kept = runs[runs["status"].isin(statuses)].reset_index(drop=True)
     left = runs.loc[~runs["status"].isin(statuses), "status"].value_counts()
     if kept.empty:
-        raise GanbenchError(f"no {' or '.join(statuses)} run to report ({_counts(left)}); --status "
-                            f"{left.index[0]} (or --status all) shows them")
+        raise GanbenchError(
+            f"no {' or '.join(statuses)} run to report ({_counts(left)}); --status "
+            f"{left.index[0]} (or --status all) shows them"
+        )
     kept.attrs["left_out"] = dict(left)
     return kept
 
 
-def _counts(counts):
+def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def left_out_note(runs):
+def left_out_note(runs: pd.DataFrame) -> str:
     """The line saying which runs the status filter left out, or ''."""
     left = runs.attrs.get("left_out")
     return f"not shown: {_counts(left)} run(s); --status all shows every run" if left else ""
 
 
-def _tagged(runs, store, tag):
+def _tagged(runs: pd.DataFrame, store: RunStore, tag: str) -> pd.DataFrame:
     ids = tagged(store, tag)
     if not ids:
-        raise GanbenchError(f"no run is tagged '{tag}' in {store.url}; `ganbench runs tag RUN_ID... {tag}` tags runs")
+        raise GanbenchError(
+            f"no run is tagged '{tag}' in {store.url}; `ganbench runs tag RUN_ID... {tag}` tags runs"
+        )
     return runs[runs["id"].isin(ids)].reset_index(drop=True)
 
 
-def _select_groups(runs, groups):
+def _select_groups(runs: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     check_groups(groups, runs["label"] if not runs.empty else [], "--group")
     order = {label: i for i, label in enumerate(groups)}
     chosen = runs[runs["label"].isin(groups)]
-    return chosen.assign(_order=chosen["label"].map(order)).sort_values(["_order", "id"]).drop(columns="_order")
+    return (
+        chosen.assign(_order=chosen["label"].map(order))
+        .sort_values(["_order", "id"])
+        .drop(columns="_order")
+    )
 
 
-def score_names(table):
+def score_names(table: pd.DataFrame) -> list[str]:
     """The best-value columns of the table: min_fid, max_is, ..."""
-    return [c for c in table.columns if c.startswith(("min_", "max_")) and f"{c}_n" in table.columns]
+    return [
+        c for c in table.columns if c.startswith(("min_", "max_")) and f"{c}_n" in table.columns
+    ]
 
 
-def _protocol_ids(cells):
+def _protocol_ids(cells: pd.Series) -> list[str]:
     """The fingerprints in a protocol column, whose cells list them comma-separated."""
     return sorted({p for cell in cells.dropna() for p in cell.split(",")})
 
 
-def mixed_columns(table):
+def mixed_columns(table: pd.DataFrame) -> dict[str, str]:
     """Score columns whose values come from more than one protocol: {score: protocol column}."""
     mixed = {}
     for column in [c for c in table.columns if c.endswith("_protocol")]:
@@ -240,7 +295,7 @@ def mixed_columns(table):
     return mixed
 
 
-def _number(value, column):
+def _number(value: Any, column: str) -> str:
     if pd.isna(value):
         return ""
     if column in ("runs", "steps") or column.endswith(("_step", "_params")):
@@ -254,22 +309,29 @@ def _number(value, column):
     return str(value)
 
 
-def _score_cell(row, column, best):
+def _score_cell(row: pd.Series, column: str, best: Mapping[str, Any]) -> str:
     mean = row[column]
     if pd.isna(mean):
         return ""
     text = f"{mean:.4g}" + (f" ± {row[f'{column}_std']:.2g}" if row[f"{column}_n"] > 1 else "")
-    if row.name != best.get("base") and not pd.isna(row[f"{column}_p"]) and row[f"{column}_p"] >= SIGNIFICANCE:
+    if (
+        row.name != best.get("base")
+        and not pd.isna(row[f"{column}_p"])
+        and row[f"{column}_p"] >= SIGNIFICANCE
+    ):
         text += " (n.s.)"
     return f"{text} *" if mean == best[column] else text
 
 
-def display_frame(table, baseline=None):
+def display_frame(table: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
     """Cells as text: scores as mean ± std, the best per score marked *, differences from the
     baseline that Welch's test does not find significant marked (n.s.), protocol fingerprints
     beside mixed scores; the statistics' own columns folded away."""
     scores = score_names(table)
-    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")} | {"run_ids", "stop_reasons"}
+    hidden = {f"{s}_{x}" for s in scores for x in ("std", "n", "ci95", "p")} | {
+        "run_ids",
+        "stop_reasons",
+    }
     best = {s: (table[s].min() if s.startswith("min_") else table[s].max()) for s in scores}
     best["base"] = 0 if baseline is None else table.index[table["group"] == baseline][0]
     shown = pd.DataFrame(index=table.index)
@@ -280,17 +342,21 @@ def display_frame(table, baseline=None):
             shown[column] = [printable(_number(v, column)) for v in table[column]]
     for name, protocol_column in mixed_columns(table).items():
         for column in [c for c in scores if c.endswith(f"_{name}")]:
-            shown[column] = [f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])]
+            shown[column] = [
+                f"{v} [{p}]" if v else v for v, p in zip(shown[column], table[protocol_column])
+            ]
     empty = [c for c in shown.columns if c not in LEADING[:5] and (shown[c] == "").all()]
     return shown.drop(columns=empty).reset_index(drop=True)  # CSV and JSON keep every column
 
 
-def footnote(table, protocols, baseline=None):
+def footnote(table: pd.DataFrame, protocols: Mapping[str, Any], baseline: str | None = None) -> str:
     """Lines explaining the marks, and each fingerprint of a mixed column."""
     lines = []
     if score_names(table):
-        lines.append("mean ± std over seeds; * best; (n.s.): not different from the baseline "
-                     f"({baseline or 'first row'}) by Welch's t-test at p < {SIGNIFICANCE}")
+        lines.append(
+            "mean ± std over seeds; * best; (n.s.): not different from the baseline "
+            f"({baseline or 'first row'}) by Welch's t-test at p < {SIGNIFICANCE}"
+        )
     for group, reasons in zip(table["group"], table.get("stop_reasons", [])):
         if isinstance(reasons, str):
             lines.append(f"stopped early, {group}: {reasons}")
@@ -304,7 +370,7 @@ def footnote(table, protocols, baseline=None):
 TEXT_COLUMNS = ("group", "plugins", "status", "arm")
 
 
-def _header(name, values):
+def _header(name: str, values: Iterable[str]) -> str:
     """A number column's name broken after underscores to about its values' width, so a wide
     table narrows instead of cutting its names short."""
     width, lines = max([8] + [len(v) for v in values]), [""]
@@ -318,23 +384,33 @@ def _header(name, values):
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def printable(text):
+def printable(text: str) -> str:
     """Text as text: control characters (an ANSI escape, a newline) shown as escapes, so a
     label can neither drive the terminal nor break a table's rows."""
     return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
-def as_rich(shown, title):
+def as_rich(shown: pd.DataFrame, title: str) -> Table:
     """A frame of display strings as a rich Table: text left, numbers right."""
     out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in shown.columns:
         text = column in TEXT_COLUMNS
         # numbers keep their width and labels fold when the table must narrow: nothing is cut off
-        widest = 0 if text else max([len(part) for v in shown[column] for part in str(v).split("\n")] or [0])
-        out.add_column(column if text else _header(column, shown[column]), justify="left" if text else "right",
-                       overflow="fold", min_width=widest or None)
+        widest = (
+            0
+            if text
+            else max([len(part) for v in shown[column] for part in str(v).split("\n")] or [0])
+        )
+        out.add_column(
+            column if text else _header(column, shown[column]),
+            justify="left" if text else "right",
+            overflow="fold",
+            min_width=widest or None,
+        )
     for row in shown.itertuples(index=False):
-        out.add_row(*(Text(cell) for cell in row))  # cells are text: a label's [brackets] are not markup
+        out.add_row(
+            *(Text(cell) for cell in row)
+        )  # cells are text: a label's [brackets] are not markup
     return out
 
 
@@ -342,7 +418,7 @@ def as_rich(shown, title):
 COMPACT_DROP = ("plugins", "eval_s", "eval_share")
 
 
-def compact(shown):
+def compact(shown: pd.DataFrame) -> pd.DataFrame:
     """The columns a reader compares: group, counts, parameters, each score's best with its
     step ("14.76 * @1,000"), and time; not the plugins, the differences from the baseline or
     the evaluation share."""
@@ -353,17 +429,26 @@ def compact(shown):
     return shown[[c for c in shown.columns if c not in COMPACT_DROP and not c.endswith("_vs_base")]]
 
 
-def rich_table(table, baseline=None, title="ganbench results", brief=False):
+def rich_table(
+    table: pd.DataFrame,
+    baseline: str | None = None,
+    title: str = "ganbench results",
+    brief: bool = False,
+) -> Table:
     shown = display_frame(table, baseline)
     return as_rich(compact(shown) if brief else shown, title)
 
 
-def fitted_table(table, baseline, console, title="ganbench results"):
+def fitted_table(
+    table: pd.DataFrame, baseline: str | None, console: Console, title: str = "ganbench results"
+) -> Table:
     """The compact table, or, when even that is wider than the console, the same cells turned
     on their side: one row per column, one column per group."""
     shown = compact(display_frame(table, baseline))
     out = as_rich(shown, title)
-    if Console(width=10**6).measure(out).minimum <= console.width:  # measured unclamped by the width
+    if (
+        Console(width=10**6).measure(out).minimum <= console.width
+    ):  # measured unclamped by the width
         return out
     turned = shown.set_index("group").T.reset_index(names="column")
     side = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
@@ -375,14 +460,23 @@ def fitted_table(table, baseline, console, title="ganbench results"):
     return side
 
 
-def render(table, fmt, protocols=None, baseline=None):
+def render(
+    table: pd.DataFrame,
+    fmt: str,
+    protocols: Mapping[str, Any] | None = None,
+    baseline: str | None = None,
+) -> str | Table:
     """The table as text: table (a rich Table with every column), md, csv, json or latex."""
     note = footnote(table, protocols or {}, baseline)
     if fmt == "table":
         return rich_table(table, baseline)
     if fmt == "md":
-        cells = display_frame(table, baseline).map(lambda cell: cell.replace("|", "\\|"))  # a | would end the cell
-        return cells.to_markdown(index=False, disable_numparse=True) + (f"\n\n{note}" if note else "")
+        cells = display_frame(table, baseline).map(
+            lambda cell: cell.replace("|", "\\|")
+        )  # a | would end the cell
+        return cells.to_markdown(index=False, disable_numparse=True) + (
+            f"\n\n{note}" if note else ""
+        )
     if fmt == "latex":
         latex = display_frame(table, baseline).to_latex(index=False, escape=True)
         return latex + (f"% {note}".replace("\n", "\n% ") if note else "")

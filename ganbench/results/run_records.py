@@ -1,16 +1,22 @@
 """Looking after recorded runs: list them, show one whole, tag them, delete them with their
 files. `ganbench runs` is a thin layer over these."""
+
 import shutil
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.results.frames import load_runs
+from ganbench.store.base import RunStore
 
 LISTED = ["id", "study", "label", "seed", "status", "steps", "host", "started", "tags", "error"]
 
 
-def listing(store, study=None, status=None, tag=None):
+def listing(
+    store: RunStore, study: str | None = None, status: str | None = None, tag: str | None = None
+) -> pd.DataFrame:
     """One row per run, newest last, with the columns a person scans: LISTED."""
     runs = load_runs(store)
     if runs.empty:
@@ -29,7 +35,7 @@ def listing(store, study=None, status=None, tag=None):
     return runs[keep][LISTED].fillna("").reset_index(drop=True)
 
 
-def record(store, run_id):
+def record(store: RunStore, run_id: int) -> dict[str, Any]:
     """Everything the store holds of one run but its metrics: config, versions, environment,
     status as it stands, error, early stop, tags, files."""
     row = store.get_run(run_id)
@@ -40,28 +46,32 @@ def record(store, run_id):
     return row
 
 
-def tagged(store, tag):
+def tagged(store: RunStore, tag: str) -> set[int]:
     """The ids of the runs tagged `tag`."""
     return {run_id for run_id, tags in store.tags().items() if tag in tags}
 
 
-def existing(store, run_ids):
+def existing(store: RunStore, run_ids: Sequence[int]) -> list[int]:
     """The runs, refusing ids the store does not have, naming them."""
     known = store.statuses()
     missing = [i for i in run_ids if i not in known]
     if missing:
-        raise GanbenchError(f"no run {', '.join(map(str, missing))} in {store.url}; `ganbench runs list` shows the runs")
+        raise GanbenchError(
+            f"no run {', '.join(map(str, missing))} in {store.url}; `ganbench runs list` shows the runs"
+        )
     return list(dict.fromkeys(run_ids))
 
 
-def delete(store, run_ids):
+def delete(store: RunStore, run_ids: Sequence[int]) -> list[int]:
     """Delete runs, their records and their folders. Runs still training are refused."""
     run_ids = existing(store, run_ids)
     now = store.statuses()
     busy = [i for i in run_ids if now[i] in ("running", "queued")]
     if busy:
-        raise GanbenchError(f"run {', '.join(map(str, busy))} is still running; stop it first (Ctrl-C or kill), "
-                            f"then delete it")
+        raise GanbenchError(
+            f"run {', '.join(map(str, busy))} is still running; stop it first (Ctrl-C or kill), "
+            f"then delete it"
+        )
     folders = [store.run_dir(i) for i in run_ids]
     store.delete_runs(run_ids)
     for folder in folders:  # after the records: a half-deleted run never points at missing files
@@ -69,7 +79,7 @@ def delete(store, run_ids):
     return run_ids
 
 
-def tag(store, run_ids, name, remove=False):
+def tag(store: RunStore, run_ids: Sequence[int], name: str, remove: bool = False) -> list[int]:
     if not name.strip() or "," in name:
         raise GanbenchError(f"'{name}' cannot be a tag: give a non-empty name without commas")
     run_ids = existing(store, run_ids)
