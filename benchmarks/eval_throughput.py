@@ -24,8 +24,8 @@ from torchvision.utils import save_image
 
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import resolve
+from ganbench.engine.build import build
 from ganbench.engine.evaluation import to_uint8
-from ganbench.engine.runner import build
 from ganbench.environment import pick_device
 from ganbench.plugins.manager import registry
 from ganbench_plugins.inception import IS, InceptionSpace, frechet_distance, reference_summary

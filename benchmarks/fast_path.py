@@ -36,7 +36,8 @@ from ganbench import Batch
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import resolve
 from ganbench.engine import fast_path
-from ganbench.engine.runner import _read_losses, build
+from ganbench.engine.build import build
+from ganbench.engine.loop import _read_losses
 from ganbench.environment import pick_device
 from ganbench.plugins.manager import registry
 from ganbench_plugins.inception import InceptionSpace

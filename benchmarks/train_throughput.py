@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from ganbench import Batch
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import resolve
-from ganbench.engine.runner import _read_losses, build
+from ganbench.engine.build import build
+from ganbench.engine.loop import _read_losses
 from ganbench.environment import pick_device
 from ganbench.plugins.manager import registry
 

@@ -4,7 +4,7 @@ import torch
 from ganbench import GanbenchError, hookimpl
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import CORE_OPTIONS, parse_overrides, resolve
-from ganbench.engine.runner import build
+from ganbench.engine.build import build
 from ganbench.plugins.manager import registry
 
 

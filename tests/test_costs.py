@@ -33,7 +33,7 @@ def test_the_meter_reads_energy_from_its_counter_and_a_cpu_has_no_peak_memory():
 
 
 def test_a_measured_run_records_its_cost_and_a_resume_adds_to_it(invoke, db, monkeypatch):
-    monkeypatch.setattr("ganbench.engine.runner.costs.Meter", FakeMeter)
+    monkeypatch.setattr("ganbench.engine.loop.costs.Meter", FakeMeter)
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     assert query(db, "select peak_mem_mb, energy_j from costs") == [(300.0, 2.5)]
     assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0

@@ -112,7 +112,7 @@ def test_conditional_grids_show_many_classes_not_the_first_rows_of_sorted_labels
 
     from ganbench.config.defaults import default_components
     from ganbench.config.spec import resolve
-    from ganbench.engine.runner import build
+    from ganbench.engine.build import build
     from ganbench.plugins.manager import registry
 
     config = resolve(

@@ -108,7 +108,7 @@ def test_a_run_whose_training_state_cannot_be_set_up_is_recorded_failed(invoke, 
     def broken(*args):
         raise RuntimeError("no room for the schedulers")
 
-    monkeypatch.setattr("ganbench.engine.runner.schedule.attach", broken)
+    monkeypatch.setattr("ganbench.engine.loop.schedule.attach", broken)
     result = invoke("run", *TINY, "--steps", "2")
     assert result.exit_code == 1 and "no room for the schedulers" in result.output
     assert query(db, "select status, error from runs") == [

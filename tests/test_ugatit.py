@@ -14,7 +14,7 @@ from torch import nn
 from ganbench import GanbenchError, Parts
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import resolve
-from ganbench.engine.runner import build
+from ganbench.engine.build import build
 from ganbench.plugins.manager import registry
 from ganbench_plugins.losses import LeastSquares
 from ganbench_plugins.ugatit import UGATIT, cam_loss

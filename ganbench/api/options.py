@@ -17,6 +17,13 @@ class Option:
 
     `check(value)` returns an error text or None. `in_label=False` keeps operational
     settings (steps, logging) out of derived group labels.
+
+    What the option does to a run's group (its config hash) is said here too: `role` is
+    "training" (it shapes the result: in the hash), "observation" (how the run is watched:
+    logging, evaluation; left out, unless `watched` and a stop rule is set, whose timing then
+    depends on it) or "stop_rule" (in the hash only while a stop rule is set). `added=True`
+    marks an option added after runs were first recorded: at its default it is left out, so
+    adding an option never moves an existing group.
     """
 
     type: type
@@ -25,6 +32,17 @@ class Option:
     check: Callable[[Any], str | None] | None = None
     choices: tuple | None = None
     in_label: bool = True
+    role: str = "training"
+    watched: bool = False
+    added: bool = False
+
+    def in_hash(self, value: Any, ruled: bool) -> bool:
+        """Whether this option's value goes into the group hash; `ruled`: a stop rule is set."""
+        if self.role == "observation":
+            return ruled and self.watched
+        if self.role == "stop_rule" and not ruled:
+            return False
+        return not (self.added and value == self.default)
 
     def parse(self, key: str, text: Any) -> Any:
         """Turn `text` into a checked value of this option's type."""

@@ -2,12 +2,15 @@
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 from ganbench.api.options import Option, between, non_negative, positive, power_of_two
+from ganbench.config import upgrade
 from ganbench.errors import GanbenchError, suggest
-from ganbench.plugins.registry import SINGLE_KINDS
+from ganbench.plugins.registry import SINGLE_KINDS, Component, Registry
 
 CORE_OPTIONS = {
     "res": Option(int, 64, "image side in pixels", check=power_of_two),
@@ -37,15 +40,24 @@ CORE_OPTIONS = {
     ),
     "steps": Option(int, 50000, "training steps to run", check=between(1, 10**10), in_label=False),
     "log_every": Option(
-        int, 100, "read losses back and record them every N steps", check=positive, in_label=False
+        int,
+        100,
+        "read losses back and record them every N steps",
+        check=positive,
+        in_label=False,
+        role="observation",
+        watched=True,
     ),
-    "ckpt_every": Option(int, 1000, "checkpoint every N steps", check=positive, in_label=False),
+    "ckpt_every": Option(
+        int, 1000, "checkpoint every N steps", check=positive, in_label=False, role="observation"
+    ),
     "sample_every": Option(
         int,
         1000,
         "save a 5x5 grid from fixed noise every N steps (0: never)",
         check=non_negative,
         in_label=False,
+        role="observation",
     ),
     "eval_every": Option(
         int,
@@ -53,12 +65,26 @@ CORE_OPTIONS = {
         "evaluate the metrics every N steps (and at the last step)",
         check=positive,
         in_label=False,
+        role="observation",
+        watched=True,
     ),
     "eval_real": Option(
-        int, 10000, "real images in the metrics' reference set", check=positive, in_label=False
+        int,
+        10000,
+        "real images in the metrics' reference set",
+        check=positive,
+        in_label=False,
+        role="observation",
+        watched=True,
     ),
     "eval_fake": Option(
-        int, 10000, "generated images per evaluation", check=positive, in_label=False
+        int,
+        10000,
+        "generated images per evaluation",
+        check=positive,
+        in_label=False,
+        role="observation",
+        watched=True,
     ),
     "eval_batch": Option(
         int,
@@ -66,34 +92,51 @@ CORE_OPTIONS = {
         "images per batch when generating and extracting features",
         check=positive,
         in_label=False,
+        role="observation",
     ),
     "schedule": Option(
         str,
         "constant",
         "learning rates of every network: constant, or linear decay to 0 from step decay_from to the last step",
         choices=("constant", "linear"),
+        added=True,
     ),
     "decay_from": Option(
-        int, 0, "with schedule=linear: the step the rates start to fall", check=non_negative
+        int,
+        0,
+        "with schedule=linear: the step the rates start to fall",
+        check=non_negative,
+        added=True,
     ),
     "warmup": Option(
-        int, 0, "steps over which the rates rise linearly from 0 (0: none)", check=non_negative
+        int,
+        0,
+        "steps over which the rates rise linearly from 0 (0: none)",
+        check=non_negative,
+        added=True,
     ),
     "precision": Option(
         str,
         "fp32",
         "the training step's precision: fp32, or bf16 autocast (evaluation stays fp32)",
         choices=("fp32", "bf16"),
+        added=True,
     ),
-    "compile": Option(bool, False, "torch.compile each network (a CPU needs a C++ compiler)"),
+    "compile": Option(
+        bool, False, "torch.compile each network (a CPU needs a C++ compiler)", added=True
+    ),
     "compile_mode": Option(
         str,
         "default",
         "torch.compile's mode; reduce-overhead uses CUDA graphs",
         choices=("default", "reduce-overhead", "max-autotune"),
+        added=True,
     ),
     "channels_last": Option(
-        bool, False, "channels-last memory for the networks (faster convs on recent GPUs)"
+        bool,
+        False,
+        "channels-last memory for the networks (faster convs on recent GPUs)",
+        added=True,
     ),
     "trackers": Option(
         str,
@@ -101,53 +144,31 @@ CORE_OPTIONS = {
         "trackers that also log the run, e.g. tensorboard,mlflow (`ganbench plugins` "
         "lists them; never part of the group)",
         in_label=False,
+        role="observation",
     ),
     "stop_on": Option(
         str,
         "",
         "end the run early when this recorded loss or score (g_loss, fid, fid_ab, ...) stops improving (empty: never)",
+        added=True,
     ),
     "stop_patience": Option(
-        int, 5000, "steps stop_on may go without improving before the run ends", check=positive
+        int,
+        5000,
+        "steps stop_on may go without improving before the run ends",
+        check=positive,
+        role="stop_rule",
+        added=True,
     ),
     "stop_tolerance": Option(
         float,
         0.0,
         "how much stop_on must beat its best by to count as improving",
         check=non_negative,
+        role="stop_rule",
+        added=True,
     ),
 }
-
-
-# Settings that change how a run is observed, not what it trains: left out of the hash.
-# Scores from different evaluation settings are told apart by their protocol fingerprint.
-OPERATIONAL = (
-    "log_every",
-    "ckpt_every",
-    "sample_every",
-    "eval_every",
-    "eval_real",
-    "eval_fake",
-    "eval_batch",
-    "trackers",
-)
-# Options added after runs were recorded: at their defaults they are left out of the hash, so
-# a config keeps the group it had before they existed.
-LATER = (
-    "stop_on",
-    "stop_patience",
-    "stop_tolerance",
-    "schedule",
-    "decay_from",
-    "warmup",
-    "precision",
-    "compile",
-    "compile_mode",
-    "channels_last",
-)
-# With stop_on set, when and on what the rule looks decides how long a run trains.
-STOP_RULE = ("stop_patience", "stop_tolerance")
-WATCHED = ("log_every", "eval_every", "eval_real", "eval_fake")
 
 
 @dataclass(frozen=True)
@@ -160,8 +181,9 @@ class RunConfig:
     overrides: dict = field(default_factory=dict)
     training_keys: tuple = ()  # the options that shape training: the core's and the non-metric components'
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {
+            "version": upgrade.CONFIG_VERSION,
             "plugins": list(self.plugins),
             "components": self.components,
             "options": self.options,
@@ -170,40 +192,33 @@ class RunConfig:
         }
 
     @classmethod
-    def from_dict(cls, d):
-        """A recorded config; options added since it was recorded take their defaults, which
-        keep it in its group."""
-        since = {key: CORE_OPTIONS[key].default for key in (*LATER, "trackers")}
+    def from_dict(cls, d: Mapping[str, Any]) -> "RunConfig":
+        """A recorded config, brought to today's form first (ganbench.config.upgrade)."""
+        d = upgrade.config(d)
         return cls(
             tuple(d["plugins"]),
             d["components"],
-            {**since, **d["options"]},
+            d["options"],
             d.get("overrides", {}),
-            tuple(d.get("training_keys", ())),
+            tuple(d["training_keys"]),
         )
 
-    def hash(self):
-        """Same hash, same group: everything that shapes the result except the seed. How a
-        run is observed (logging, evaluation, the metrics' own options) is left out, unless
-        stop_on is set: then when and on what the rule looks decides how long a run trains.
-        Configs recorded before `training_keys` keep the hash they had."""
-        options = {k: v for k, v in self.options.items() if self._shapes_training(k, v)}
+    def hash(self) -> str:
+        """Same hash, same group: everything that shapes the result except the seed. Each
+        option says whether it does (`Option.role`, `watched`, `added`); the metrics' options
+        never do, so only `training_keys` count."""
+        options = {k: v for k, v in self.options.items() if self._in_hash(k, v)}
         components = {k: v for k, v in self.components.items() if k != "metric"}
         body = json.dumps({"components": components, "options": options}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
-    def _shapes_training(self, key, value):
-        """Whether an option goes into the hash."""
-        ruled = bool(self.options.get("stop_on"))
+    def _in_hash(self, key: str, value: Any) -> bool:
         if self.training_keys and key not in self.training_keys:
             return False
-        if key in OPERATIONAL:
-            return ruled and key in WATCHED
-        if key in STOP_RULE and not ruled:
-            return False
-        return not (key in LATER and value == CORE_OPTIONS[key].default)
+        option = CORE_OPTIONS.get(key)  # a component's option shapes training
+        return option is None or option.in_hash(value, ruled=bool(self.options.get("stop_on")))
 
-    def label(self, declared):
+    def label(self, declared: Mapping[str, Option]) -> str:
         """'dcgan+resnet_tail g_lr=0.0005': the plugins named and non-default settings."""
         parts = ["+".join(self.plugins) or "defaults"]
         parts += [
@@ -213,17 +228,51 @@ class RunConfig:
         ]
         return " ".join(parts)
 
-    def label_short(self):
+    def label_short(self) -> str:
         return "+".join(self.plugins) or "defaults"
 
-    def settings(self, **extra):
+    def settings(self, **extra: Any) -> SimpleNamespace:
         """The options as attributes, what components' build functions receive as `cfg`."""
         return SimpleNamespace(**self.options, **extra)
 
 
-def parse_overrides(items):
+# The rule RunConfig.hash follows; a new rule takes a new version and an upgrade step
+# (ganbench.config.upgrade) that brings recorded configs to it.
+HASH_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, resolved once from its overrides: what executors carry and what the run is
+    built from. `label` names its group: `name` where one was given (--name, a study's arm),
+    else derived from the config. The identity hash (`hash`, rule `HASH_VERSION`) leaves out
+    the seed, so seeds share a group."""
+
+    config: RunConfig
+    seed: int = 0
+    label: str = ""
+    study: str | None = None
+    name: str | None = None
+
+    @property
+    def short_label(self) -> str:
+        """The given name, else the plugins: what a progress line shows."""
+        return self.name or self.config.label_short()
+
+    @property
+    def hash(self) -> str:
+        return self.config.hash()
+
+    @classmethod
+    def recorded(cls, row: Mapping[str, Any]) -> "RunSpec":
+        """The spec of a recorded run (its `runs` row), its config upgraded on the way."""
+        config = RunConfig.from_dict(row["config"])
+        return cls(config, row["seed"], row["label"], row["study"], row["label"])
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, str]:
     """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}; one clear error per malformed item."""
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -235,60 +284,72 @@ def parse_overrides(items):
     return pairs
 
 
-def names_in(text):
+def names_in(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def choose_metrics(text, registry, defaults):
+def choose_metrics(text: str | None, registry: Registry, defaults: Mapping[str, str]) -> list[str]:
     """metrics=a,b (an empty value for none), else registry.toml's [defaults] metrics."""
     names = names_in(text) if text is not None else names_in(defaults.get("metrics", ""))
     return [registry.get("metric", name).name for name in names]
 
 
-def choose_components(names, registry, defaults):
+def choose_components(
+    names: list[str], registry: Registry, defaults: Mapping[str, str]
+) -> dict[str, Any]:
     """Fill each kind from the names in order, then from what the chosen components suggest
     (`defaults=` at registration: cyclegan's scheme suggests lsgan), then from registry.toml's
     [defaults]. A name that fills one kind overrides a bundle's component of that kind
     (`plugins=cyclegan,unet`: the U-Net generator with the rest of cyclegan)."""
-    chosen, bundled, modifiers = {}, set(), []
+    chosen: dict[str, Any] = {}
+    bundled: set[str] = set()
+    modifiers: list[str] = []
     for name in names:
         found = registry.named(name)
+        bundle = len([c for c in found if c.kind in SINGLE_KINDS]) > 1
         for component in found:
-            if component.kind == "executor":
-                raise GanbenchError(f"'{name}' is an executor; choose it with --executor {name}")
-            if component.kind in ("metric", "tracker"):
-                raise GanbenchError(
-                    f"'{name}' is a {component.kind}; choose {component.kind}s with {component.kind}s={name}"
-                )
+            _refuse_chosen_elsewhere(name, component)
             if component.kind == "modifier":
-                if name in modifiers:
-                    raise GanbenchError(
-                        f"plugins= names modifier '{name}' twice; a modifier applies once, so drop one"
-                    )
-                modifiers.append(name)
+                _add_modifier(modifiers, name)
             else:
-                _choose(
-                    chosen,
-                    bundled,
-                    component,
-                    len([c for c in found if c.kind in SINGLE_KINDS]) > 1,
-                )
-    suggested = {}
+                _choose(chosen, bundled, component, bundle)
+    _fill(chosen, registry, defaults)
+    return {**chosen, "modifier": modifiers}
+
+
+def _refuse_chosen_elsewhere(name: str, component: Component) -> None:
+    """Executors, metrics and trackers are chosen by options of their own, not plugins=."""
+    kind = component.kind
+    if kind == "executor":
+        raise GanbenchError(f"'{name}' is an executor; choose it with --executor {name}")
+    if kind in ("metric", "tracker"):
+        raise GanbenchError(f"'{name}' is a {kind}; choose {kind}s with {kind}s={name}")
+
+
+def _add_modifier(modifiers: list[str], name: str) -> None:
+    if name in modifiers:
+        raise GanbenchError(
+            f"plugins= names modifier '{name}' twice; a modifier applies once, so drop one"
+        )
+    modifiers.append(name)
+
+
+def _fill(chosen: dict[str, Any], registry: Registry, defaults: Mapping[str, str]) -> None:
+    """The kinds plugins= left open: what a chosen component suggests, else [defaults]."""
+    suggested: dict[str, str] = {}
     for kind in list(chosen):
-        for other, value in registry.get(kind, chosen[kind]).meta.get("defaults", {}).items():
+        for other, value in registry.get(kind, chosen[kind]).defaults.items():
             suggested.setdefault(other, value)
     for kind in SINGLE_KINDS:
-        if kind not in chosen:
-            chosen[kind] = (
-                registry.get(kind, suggested[kind]).name
-                if kind in suggested
-                else _default(kind, registry, defaults)
-            )
-    chosen["modifier"] = modifiers
-    return chosen
+        if kind in chosen:
+            continue
+        if kind in suggested:
+            chosen[kind] = registry.get(kind, suggested[kind]).name
+        else:
+            chosen[kind] = _default(kind, registry, defaults)
 
 
-def _choose(chosen, bundled, component, bundle):
+def _choose(chosen: dict[str, Any], bundled: set[str], component: Component, bundle: bool) -> None:
     kind, name = component.kind, component.name
     if kind in chosen and (kind not in bundled) == (not bundle):
         raise GanbenchError(
@@ -302,7 +363,7 @@ def _choose(chosen, bundled, component, bundle):
         bundled.add(kind)
 
 
-def _default(kind, registry, defaults):
+def _default(kind: str, registry: Registry, defaults: Mapping[str, str]) -> str:
     if kind not in defaults:
         raise GanbenchError(
             f"no {kind} chosen: name one in plugins= or set {kind} under [defaults] in registry.toml"
@@ -310,14 +371,14 @@ def _default(kind, registry, defaults):
     return registry.get(kind, defaults[kind]).name
 
 
-def active(components, registry):
+def active(components: Mapping[str, Any], registry: Registry) -> list[Component]:
     """The Component objects a resolved config names, single kinds first, modifiers in order."""
     out = [registry.get(kind, components[kind]) for kind in SINGLE_KINDS]
     out += [registry.get("modifier", name) for name in components["modifier"]]
     return out + [registry.get("metric", name) for name in components.get("metric", [])]
 
 
-def declared_options(components, registry):
+def declared_options(components: Mapping[str, Any], registry: Registry) -> dict[str, Option]:
     """The core options plus every active component's own."""
     declared, owners = dict(CORE_OPTIONS), dict.fromkeys(CORE_OPTIONS, "the core")
     for component in active(components, registry):
@@ -333,7 +394,7 @@ def declared_options(components, registry):
     return declared
 
 
-def _unknown_key(key, declared, registry):
+def _unknown_key(key: str, declared: Mapping[str, Option], registry: Registry) -> GanbenchError:
     owners = [f"{c.kind} '{c.name}'" for c in registry if key in c.options]
     if owners:
         return GanbenchError(
@@ -344,8 +405,32 @@ def _unknown_key(key, declared, registry):
     )
 
 
-def resolve(overrides, registry, defaults, steps=None):
+def resolve(
+    overrides: list[str], registry: Registry, defaults: Mapping[str, str], steps: int | None = None
+) -> RunConfig:
     """Overrides (list of 'key=value') to a RunConfig; every error before anything runs."""
+    return _resolved(overrides, registry, defaults, steps)[0]
+
+
+def resolve_spec(
+    overrides: list[str],
+    registry: Registry,
+    defaults: Mapping[str, str],
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    name: str | None = None,
+    study: str | None = None,
+) -> "RunSpec":
+    """Overrides to the one frozen spec a run is built from: resolved here, once."""
+    config, declared = _resolved(overrides, registry, defaults, steps)
+    return RunSpec(config, seed, name or config.label(declared), study, name)
+
+
+def _resolved(
+    overrides: list[str], registry: Registry, defaults: Mapping[str, str], steps: int | None
+) -> tuple[RunConfig, dict[str, Option]]:
+    """The RunConfig and the options it declares (the core's and its components')."""
     pairs = parse_overrides(overrides)
     names = names_in(pairs.pop("plugins", ""))
     components = choose_components(names, registry, defaults)
@@ -359,12 +444,11 @@ def resolve(overrides, registry, defaults, steps=None):
     if steps is not None:
         values["steps"] = CORE_OPTIONS["steps"].parse("--steps", steps)
     given = {k: values[k] for k in pairs}
-    return RunConfig(
-        tuple(names), components, values, given, tuple(sorted(training_keys(components, registry)))
-    )
+    keys = tuple(sorted(training_keys(components, registry)))
+    return RunConfig(tuple(names), components, values, given, keys), declared
 
 
-def training_keys(components, registry):
+def training_keys(components: Mapping[str, Any], registry: Registry) -> set[str]:
     """The core's options and those of every active component but the metrics."""
     keys = set(CORE_OPTIONS)
     for component in active(components, registry):
@@ -373,11 +457,6 @@ def training_keys(components, registry):
     return keys
 
 
-def group_hash(config, registry):
-    """The hash a recorded config groups under today: with its metrics' options left out,
-    which configs recorded before training_keys still included. `registry()` gives the
-    registry, asked for (plugins loaded) only for such old configs."""
-    run = RunConfig.from_dict(config)
-    if not run.training_keys:
-        run = replace(run, training_keys=tuple(sorted(training_keys(run.components, registry()))))
-    return run.hash()
+def group_hash(config: Mapping[str, Any]) -> str:
+    """The hash a recorded config groups under today (older configs upgraded first)."""
+    return RunConfig.from_dict(config).hash()

@@ -2,13 +2,35 @@
 the RNG states, the step, the losses not yet logged and whose run it is, written atomically."""
 
 import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 
+from ganbench.api.parts import Parts
+from ganbench.api.scheme import Scheme
+from ganbench.config import upgrade
 from ganbench.errors import GanbenchError
 
 
-def save(path, state):
+class Stateful(Protocol):
+    """A network, optimizer or moving average: what a checkpoint saves and puts back."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: dict[str, Any], /) -> object: ...
+
+
+class Clock(Protocol):
+    """The run's clock (`ganbench.engine.loop.Clock`, a module that imports this one)."""
+
+    eval_s: float
+
+    def train_s(self) -> float: ...
+
+
+def save(path: Path, state: object) -> None:
     """torch.save to a temporary file, then rename: a kill mid-write leaves the old file whole,
     and a failed write (a full disk) leaves no partial file behind. Checkpoints and every cache
     file are written this way."""
@@ -24,7 +46,7 @@ def save(path, state):
         ) from None
 
 
-def load(path):
+def load(path: Path) -> dict[str, Any] | None:
     """The state in `path`, or None when there is none; an unreadable file is named."""
     if not path.exists():
         return None
@@ -42,12 +64,20 @@ def load(path):
         ) from None
 
 
-def _states(table):
+def _states(table: Mapping[str, Stateful]) -> dict[str, dict[str, Any]]:
     return {name: item.state_dict() for name, item in table.items()}
 
 
-def capture(parts, scheme, step, clock, window=(), identity=None):
+def capture(
+    parts: Parts,
+    scheme: Scheme,
+    step: int,
+    clock: Clock,
+    window: Sequence[Mapping[str, torch.Tensor]] = (),
+    identity: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
+        "version": upgrade.CHECKPOINT_VERSION,
         "step": step,
         "train_s": clock.train_s(),
         "eval_s": clock.eval_s,
@@ -65,16 +95,16 @@ def capture(parts, scheme, step, clock, window=(), identity=None):
     }
 
 
-def identity(database, run, config_hash):
+def identity(database: str, run: int, config_hash: str) -> dict[str, Any]:
     """Whose a checkpoint is: the run, of which database, under which config."""
     return {"database": database, "run": run, "config_hash": config_hash}
 
 
-def check_identity(state, expected, path):
+def check_identity(state: Mapping[str, Any], expected: Mapping[str, Any], path: Path) -> None:
     """A checkpoint is resumed only by its own run of its own database, under its config."""
     found = state.get("identity")
     if found is None:
-        return  # written before checkpoints carried their run's identity: nothing to check
+        return  # version 1 (ganbench.config.upgrade): from before checkpoints named their run
     for key, what in (
         ("database", "another database"),
         ("run", "another run"),
@@ -88,7 +118,7 @@ def check_identity(state, expected, path):
             )
 
 
-def window(state, device):
+def window(state: Mapping[str, Any], device: torch.device) -> list[dict[str, torch.Tensor]]:
     """The losses a checkpoint held that were not yet logged, back on the device."""
     return [
         {name: value.to(device) for name, value in losses.items()}
@@ -96,23 +126,9 @@ def window(state, device):
     ]
 
 
-def upgraded(state):
-    """A checkpoint from before schemes named their networks ('g', 'd', 'g_opt', ...)."""
-    if "nets" in state:
-        return state
-    ema = {"g": state["g_ema"]} if state.get("g_ema") is not None else {}
-    return {
-        **state,
-        "nets": {"g": state["g"], "d": state["d"]},
-        "opts": {"g": state["g_opt"], "d": state["d_opt"]},
-        "ema": ema,
-        "scheme": {},
-    }
-
-
-def restore(parts, scheme, state):
+def restore(parts: Parts, scheme: Scheme, state: dict[str, Any]) -> int:
     """Put a captured state back; returns the step it was taken at."""
-    state = upgraded(state)
+    state = upgrade.checkpoint(state)
     for table, saved in (
         (parts.nets, state["nets"]),
         (parts.opts, state["opts"]),

@@ -9,12 +9,13 @@ import torch
 
 from ganbench.api.network import count_parameters
 from ganbench.config.defaults import default_components
-from ganbench.config.spec import CORE_OPTIONS, RunConfig, active, resolve
+from ganbench.config.spec import CORE_OPTIONS, RunConfig, RunSpec, active, resolve, resolve_spec
 from ganbench.config.studies import as_overrides, check_data
 from ganbench.engine import checkpoint, early_stop
+from ganbench.engine.build import build, parameter_counts, run_record
 from ganbench.engine.events import check_trackers
+from ganbench.engine.loop import train
 from ganbench.engine.progress import TrainingProgress
-from ganbench.engine.runner import build, parameter_counts, run_record, train
 from ganbench.environment import pick_device
 from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.plugins.manager import registry
@@ -25,17 +26,23 @@ def _cache_dir(store):
     return store.results_dir / "cache"
 
 
-def check_arms(arms, steps=None):
-    """Resolve every arm (plugins, options, values) and check its data before any trains."""
+def check_arms(arms, steps=None, labels=None) -> list[RunSpec]:
+    """Resolve every arm (plugins, options, values) into its spec and check its data, before
+    any trains. `labels`: each arm's group label where one is given (--name, a study's arm)."""
     reg, defaults = registry(), default_components()
-    for arm in arms:
+    specs = []
+    for arm, label in zip(arms, labels or [None] * len(arms), strict=True):
         check_data(arm)
         try:
-            resolve(as_overrides(arm.overrides), reg, defaults, steps)
+            overrides = as_overrides(arm.overrides)
+            specs.append(
+                resolve_spec(overrides, reg, defaults, steps=steps, name=label, study=arm.study)
+            )
         except GanbenchError as e:
             raise GanbenchError(
                 f"{_arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)
             ) from None
+    return specs
 
 
 def _arm_name(arm):
@@ -53,20 +60,26 @@ def start_run(
     extras=None,
     study=None,
 ):
-    """Resolve, build and check everything, record the run, then train it. Returns (id, status).
-    `extras`: settings outside the config, such as {'inception_weights': path}."""
-    reg = registry()
-    config = resolve(overrides, reg, default_components(), steps)
-    check_trackers(
-        config.options["trackers"], reg
-    )  # a missing package is named before anything is recorded
-    dev = pick_device(device)
-    exp = build(config, reg, dev, seed, _cache_dir(store), extras)
+    """Resolve overrides into a spec, then start_spec. Returns (id, status)."""
+    spec = resolve_spec(
+        overrides, registry(), default_components(), steps=steps, seed=seed, name=name, study=study
+    )
+    return start_spec(store, spec, device, console, extras)
+
+
+def start_spec(store, spec: RunSpec, device="auto", console=None, extras=None):
+    """Build and check everything from the run's spec, record the run, then train it.
+    Returns (id, status). `extras`: settings outside the config, such as
+    {'inception_weights': path}."""
+    reg, config = registry(), spec.config
+    # a missing package is named before anything is recorded
+    check_trackers(config.options["trackers"], reg)
+    exp = build(config, reg, pick_device(device), spec.seed, _cache_dir(store), extras)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
         counts = parameter_counts(exp)
-        run_id = store.create_run(counts, **run_record(exp, seed, name, reg, counts, study))
+        run_id = store.create_run(counts, **run_record(exp, spec, counts))
         progress = TrainingProgress(
-            f"run {run_id} {name or config.label_short()} seed {seed}",
+            f"run {run_id} {spec.short_label} seed {spec.seed}",
             config.options["steps"],
             console=console,
         )

@@ -1,13 +1,18 @@
 """`ganbench export`: one generator of a run as a `torch.export` program that loads with
 `torch.export.load(path).module()` alone (no ganbench, no plugins), any batch size, with the
 run's config inside it."""
+
 import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from ganbench.errors import GanbenchError
 from ganbench.api.network import eval_mode
+from ganbench.engine.build import Experiment
+from ganbench.errors import GanbenchError
 
 META = "ganbench.json"  # the extra file holding what the generator takes and the run's config
 
@@ -15,37 +20,49 @@ META = "ganbench.json"  # the extra file holding what the generator takes and th
 class Images(nn.Module):
     """The generator with the scheme's reading of its output: images in [-1, 1]."""
 
-    def __init__(self, net, image_of):
+    def __init__(self, net: nn.Module, image_of: Callable[[Any], torch.Tensor]) -> None:
         super().__init__()
         self.net, self.image_of = net, image_of
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.image_of(self.net(x))
 
 
 class ConditionalImages(Images):
-    def forward(self, z, cond):
+    # torch.export traces a forward of fixed arity, so the conditional one takes two inputs
+    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         return self.image_of(self.net(z, cond))
 
 
-def example_inputs(exp):
+def example_inputs(exp: Experiment) -> tuple[torch.Tensor, ...]:
     """What the generator is traced with: noise (and conditions), or images of the data's shape."""
     cfg, scheme = exp.config.settings(), exp.scheme
+    data: Any = exp.data  # DeviceData, or DomainData for translation (the image input)
     if scheme.generator_input == "image":
-        return (torch.zeros(2, exp.data.channels, cfg.res, cfg.res, device=exp.device),)
+        return (torch.zeros(2, data.channels, cfg.res, cfg.res, device=exp.device),)
     noise = torch.randn(2, cfg.z_dim, device=exp.device)
-    return (noise, exp.data.fixed_labels(2, 0).float()) if scheme.conditional else (noise,)
+    conditional = {c.kind: c for c in exp.components}["scheme"].conditional  # as registered
+    return (noise, data.fixed_labels(2, 0).float()) if conditional else (noise,)
 
 
-def chosen_generator(exp, name):
+def chosen_generator(exp: Experiment, name: str | None) -> str:
     names = exp.scheme.generators()
     name = name or names[0]
     if name not in names:
-        raise GanbenchError(f"run has no generator '{name}'; --net takes one of: {', '.join(names)}")
+        raise GanbenchError(
+            f"run has no generator '{name}'; --net takes one of: {', '.join(names)}"
+        )
     return name
 
 
-def export(exp, run, step, which, name, out):
+def export(
+    exp: Experiment,
+    run: Mapping[str, Any],
+    step: int,
+    which: str,
+    name: str | None,
+    out: str | Path,
+) -> dict[str, Any]:
     """Trace generator `name` (the scheme's first by default) and save it; the meta. `exp` is
     built on the CPU, so the file loads on any machine."""
     name = chosen_generator(exp, name)
@@ -60,17 +77,36 @@ def export(exp, run, step, which, name, out):
     return meta
 
 
-def _meta(exp, run, step, which, name, inputs):
+def _meta(
+    exp: Experiment,
+    run: Mapping[str, Any],
+    step: int,
+    which: str,
+    name: str,
+    inputs: tuple[torch.Tensor, ...],
+) -> dict[str, Any]:
     cfg = exp.config.settings()
-    takes = {"image": f"images (N, {exp.data.channels}, {cfg.res}, {cfg.res}) in [-1, 1]"}.get(
-        exp.scheme.generator_input, f"noise (N, {cfg.z_dim}) from '{cfg.noise}'" +
-        (f" and conditions (N, {inputs[1].shape[1]})" if len(inputs) > 1 else ""))
-    return {"run": run["id"], "label": run["label"], "seed": run["seed"], "network": name, "checkpoint": which,
-            "step": step, "input": takes, "outputs": "images in [-1, 1]", "config": exp.config.to_dict(),
-            "versions": {"ganbench": run["ganbench_version"], "torch": torch.__version__}}
+    data: Any = exp.data
+    takes = {"image": f"images (N, {data.channels}, {cfg.res}, {cfg.res}) in [-1, 1]"}.get(
+        exp.scheme.generator_input,
+        f"noise (N, {cfg.z_dim}) from '{cfg.noise}'"
+        + (f" and conditions (N, {inputs[1].shape[1]})" if len(inputs) > 1 else ""),
+    )
+    return {
+        "run": run["id"],
+        "label": run["label"],
+        "seed": run["seed"],
+        "network": name,
+        "checkpoint": which,
+        "step": step,
+        "input": takes,
+        "outputs": "images in [-1, 1]",
+        "config": exp.config.to_dict(),
+        "versions": {"ganbench": run["ganbench_version"], "torch": torch.__version__},
+    }
 
 
-def load(path):
+def load(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """(module, meta) from an exported file, with torch alone: what a user's script does."""
     extra = {META: ""}
     program = torch.export.load(str(path), extra_files=extra)

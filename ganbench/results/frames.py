@@ -1,43 +1,60 @@
 """The results as pandas DataFrames, for tables, plots and people who want their own."""
+
 import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from ganbench.config.spec import group_hash
-from ganbench.plugins.manager import registry
 from ganbench.errors import GanbenchError
-from ganbench.store.base import RunStore
+from ganbench.store.base import NetworkRow, RunStore
 from ganbench.store.sql import DEFAULT_DB, Store
 
 METRIC_COLUMNS = ["run_id", "step", "name", "value", "protocol"]
 
 
-def _store(db):
-    return db if isinstance(db, RunStore) else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB), create=False, write=False)
+def _store(db: str | RunStore | None) -> RunStore:
+    return (
+        db
+        if isinstance(db, RunStore)
+        else Store(db or os.environ.get("GANBENCH_DB", DEFAULT_DB), create=False, write=False)
+    )
 
 
-def load_runs(db=None, study=None):
+def load_runs(
+    db: str | RunStore | None = None, study: str | Iterable[str] | None = None
+) -> pd.DataFrame:
     """One row per run: the store's columns (id, label, study, config, status, g_params,
     d_params, train_s, eval_s, ...), and where and why the stop rule ended it (stopped_at,
     stop_reason). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
     or sqlite:///results/ganbench.db); `study` keeps one study's runs, or a list several's."""
     store = _store(db)
-    runs = with_early_stops(with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops())
+    runs = with_early_stops(
+        with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops()
+    )
     runs = with_costs(runs, store.costs())
     if not runs.empty:  # a run marked running that is not alive is lost
         runs["status"] = runs["id"].map(store.statuses(runs.to_dict("records")))
-        runs["config_hash"] = [_regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])]
+        runs["config_hash"] = [
+            _regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])
+        ]
     if study is None:
         return runs
     studies = [study] if isinstance(study, str) else list(study)
     for name in studies:
         if runs.empty or not (runs["study"] == name).any():
-            raise GanbenchError(f"no runs of study '{name}' in {store.url}; run it with "
-                                f"ganbench run study={name}")
+            raise GanbenchError(
+                f"no runs of study '{name}' in {store.url}; run it with ganbench run study={name}"
+            )
     return runs[runs["study"].isin(studies)].reset_index(drop=True)
 
 
-def load_metrics(db=None, run_ids=None, names=None):
+def load_metrics(
+    db: str | RunStore | None = None,
+    run_ids: Iterable[int] | None = None,
+    names: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """One row per recorded value: run_id, step, name, value, protocol (None for losses).
     `run_ids` and `names` filter; e.g. load_metrics(names=["fid"]) for every FID curve."""
     metrics = pd.DataFrame(_store(db).metrics(), columns=METRIC_COLUMNS)
@@ -48,16 +65,16 @@ def load_metrics(db=None, run_ids=None, names=None):
     return metrics.reset_index(drop=True)
 
 
-def _regrouped(config, recorded):
-    """The group a run belongs to today (metric options no longer split groups), or the hash
-    it recorded when its components are not installed to tell."""
+def _regrouped(config: Mapping[str, Any], recorded: str) -> str:
+    """The group a run belongs to today (an older config is upgraded first: metric options
+    no longer split groups), or the hash it recorded when its config cannot be read."""
     try:
-        return group_hash(config, registry)
+        return group_hash(config)
     except (GanbenchError, KeyError, TypeError):
         return recorded
 
 
-def with_network_params(runs, networks):
+def with_network_params(runs: pd.DataFrame, networks: Sequence[NetworkRow]) -> pd.DataFrame:
     """One `<name>_params` column per network the runs' schemes named (g_params, d_params for
     the noise-to-image family; runs recorded before networks had a table keep those columns)."""
     if runs.empty or not networks:
@@ -71,17 +88,21 @@ def with_network_params(runs, networks):
     return runs.reset_index()
 
 
-def with_costs(runs, costs):
+def with_costs(
+    runs: pd.DataFrame, costs: Mapping[int, tuple[float | None, float | None]]
+) -> pd.DataFrame:
     """`peak_mem_mb` and `energy_j` per run, NaN where not measured (a CPU run)."""
     return _joined(runs, costs, {"peak_mem_mb": float, "energy_j": float})
 
 
-def with_early_stops(runs, stops):
+def with_early_stops(runs: pd.DataFrame, stops: Mapping[int, tuple[int, str]]) -> pd.DataFrame:
     """`stopped_at` and `stop_reason` for the runs the stop rule ended (empty for the rest)."""
     return _joined(runs, stops, {"stopped_at": "Int64", "stop_reason": object})
 
 
-def _joined(runs, table, columns):
+def _joined(
+    runs: pd.DataFrame, table: Mapping[int, tuple[Any, ...]], columns: Mapping[str, Any]
+) -> pd.DataFrame:
     """Columns {name: dtype} from `table` ({run id: a tuple of values}), None where a run has no row."""
     if runs.empty:
         return runs

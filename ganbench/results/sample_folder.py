@@ -1,15 +1,18 @@
 """`ganbench sample`: images from a run's checkpoint written one PNG each, a folder that
 torch-fidelity and clean-fid read as it is."""
+
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from ganbench.errors import GanbenchError
 from ganbench.engine.evaluation import to_uint8
+from ganbench.engine.build import Experiment
+from ganbench.errors import GanbenchError
 
 
-def empty_folder(out):
+def empty_folder(out: str | Path) -> Path:
     """The output folder, refused when it already holds files (nothing is overwritten)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -17,27 +20,31 @@ def empty_folder(out):
     return out
 
 
-def write_samples(exp, n, seed, out):
+def write_samples(exp: Experiment, n: int, seed: int, out: str | Path) -> dict[Path, int]:
     """n images per folder the scheme makes (one, or one per direction); {folder: count}."""
-    written = {}
+    written: dict[Path, int] = {}
     with torch.no_grad():
         for name, batches in exp.scheme.sample(exp.parts, n, seed).items():
             folder = Path(out) / name
             folder.mkdir(parents=True, exist_ok=True)
-            written[folder] = sum(_write(folder, to_uint8(images), start) for start, images in _counted(batches))
+            written[folder] = sum(
+                _write(folder, to_uint8(images), start) for start, images in _counted(batches)
+            )
     return written
 
 
-def _counted(batches):
+def _counted(batches: Iterable[torch.Tensor]) -> Iterator[tuple[int, torch.Tensor]]:
     start = 0
     for images in batches:
         yield start, images
         start += len(images)
 
 
-def _write(folder, images, start):
+def _write(folder: Path, images: torch.Tensor, start: int) -> int:
     """One PNG per image; grey images as single-channel PNGs."""
     pixels = images.permute(0, 2, 3, 1).cpu().numpy()
     for i, image in enumerate(pixels):
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(folder / f"{start + i:06d}.png")
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+            folder / f"{start + i:06d}.png"
+        )
     return len(pixels)
