@@ -11,6 +11,7 @@ predicted-class histogram from the real one: mode collapse raises the KL and low
 """
 
 import functools
+from typing import Any, TypeVar
 
 import torch
 from scipy.stats import entropy
@@ -22,10 +23,12 @@ from . import digit_classifier
 from .inception import sha256
 
 CLASSES = 10
+Features = dict[str, torch.Tensor]  # what DigitSpace.extract gives, per image set
+T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=4)
-def _classifier(device):
+def _classifier(device: str) -> digit_classifier.DigitClassifier:
     saved = torch.load(digit_classifier.WEIGHTS, map_location="cpu")
     net = digit_classifier.DigitClassifier()
     net.load_state_dict(saved["state_dict"])
@@ -36,14 +39,14 @@ class DigitSpace:
     name = key = "mnist5k-classifier"
     resize = "bilinear (antialiased) to 28x28, RGB averaged to grey"
 
-    def prepare(self, device):
+    def prepare(self, device: torch.device | str) -> None:
         self.net = _classifier(str(device))
 
-    def weights_sha256(self):
+    def weights_sha256(self) -> str:
         return sha256(digit_classifier.WEIGHTS)
 
     @torch.no_grad()
-    def extract(self, images):
+    def extract(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.net.features(digit_classifier.prepare(images))
         return {"features": features.cpu(), "probs": self.net.head(features).softmax(1).cpu()}
 
@@ -52,7 +55,7 @@ class DigitFD:
     needs_real, report = True, {"mnist_fd": "min"}
     space = DigitSpace()
 
-    def score(self, real, fake):
+    def score(self, real: Features, fake: Features) -> dict[str, float]:
         stats = [fid_features_to_statistics(f["features"]) for f in (real, fake)]
         return {
             "mnist_fd": fid_statistics_to_metric(*stats, verbose=False)[
@@ -61,7 +64,7 @@ class DigitFD:
         }
 
 
-def class_histogram(probs):
+def class_histogram(probs: torch.Tensor) -> torch.Tensor:
     return torch.bincount(probs.argmax(1), minlength=CLASSES).double() / len(probs)
 
 
@@ -69,7 +72,7 @@ class DigitModes:
     needs_real, report = True, {"mnist_coverage": "max", "mnist_kl": "min"}
     space = DigitSpace()
 
-    def score(self, real, fake):
+    def score(self, real: Features, fake: Features) -> dict[str, float]:
         data, made = class_histogram(real["probs"]), class_histogram(fake["probs"])
         coverage = (made >= 0.1 / CLASSES).double().mean().item()
         # A small floor keeps KL finite when a class is missing entirely; it still comes out large.
@@ -84,13 +87,13 @@ class DigitKept:
     needs_real, report = False, {"mnist_kept": "max"}
     space = DigitSpace()
 
-    def score(self, real, fake):
+    def score(self, real: Features, fake: Features) -> dict[str, float]:
         if "labels" not in fake:
             return {}
         return {"mnist_kept": (fake["probs"].argmax(1) == fake["labels"]).double().mean().item()}
 
 
-def digits_only(cfg, metric):
+def digits_only(cfg: Any, metric: type[T]) -> T:
     """A `metric` (DigitFD, ...) for grey digits; one clear line for other data."""
     if cfg.channels != 1:
         raise GanbenchError(
