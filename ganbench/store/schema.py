@@ -13,30 +13,38 @@ migrations make exactly the models' schema.
 """
 
 import functools
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from ganbench.errors import GanbenchError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 HEAD = "0002"
 # The columns every ganbench `runs` table has had: a database with them is ganbench's own.
 OWN_RUN_COLUMNS = {"label", "config", "config_hash", "seed", "status", "target_steps", "steps_done"}
 
 
-def version(connection):
+def version(connection: Connection) -> str | None:
     """The database's revision, or None where Alembic has not versioned it."""
     if not inspect(connection).has_table("alembic_version"):
         return None
     return connection.execute(text("select version_num from alembic_version")).scalar()
 
 
-def check_own(connection, shown):
+def check_own(connection: Connection, shown: str) -> None:
     """Refuse another program's database, read through SQLAlchemy."""
     tables = set(inspect(connection).get_table_names())
     refuse_foreign(tables, _columns(connection, "runs") if "runs" in tables else set(), shown)
 
 
-def refuse_foreign(tables, run_columns, shown, kind="database"):
+def refuse_foreign(
+    tables: set[str], run_columns: set[str], shown: str, kind: str = "database"
+) -> None:
     """Refuse a database that has tables but no ganbench `runs` among them (`run_columns`:
     the columns of its `runs`, if any), before anything is written to it."""
     if not tables or OWN_RUN_COLUMNS <= run_columns:
@@ -48,11 +56,11 @@ def refuse_foreign(tables, run_columns, shown, kind="database"):
     )
 
 
-def _columns(connection, table):
+def _columns(connection: Connection, table: str) -> set[str]:
     return {column["name"] for column in inspect(connection).get_columns(table)}
 
 
-def check_version(found, shown):
+def check_version(found: str | None, shown: str) -> None:
     """Refuse a revision these migrations do not know: a newer ganbench's, or not ganbench's."""
     if found in (None, HEAD) or found in _revisions():  # HEAD needs no look at the migrations
         return
@@ -63,17 +71,17 @@ def check_version(found, shown):
 
 
 @functools.cache
-def _revisions():
+def _revisions() -> set[str]:
     return {script.revision for script in _scripts().walk_revisions()}
 
 
-def _scripts():
+def _scripts() -> "ScriptDirectory":
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config())
 
 
-def _config(connection=None):
+def _config(connection: Connection | None = None) -> "Config":
     from alembic.config import Config
 
     config = Config()
@@ -82,7 +90,7 @@ def _config(connection=None):
     return config
 
 
-def upgrade(connection, shown):
+def upgrade(connection: Connection, shown: str) -> None:
     """Bring the database to HEAD in the connection's transaction (which holds its write lock)."""
     found = version(connection)
     if found == HEAD:
@@ -92,7 +100,7 @@ def upgrade(connection, shown):
     migrate(connection, "head")
 
 
-def migrate(connection, target):
+def migrate(connection: Connection, target: str) -> None:
     from alembic import command
 
     command.upgrade(_config(connection), target)

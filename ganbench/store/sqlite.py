@@ -6,9 +6,11 @@ import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 
 from ganbench.errors import GanbenchError
 from ganbench.store.schema import check_version, refuse_foreign
@@ -17,7 +19,7 @@ MAGIC = b"SQLite format 3\x00"
 READ = "ganbench_read"  # execution option: a read transaction takes no write lock
 
 
-def file_of(url):
+def file_of(url: str) -> Path | None:
     """The database file of a sqlite:/// URL, or None for other databases and memory."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
@@ -25,7 +27,7 @@ def file_of(url):
     return Path(url[len(prefix) :])
 
 
-def check_file(path, create):
+def check_file(path: Path, create: bool) -> None:
     """Refuse, with a clear message and without touching it, a path that is no SQLite
     database; a missing one is created only when `create`."""
     if path.is_dir():
@@ -42,12 +44,12 @@ def check_file(path, create):
         raise GanbenchError(f"database {path} is not writable; give --db a writable path")
 
 
-def _head(path):
+def _head(path: Path) -> bytes:
     with open(path, "rb") as f:
         return f.read(16)
 
 
-def _make_folder(path):
+def _make_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -56,12 +58,12 @@ def _make_folder(path):
         ) from None
 
 
-def writable(path):
+def writable(path: Path) -> bool:
     """The file and its folder (SQLite writes its journal beside it) can be written."""
     return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
-def check_own(path):
+def check_own(path: Path) -> None:
     """Refuse another program's SQLite database, or a newer ganbench's, before anything opens
     it to write (opening it would already turn on WAL, which changes the file)."""
     if not path.exists() or path.stat().st_size == 0:
@@ -74,7 +76,7 @@ def check_own(path):
     check_version(version, str(path))
 
 
-def _read(path):
+def _read(path: Path) -> tuple[str, set[str], set[str], str | None]:
     """(mode, table names, columns of `runs`, schema version): read-only, or immutable (no lock files beside
     it) when even that cannot open it, as in a folder it cannot write to."""
     try:
@@ -83,7 +85,7 @@ def _read(path):
         return ("mode=ro&immutable=1", *_schema(path, "mode=ro&immutable=1"))
 
 
-def _schema(path, mode):
+def _schema(path: Path, mode: str) -> tuple[set[str], set[str], str | None]:
     """(table names, columns of `runs`, schema version or None), read without writing."""
     with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?{mode}", uri=True)) as c:
         tables = {
@@ -98,17 +100,17 @@ def _schema(path, mode):
         return tables, columns, version and version[0]
 
 
-def read_only_url(path):
+def read_only_url(path: Path) -> str:
     """A URL that reads the file without writing to it, in the mode `_read` could open it."""
     return f"sqlite:///file:{quote(str(path.resolve()))}?{_read(path)[0]}&uri=true"
 
 
-def tune(engine, busy_ms):
+def tune(engine: Engine, busy_ms: int) -> None:
     """WAL, so readers and writers do not block each other; a busy timeout; BEGIN IMMEDIATE
     for writes, so two writers queue instead of failing on a lock upgrade."""
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _):
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None  # transaction control is ours, not the driver's
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -116,7 +118,7 @@ def tune(engine, busy_ms):
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):
+    def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(
             "BEGIN" if connection.get_execution_options().get(READ) else "BEGIN IMMEDIATE"
         )
