@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ganbench.engine.evaluation import to_uint8
 from ganbench.engine.build import Experiment
+from ganbench.engine.evaluation import to_uint8
 from ganbench.errors import GanbenchError
 
 
