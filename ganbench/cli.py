@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table as RichTable
 
+    from ganbench.config.spec import RunSpec
     from ganbench.config.studies import Arm
     from ganbench.executors.base import Executor
     from ganbench.plugins.registry import Component, Registry
@@ -304,10 +306,9 @@ def run(
             return
         # a bad combination of options, or a missing extra, is said before anything is checked or recorded
         chosen = choose(kind, given)
-        check_arms(arms, steps)  # every arm, before the database is opened or anything trains
-        statuses = run_arms(
-            db, arms, steps, range(seed, seed + seeds), name, device, extras, chosen
-        )
+        # every arm resolved once and checked, before the database is opened or anything trains
+        specs = check_arms(arms, steps, [group_label(name, arm, arms) for arm in arms])
+        statuses = run_arms(db, specs, range(seed, seed + seeds), device, extras, chosen)
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
 
@@ -339,41 +340,24 @@ def show_dry_run(table: "pd.DataFrame", arms: list["Arm"]) -> None:
 
 def run_arms(
     db: str,
-    arms: list["Arm"],
-    steps: int | None,
+    specs: list["RunSpec"],
     seeds: range,
-    name: str | None,
     device: str,
     extras: dict[str, Any],
     chosen: "Executor | None" = None,
 ) -> list[str]:
-    """Every arm with every seed, trained by the `chosen` executor (default: one after
+    """Every arm's spec with every seed, trained by the `chosen` executor (default: one after
     another here) until a stop request ends the whole command. Returns the statuses of the
     runs that started."""
-    from ganbench.config.studies import as_overrides
     from ganbench.executors.base import InProcess, Unit
 
     chosen = chosen or InProcess()
-    if len(arms) * len(seeds) > 1:
-        say(
-            f"{arms[0].study or 'sweep'}: {len(arms)} arm(s) x {len(seeds)} seed(s){chosen.summary}"
-        )
-        for i, arm in enumerate(arms, 1):
-            say(f"  {i}. {group_label(name, arm, arms)}")
-    units = [
-        Unit(
-            tuple(as_overrides(arm.overrides)),
-            s,
-            db,
-            steps,
-            group_label(name, arm, arms),
-            arm.study,
-            device,
-            extras,
-        )
-        for arm in arms
-        for s in seeds
-    ]
+    if len(specs) * len(seeds) > 1:
+        runs = f"{len(specs)} arm(s) x {len(seeds)} seed(s){chosen.summary}"
+        say(f"{specs[0].study or 'sweep'}: {runs}")
+        for i, spec in enumerate(specs, 1):
+            say(f"  {i}. {spec.name}")
+    units = [Unit(replace(spec, seed=s), db, device, extras) for spec in specs for s in seeds]
     return chosen.run(units, say)
 
 

@@ -75,7 +75,7 @@ def test_a_third_party_executor_gets_its_option_and_trains_the_units(invoke, db,
     assert "sweep: 2 arm(s) x 1 seed(s), inline" in result.output
     (chosen,) = Inline.built
     assert (chosen.namespace, chosen.replicas) == ("team-a", 1)  # given, and the default
-    assert [unit.overrides[-1] for unit in chosen.units] == ["g_lr=1e-4", "g_lr=2e-4"]
+    assert [unit.spec.config.overrides["g_lr"] for unit in chosen.units] == [1e-4, 2e-4]
     assert query(db, "select label, status from runs order by id") == [
         ("g_lr=1e-4", "completed"),
         ("g_lr=2e-4", "completed"),

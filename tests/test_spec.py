@@ -82,3 +82,17 @@ def test_a_0_1_0_checkpoint_gets_the_networks_by_their_names():
     assert state["ema"] == {} and state["scheme"] == {} and state["identity"] is None
     assert state["version"] == upgrade.CHECKPOINT_VERSION and state["step"] == 3
     assert upgrade.checkpoint(state) == state
+
+
+def test_a_sweep_resolves_each_arm_once_however_many_seeds(invoke, db, monkeypatch):
+    from conftest import TINY as CLI_TINY
+
+    from ganbench.config import spec as spec_module
+
+    calls = []
+    resolved = spec_module._resolved
+    monkeypatch.setattr(spec_module, "_resolved", lambda *a: calls.append(a) or resolved(*a))
+    sweep = [*CLI_TINY, "g_lr=choice(1e-4,2e-4)", "--steps", "2", "--seeds", "2"]
+    result = invoke("run", *sweep)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 2  # one per arm: the seeds' runs are built from the same spec

@@ -501,10 +501,14 @@ def test_memory_refuses_what_the_database_would(tmp_path):
 def test_a_tiny_run_trains_resumes_and_beats_on_a_memory_store(workdir):
     from conftest import TINY
 
-    from ganbench.engine.launch import resume_run, start_run
+    from ganbench.config.defaults import default_components
+    from ganbench.config.spec import resolve_spec
+    from ganbench.engine.launch import resume_run, start_spec
+    from ganbench.plugins.manager import registry
 
     store = MemoryStore(workdir / "results")
-    run, status = start_run(store, TINY, steps=2, seed=7, device="cpu")
+    spec = resolve_spec(TINY, registry(), default_components(), steps=2, seed=7)
+    run, status = start_spec(store, spec, device="cpu")
     assert status == "completed" and (store.run_dir(run) / "last.pt").is_file()
     assert resume_run(store, run, device="cpu", steps=4) == "completed"
     [row] = store.runs()

@@ -3,30 +3,43 @@
 import os
 import socket
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ganbench.api.network import count_parameters
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import CORE_OPTIONS, RunConfig, RunSpec, active, resolve, resolve_spec
-from ganbench.config.studies import as_overrides, check_data
+from ganbench.config.studies import Arm, as_overrides, check_data
 from ganbench.engine import checkpoint, early_stop
-from ganbench.engine.build import build, parameter_counts, run_record
-from ganbench.engine.events import check_trackers
-from ganbench.engine.loop import train
+from ganbench.engine.build import Experiment, build, parameter_counts, run_record
+from ganbench.engine.events import Observer, check_trackers
+from ganbench.engine.loop import State, train
 from ganbench.engine.progress import TrainingProgress
 from ganbench.environment import pick_device
 from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.plugins.manager import registry
+from ganbench.plugins.registry import Registry
 from ganbench.stopping import STOP
+from ganbench.store.base import RunStatus, RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+Row = dict[str, Any]  # a run's `runs` row
 
 
-def _cache_dir(store):
+def _cache_dir(store: RunStore) -> Path:
     return store.results_dir / "cache"
 
 
-def check_arms(arms, steps=None, labels=None) -> list[RunSpec]:
+def check_arms(
+    arms: list[Arm], steps: int | None = None, labels: Sequence[str | None] | None = None
+) -> list[RunSpec]:
     """Resolve every arm (plugins, options, values) into its spec and check its data, before
     any trains. `labels`: each arm's group label where one is given (--name, a study's arm)."""
     reg, defaults = registry(), default_components()
@@ -35,42 +48,30 @@ def check_arms(arms, steps=None, labels=None) -> list[RunSpec]:
         check_data(arm)
         try:
             overrides = as_overrides(arm.overrides)
-            specs.append(
-                resolve_spec(overrides, reg, defaults, steps=steps, name=label, study=arm.study)
-            )
+            spec = resolve_spec(overrides, reg, defaults, steps=steps, name=label, study=arm.study)
         except GanbenchError as e:
             raise GanbenchError(
                 f"{_arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)
             ) from None
+        specs.append(spec)
     return specs
 
 
-def _arm_name(arm):
+def _arm_name(arm: Arm) -> str:
     return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label}'"
 
 
-def start_run(
-    store,
-    overrides,
-    steps=None,
-    seed=0,
-    name=None,
-    device="auto",
-    console=None,
-    extras=None,
-    study=None,
-):
-    """Resolve overrides into a spec, then start_spec. Returns (id, status)."""
-    spec = resolve_spec(
-        overrides, registry(), default_components(), steps=steps, seed=seed, name=name, study=study
-    )
-    return start_spec(store, spec, device, console, extras)
-
-
-def start_spec(store, spec: RunSpec, device="auto", console=None, extras=None):
+def start_spec(
+    store: RunStore,
+    spec: RunSpec,
+    device: str = "auto",
+    console: "Console | None" = None,
+    extras: Mapping[str, Any] | None = None,
+    observers: Sequence[Observer] = (),
+) -> tuple[int, str]:
     """Build and check everything from the run's spec, record the run, then train it.
     Returns (id, status). `extras`: settings outside the config, such as
-    {'inception_weights': path}."""
+    {'inception_weights': path}; `observers`: more observers of the run's events."""
     reg, config = registry(), spec.config
     # a missing package is named before anything is recorded
     check_trackers(config.options["trackers"], reg)
@@ -78,63 +79,71 @@ def start_spec(store, spec: RunSpec, device="auto", console=None, extras=None):
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
         counts = parameter_counts(exp)
         run_id = store.create_run(counts, **run_record(exp, spec, counts))
-        progress = TrainingProgress(
-            f"run {run_id} {spec.short_label} seed {spec.seed}",
-            config.options["steps"],
-            console=console,
-        )
-        return run_id, train(store, run_id, exp, progress)
+        label = f"run {run_id} {spec.short_label} seed {spec.seed}"
+        progress = TrainingProgress(label, config.options["steps"], console=console)
+        return run_id, train(store, run_id, exp, progress, observers=list(observers))
 
 
-def resume_run(store, run_id, device="auto", console=None, extras=None, restart=False, steps=None):
+def resume_run(
+    store: RunStore,
+    run_id: int,
+    device: str = "auto",
+    console: "Console | None" = None,
+    extras: Mapping[str, Any] | None = None,
+    restart: bool = False,
+    steps: int | None = None,
+) -> str:
     """Continue a stopped run from its last checkpoint to its target steps, same config and
     seed; `steps` sets a larger target, which also extends a completed run; `restart` trains
     one that has no checkpoint from step 0. Nothing changes in the store until the checkpoint
     is checked, restored and the run claimed."""
     row = resumable(store, run_id, steps)
     reg = registry()
-    config = extended(RunConfig.from_dict(row["config"]), steps)
+    config = extended(RunSpec.recorded(row).config, steps)
     active(config.components, reg)  # a component uninstalled since gives a clear error here
     check_trackers(config.options["trackers"], reg)
     exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
+    _warn_decaying(exp, config, run_id, steps)
+    path = store.run_dir(run_id) / "last.pt"
+    state = _checked_state(store, row, path, restart)
+    if state is not None:
+        _restore(exp, state, path)
+    with STOP.deferred():
+        claim(store, run_id, row, config if steps is not None else None)
+        if state is not None and steps is not None:  # the checkpoint goes with the new config hash
+            identity = checkpoint.identity(str(store.identity), run_id, config.hash())
+            checkpoint.save(path, {**state, "identity": identity})
+        done = state["step"] if state else 0
+        label = f"run {run_id} {config.label_short()}"
+        progress = TrainingProgress(label, config.options["steps"], done=done, console=console)
+        return train(store, run_id, exp, progress, state)
+
+
+def _warn_decaying(exp: Experiment, config: RunConfig, run_id: int, steps: int | None) -> None:
     if steps is not None and exp.scheme.schedule(config.settings()).decay_from is not None:
         warnings.warn(
             f"run {run_id}'s learning rates decay towards its target: from here they follow the "
             f"{steps}-step schedule, so it will not match a run trained {steps} steps from the start",
             GanbenchWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    path = store.run_dir(run_id) / "last.pt"
+
+
+def _checked_state(store: RunStore, row: Row, path: Path, restart: bool) -> State | None:
+    """The run's last checkpoint, checked to be its own; None to train again from step 0."""
     state = checkpoint.load(path)
     if state is None and not restart:
         raise GanbenchError(
-            f"run {run_id} has no checkpoint at {path} (stopped before its first, or the folder was "
-            f"removed); pass --restart to train it again from step 0"
+            f"run {row['id']} has no checkpoint at {path} (stopped before its first, or the folder "
+            f"was removed); pass --restart to train it again from step 0"
         )
     if state is not None:
-        checkpoint.check_identity(
-            state, checkpoint.identity(store.identity, run_id, row["config_hash"]), path
-        )
-        _restore(exp, state, path)
-    with STOP.deferred():
-        claim(store, run_id, row, config if steps is not None else None)
-        if (
-            state is not None and steps is not None
-        ):  # the checkpoint goes with the run's new config hash
-            checkpoint.save(
-                path,
-                {**state, "identity": checkpoint.identity(store.identity, run_id, config.hash())},
-            )
-        progress = TrainingProgress(
-            f"run {run_id} {config.label_short()}",
-            config.options["steps"],
-            done=state["step"] if state else 0,
-            console=console,
-        )
-        return train(store, run_id, exp, progress, state)
+        expected = checkpoint.identity(str(store.identity), row["id"], row["config_hash"])
+        checkpoint.check_identity(state, expected, path)
+    return state
 
 
-def extended(config, steps):
+def extended(config: RunConfig, steps: int | None) -> RunConfig:
     """The recorded config with a new target: its group becomes that of runs of `steps` steps."""
     if steps is None:
         return config
@@ -144,12 +153,12 @@ def extended(config, steps):
     )
 
 
-def resumable(store, run_id, steps=None):
+def resumable(store: RunStore, run_id: int, steps: int | None = None) -> Row:
     """The run's record, if it may be resumed: not completed (unless `steps` extends it), and
     not alive elsewhere."""
     row = store.get_run(run_id)
     status = store.status_of(row)
-    if status in ("running", "queued"):
+    if status in (RunStatus.RUNNING, RunStatus.QUEUED):
         raise GanbenchError(
             f"run {run_id} is still running (pid {row['pid']}) on {row['host']}; stop it first"
         )
@@ -158,12 +167,12 @@ def resumable(store, run_id, steps=None):
         raise GanbenchError(
             f"run {run_id} has a target of {target} steps; --steps {steps} must be larger to extend it"
         )
-    if status == "completed" and steps is None:
+    if status == RunStatus.COMPLETED and steps is None:
         raise GanbenchError(
             f"run {run_id} is already completed ({row['steps_done']} steps); --resume {run_id} "
             f"--steps N extends it to N steps, or start a new run"
         )
-    if status == "completed" and stopped_by_rule(store, row):
+    if status == RunStatus.COMPLETED and stopped_by_rule(store, row):
         raise GanbenchError(
             f"run {run_id} was ended by its stop rule (stop_on={row['config']['options']['stop_on']}); "
             f"it would stop there again, so start a new run instead"
@@ -171,7 +180,7 @@ def resumable(store, run_id, steps=None):
     return row
 
 
-def stopped_by_rule(store, row):
+def stopped_by_rule(store: RunStore, row: Row) -> bool:
     """Whether the run's stop rule fired, early or at its very last step: its record replayed."""
     if row["id"] in store.early_stops():
         return True
@@ -182,7 +191,7 @@ def stopped_by_rule(store, row):
     return rule.fired
 
 
-def _restore(exp, state, path):
+def _restore(exp: Experiment, state: State, path: Path) -> None:
     try:
         checkpoint.restore(exp.parts, exp.scheme, state)
     except (RuntimeError, KeyError, ValueError) as e:
@@ -193,34 +202,21 @@ def _restore(exp, state, path):
         ) from None
 
 
-def claim(store, run_id, row, extended=None):
+def claim(store: RunStore, run_id: int, row: Row, extended: RunConfig | None = None) -> None:
     """Mark the run ours, atomically: of two resumes started together, one goes on. An
     extended run's config, with its new target, goes in with it."""
-    target = (
-        {}
-        if extended is None
-        else dict(
-            config=extended.to_dict(),
-            config_hash=extended.hash(),
-            target_steps=extended.options["steps"],
-        )
-    )
-    mine = store.claim(
-        run_id,
-        row,
-        status="running",
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        error=None,
-        **target,
-    )
-    if not mine:
+    target: dict[str, Any] = {}
+    if extended is not None:
+        target = dict(config=extended.to_dict(), config_hash=extended.hash())
+        target["target_steps"] = extended.options["steps"]
+    owner = dict(host=socket.gethostname(), pid=os.getpid(), error=None)
+    if not store.claim(run_id, row, status=RunStatus.RUNNING.value, **owner, **target):
         raise GanbenchError(
             f"run {run_id} was just taken by another process; `ganbench report` shows its status"
         )
 
 
-def dry_run(arms):
+def dry_run(arms: list[Arm]) -> "pd.DataFrame":
     """Each arm's label with each network's parameter count beside the published one, and
     the difference in percent: a DataFrame."""
     import pandas as pd
@@ -228,7 +224,7 @@ def dry_run(arms):
     reg, defaults = registry(), default_components()
     rows = []
     for arm in arms:
-        row = {"arm": arm.label or "(one run)"}
+        row: dict[str, Any] = {"arm": arm.label or "(one run)"}
         for name, params in count(arm, reg, defaults).items():
             published = arm.published.get(f"{name}_params")
             row.update(
@@ -242,7 +238,7 @@ def dry_run(arms):
     return pd.DataFrame(rows)
 
 
-def count(arm, registry, defaults):
+def count(arm: Arm, registry: Registry, defaults: Mapping[str, str]) -> dict[str, int]:
     """{network name: parameters} of an arm, built and checked on the CPU as the run builds
     it, with blank images of the data set's registered shape standing in for its data."""
     config = resolve(as_overrides(arm.overrides), registry, defaults)

@@ -19,8 +19,8 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ganbench.api.hookspecs import hookimpl
-from ganbench.engine.events import RunInfo, Score, observing
+from ganbench.config.spec import RunSpec
+from ganbench.engine.events import LossesLogged, Observer, RunStarted, ScoresLogged
 from ganbench.errors import GanbenchError
 from ganbench.executors.messages import Ended, Failed, Message, Started, Values
 from ganbench.stopping import STOP
@@ -36,36 +36,32 @@ Say = Callable[[str], None]  # one line for the user: `ganbench run` prints it
 
 @dataclass(frozen=True)
 class Unit:
-    """One run to train: what `ganbench run` would start for one arm and one seed."""
+    """One run to train: one arm's spec with one seed, resolved once where the command ran,
+    and where to record it. It travels as it is to a worker, a Ray task or a Slurm job."""
 
-    overrides: tuple[str, ...]
-    seed: int
+    spec: RunSpec
     db: str  # the database's URL: a unit trained elsewhere opens it there
-    steps: int | None = None
-    name: str | None = None
-    study: str | None = None
     device: str = "auto"
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
 
 def run_unit(
-    unit: Unit, console: "Console | None" = None, store: "Store | None" = None
+    unit: Unit,
+    console: "Console | None" = None,
+    store: "Store | None" = None,
+    observers: Sequence[Observer] = (),
 ) -> tuple[int, str]:
     """Train one unit here; (run id, status). `store`: the unit's database, already open (a
-    process keeps one Store per database: SQLite's locks are the process's)."""
-    from ganbench.engine.launch import start_run
+    process keeps one Store per database: SQLite's locks are the process's); `observers`: more
+    observers of the run's events (a worker's messages to its driver)."""
+    from ganbench.engine.launch import start_spec
 
-    return start_run(
-        store or _store(unit.db),
-        list(unit.overrides),
-        unit.steps,
-        unit.seed,
-        unit.name,
-        unit.device,
-        console=console,
-        extras=unit.extras,
-        study=unit.study,
-    )
+    store = store or _store(unit.db)
+    return start_spec(store, unit.spec, unit.device, console, unit.extras, observers)
 
 
 def _store(url: str) -> "Store":
@@ -129,25 +125,25 @@ class Channel(Sender, Protocol):
     def get(self, *, timeout: float | None = None) -> dict[str, Any]: ...
 
 
-class Forwarder:
-    """Where a unit trains elsewhere: the run's events, as messages to the driver's display."""
+class Forwarder(Observer):
+    """Where a unit trains elsewhere: an observer on its run's event bus that sends the run's
+    progress as messages to the driver's display."""
 
     def __init__(self, messages: Sender, index: int) -> None:
         self.messages, self.index = messages, index
 
-    @hookimpl
-    def on_run_started(self, run: RunInfo) -> None:
-        self.messages.put(
-            Started(self.index, run.id, run.label, run.first_step, run.target_steps).to_dict()
-        )
+    def on_run_started(self, event: RunStarted) -> None:
+        run = event.run
+        started = Started(self.index, run.id, run.label, run.first_step, run.target_steps)
+        self.messages.put(started.to_dict())
 
-    @hookimpl
-    def on_losses(self, step: int, losses: dict[str, float], steps_per_s: float) -> None:
-        self.messages.put(Values(self.index, step, losses, steps_per_s).to_dict())
+    def on_losses(self, event: LossesLogged) -> None:
+        values = Values(self.index, event.step, event.losses, event.steps_per_s)
+        self.messages.put(values.to_dict())
 
-    @hookimpl
-    def on_scores(self, step: int, scores: list[Score]) -> None:
-        self.messages.put(Values(self.index, step, {s.name: s.value for s in scores}).to_dict())
+    def on_scores(self, event: ScoresLogged) -> None:
+        scores = {score.name: score.value for score in event.scores}
+        self.messages.put(Values(self.index, event.step, scores).to_dict())
 
 
 def train_reporting(unit: Unit, index: int, messages: Sender) -> None:
@@ -164,8 +160,9 @@ def _trained(unit: Unit, index: int, messages: Sender) -> Message:
 
     load_plugins()
     try:
-        with STOP.installed(), observing(Forwarder(messages, index)):
-            run_id, status = run_unit(unit, console=Console(quiet=True))
+        with STOP.installed():
+            forwarder = Forwarder(messages, index)
+            run_id, status = run_unit(unit, console=Console(quiet=True), observers=[forwarder])
     except GanbenchError as e:
         return Failed(index, str(e))
     except KeyboardInterrupt:  # a recorded run takes a stop request itself: this one had none
@@ -338,7 +335,7 @@ class Processes(Elsewhere):
 
 
 def _unit_label(unit: Unit) -> str:
-    return f"{unit.name or ' '.join(unit.overrides) or 'defaults'} seed {unit.seed}"
+    return f"{unit.spec.name or unit.spec.label} seed {unit.seed}"
 
 
 def extra(module: str, kind: str, package: str) -> ModuleType:
