@@ -5,6 +5,7 @@ commands that only read the store start without it."""
 
 import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from ganbench.api.hookspecs import hookimpl
 from ganbench.api.loss import Loss
@@ -16,7 +17,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-_LAZY = {
+_LAZY: dict[str, str] = {
     "Batch": "api.data",
     "ImageSet": "api.data",
     "TwoDomains": "api.data",
@@ -36,7 +37,7 @@ _LAZY = {
 __all__ = ["GanbenchError", "Loss", "Option", "hookimpl", *_LAZY]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'ganbench' has no attribute '{name}'")
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

@@ -4,13 +4,15 @@ import os
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from ganbench.errors import GanbenchError
 
 DEFAULT_DB = "sqlite:///results/ganbench.db"
+RegistryPath = str | os.PathLike[str] | None  # a registry.toml; None: registry_path()
 
 
-def registry_path():
+def registry_path() -> Path:
     """$GANBENCH_REGISTRY, else the copy beside the source tree, else the installed copy."""
     if os.environ.get("GANBENCH_REGISTRY"):
         return Path(os.environ["GANBENCH_REGISTRY"])
@@ -20,7 +22,7 @@ def registry_path():
     return Path(sys.prefix) / "share" / "ganbench" / "registry.toml"
 
 
-def load_registry_toml(path=None):
+def load_registry_toml(path: RegistryPath = None) -> dict[str, Any]:
     path = Path(path or registry_path())
     try:
         with open(path, "rb") as f:
@@ -35,6 +37,6 @@ def load_registry_toml(path=None):
         ) from None
 
 
-def default_components(path=None):
+def default_components(path: RegistryPath = None) -> dict[str, str]:
     """The [defaults] table: kind -> component name."""
     return dict(load_registry_toml(path).get("defaults", {}))

@@ -8,9 +8,11 @@ the cartesian product of all of them."""
 import itertools
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from ganbench.config.defaults import load_registry_toml
+from ganbench.config.defaults import RegistryPath, load_registry_toml
 from ganbench.config.spec import parse_overrides
 from ganbench.errors import GanbenchError, lookup
 
@@ -19,15 +21,15 @@ SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
 
 @dataclass
 class Arm:
-    label: str
-    overrides: dict
+    label: str | None  # None: a plain run, neither a study arm nor a sweep
+    overrides: dict[str, str]
     study: str | None = None
-    published: dict = field(default_factory=dict)  # the source's G and D parameter counts
+    published: dict[str, int] = field(default_factory=dict)  # the source's G and D parameter counts
     data: str | None = None  # what data the study trains on, for the error when it is missing
     params_note: str | None = None  # why a count differs from the published one, for --dry-run
 
 
-def _number(text, key):
+def _number(text: str, key: str) -> int:
     try:
         return int(text)
     except ValueError:
@@ -36,7 +38,7 @@ def _number(text, key):
         ) from None
 
 
-def sweep_values(key, text):
+def sweep_values(key: str, text: str) -> list[str]:
     """The values one override stands for: 'choice(a,b)', 'range(0,10,2)' or a plain value."""
     match = SWEEP.match(text)
     if not match:
@@ -57,24 +59,24 @@ def sweep_values(key, text):
     return values
 
 
-def expand(pairs):
+def expand(pairs: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
     """{key: text} with sweeps -> [(label suffix, {key: value})], the cartesian product."""
     keys = list(pairs)
     choices = [sweep_values(k, pairs[k]) for k in keys]
     swept = [k for k, c in zip(keys, choices) if SWEEP.match(pairs[k])]
-    out = []
+    out: list[tuple[str, dict[str, str]]] = []
     for combo in itertools.product(*choices):
         values = dict(zip(keys, combo))
         out.append((" ".join(f"{k}={values[k]}" for k in swept), values))
     return out
 
 
-def load_study(name, path=None):
+def load_study(name: str, path: RegistryPath = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The study's table with `data` and `params_note` filled from its protocol where it has
     none, and its protocol's and base overrides merged."""
     toml = load_registry_toml(path)
     study = lookup(toml.get("studies", {}), name, "study")
-    protocol = {}
+    protocol: dict[str, Any] = {}
     if "protocol" in study:
         protocol = lookup(toml.get("protocols", {}), study["protocol"], "protocol")
     base = {
@@ -85,11 +87,11 @@ def load_study(name, path=None):
     return {**study, **notes}, base
 
 
-def study_names(path=None):
+def study_names(path: RegistryPath = None) -> list[str]:
     return sorted(load_registry_toml(path).get("studies", {}))
 
 
-def plan(overrides, path=None):
+def plan(overrides: Iterable[str], path: RegistryPath = None) -> list[Arm]:
     """The arms a `ganbench run` stands for: one per study arm and per sweep combination."""
     pairs = parse_overrides(overrides)
     name = pairs.pop("study", None)
@@ -115,16 +117,16 @@ def plan(overrides, path=None):
     return arms
 
 
-def as_overrides(values):
+def as_overrides(values: Mapping[str, object]) -> list[str]:
     return [f"{k}={v}" for k, v in values.items()]
 
 
-def _from_environment(values):
+def _from_environment(values: Mapping[str, str]) -> dict[str, str]:
     """'$NAME' values come from the environment (data folders, say); unset ones stay '$NAME'."""
     return {k: os.environ.get(v[1:], v) if v.startswith("$") else v for k, v in values.items()}
 
 
-def check_data(arm):
+def check_data(arm: Arm) -> None:
     """An arm whose data folder is still '$NAME' says which data and how to point at it."""
     for key, value in arm.overrides.items():
         if value.startswith("$"):

@@ -1,9 +1,13 @@
 """What a run costs beyond wall time: the GPU's peak memory and the energy it drew, from
 NVML's energy counter (nvidia-ml-py). Neither is measured on a CPU."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+# millijoules since some fixed point, or None where not measured
+EnergyCounter = Callable[[], float | None]
 
 
 @dataclass
@@ -11,10 +15,10 @@ class Cost:
     peak_mem_mb: float | None = None
     energy_j: float | None = None
 
-    def measured(self):
+    def measured(self) -> bool:
         return self.peak_mem_mb is not None or self.energy_j is not None
 
-    def plus(self, earlier):
+    def plus(self, earlier: "Cost | None") -> "Cost":
         """This stretch of a run added to what its earlier stretches recorded (a resume)."""
         if earlier is None:
             return self
@@ -23,11 +27,11 @@ class Cost:
         )
 
 
-def _max(a, b):
+def _max(a: float | None, b: float | None) -> float | None:
     return max(v for v in (a, b) if v is not None) if a is not None or b is not None else None
 
 
-def _sum(a, b):
+def _sum(a: float | None, b: float | None) -> float | None:
     return (a or 0.0) + (b or 0.0) if a is not None or b is not None else None
 
 
@@ -35,7 +39,7 @@ class Meter:
     """Peak memory and energy from here on, on one device. `energy_counter()` gives
     millijoules since some fixed point, or None."""
 
-    def __init__(self, device, energy_counter=None):
+    def __init__(self, device: torch.device, energy_counter: EnergyCounter | None = None) -> None:
         self.device = device
         self.counter = energy_counter or (
             nvml_energy(device) if device.type == "cuda" else lambda: None
@@ -44,7 +48,7 @@ class Meter:
             torch.cuda.reset_peak_memory_stats(device)
         self.start = self.counter()
 
-    def read(self):
+    def read(self) -> Cost:
         peak = (
             torch.cuda.max_memory_allocated(self.device) / 2**20
             if self.device.type == "cuda"
@@ -55,7 +59,7 @@ class Meter:
         return Cost(peak, energy)
 
 
-def nvml_energy(device):
+def nvml_energy(device: torch.device) -> EnergyCounter:
     """NVML's total-energy counter of the GPU behind `device` (Volta and later), or a reader
     that gives None where NVML, the binding or the counter is missing."""
     try:

@@ -7,9 +7,12 @@ The rule reads only values the store holds (losses at log steps, scores at evalu
 resumed run replays them and stops where the uninterrupted run would have."""
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ganbench.errors import GanbenchError
+from ganbench.store.base import MetricRow
 
 
 @dataclass
@@ -18,17 +21,17 @@ class Plateau:
     patience: int
     tolerance: float
     way: str = "min"  # "min" or "max"
-    scores: tuple = ()  # the scores the run records; anything else must be a loss
+    scores: tuple[str, ...] = ()  # the scores the run records; anything else must be a loss
     best: float | None = None
     best_step: int = 0
     reason: str | None = None
     at: int | None = None  # the step the rule ended the run at
 
     @property
-    def fired(self):
+    def fired(self) -> bool:
         return self.reason is not None
 
-    def see(self, step, value):
+    def see(self, step: int, value: float) -> bool:
         """Take one recorded value of `name`; True once the run should end. A NaN or infinite
         value never improves (a collapsed run's NaN FID ends it), nor starts the count."""
         if self.fired or (self.best is None and not math.isfinite(value)):
@@ -44,10 +47,11 @@ class Plateau:
             )
         return self.fired
 
-    def _margin(self, value):
+    def _margin(self, value: float) -> float:
+        assert self.best is not None  # only asked once there is a best
         return value - self.best if self.way == "max" else self.best - value
 
-    def check(self, losses):
+    def check(self, losses: Mapping[str, object]) -> None:
         """After the first step, which names the losses: refuse a name the run never records."""
         if self.name not in self.scores and self.name not in losses:
             raise GanbenchError(
@@ -55,13 +59,13 @@ class Plateau:
                 f"nor one of its scores ({', '.join(self.scores) or 'none'}); choose one of those"
             )
 
-    def watch(self, step, values):
+    def watch(self, step: int, values: Mapping[str, float]) -> None:
         """Take a step's recorded losses or scores."""
         if self.name in values:
             self.see(step, values[self.name])
 
 
-def plateau(options, directions):
+def plateau(options: Mapping[str, Any], directions: Mapping[str, str]) -> Plateau | None:
     """The run's rule from its options and its scores' directions, or None when stop_on is empty."""
     name = options.get("stop_on", "")
     if not name:
@@ -75,7 +79,7 @@ def plateau(options, directions):
     )
 
 
-def replay(rule, metrics):
+def replay(rule: Plateau, metrics: Iterable[MetricRow]) -> Plateau:
     """Feed the rule the values a run recorded before a resume: the store's metric rows,
     (run id, step, name, value, protocol)."""
     seen = sorted(

@@ -3,14 +3,18 @@ torch.compile of each network and channels-last memory. They change the numbers,
 are part of a run's config and group."""
 
 import shutil
-from contextlib import nullcontext
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import torch
+from torch import nn
 
+from ganbench.api.settings import Settings
 from ganbench.errors import GanbenchError
 
 
-def check(cfg, device):
+def check(cfg: Settings, device: torch.device) -> None:
     """One clear line for a setting this machine cannot run, before anything is built."""
     if cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise GanbenchError(
@@ -27,7 +31,7 @@ def check(cfg, device):
         )
 
 
-def prepare(nets, cfg):
+def prepare(nets: Mapping[str, nn.Module], cfg: Settings) -> None:
     """Channels-last memory and compilation, in place: parameters, optimizers and checkpoint
     keys stay as they are."""
     for net in nets.values():
@@ -37,7 +41,7 @@ def prepare(nets, cfg):
             net.compile(mode=None if cfg.compile_mode == "default" else cfg.compile_mode)
 
 
-def autocast(options, device):
+def autocast(options: Mapping[str, Any], device: torch.device) -> AbstractContextManager[object]:
     """The context a training step runs in: bf16 autocast, or nothing."""
     if options.get("precision", "fp32") == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)

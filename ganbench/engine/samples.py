@@ -4,12 +4,15 @@
 beside the checkpoint; layout.json and best.json say how to read them back."""
 
 import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from torchvision.utils import save_image
 
+from ganbench.api.scheme import Panel
 from ganbench.engine import checkpoint
 
 FAIR_STRIP = (1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000)
@@ -22,10 +25,10 @@ LEGACY_PANELS = {
 
 
 class Sampler:
-    def __init__(self, run_dir):
+    def __init__(self, run_dir: str | Path) -> None:
         self.dir = Path(run_dir) / "samples"
 
-    def _save(self, panel, name):
+    def _save(self, panel: Panel, name: str) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
         save_image(
             panel.images,
@@ -37,21 +40,28 @@ class Sampler:
         )
         return self.dir / name
 
-    def recorded_best(self):
+    def recorded_best(self) -> tuple[str, float] | None:
         path = self.dir / "best.json"
         if not path.exists():
             return None
         best = json.loads(path.read_text())
         return best["score"], best["value"]
 
-    def grid(self, panel, step):
+    def grid(self, panel: Panel, step: int) -> Path:
         """Write the step's panel; its path."""
         path = self._save(panel, f"step-{step:07d}.png")
         layout = {"nrow": panel.nrow, "focus": panel.focus, "caption": panel.caption}
         (self.dir / "layout.json").write_text(json.dumps(layout))
         return path
 
-    def best(self, panels, weights, step, score, value):
+    def best(
+        self,
+        panels: Mapping[str, Panel],
+        weights: Mapping[str, Mapping[str, Any]],
+        step: int,
+        score: str,
+        value: float,
+    ) -> None:
         """The best checkpoint's panels and generator weights, then best.json naming them."""
         self.dir.mkdir(parents=True, exist_ok=True)
         for name, panel in panels.items():
@@ -66,7 +76,7 @@ class Sampler:
         )
 
 
-def grids(run_dir):
+def grids(run_dir: str | Path) -> dict[int, Path]:
     """{step: path} of the grids a run wrote."""
     return {
         int(p.stem.removeprefix("step-")): p
@@ -74,14 +84,14 @@ def grids(run_dir):
     }
 
 
-def layout(run_dir):
+def layout(run_dir: str | Path) -> dict[str, Any]:
     """How the run's grids are laid out: columns, the tile the strip follows, the caption."""
     path = Path(run_dir) / "samples" / "layout.json"
     found = json.loads(path.read_text()) if path.exists() else {}
     return {"nrow": 5, "focus": 0, "caption": "5x5 grid", **found}
 
 
-def tile(path, res, index=0, nrow=5):
+def tile(path: Path, res: int, index: int = 0, nrow: int = 5) -> Image.Image:
     """Tile `index` (row by row) of a saved grid: the same input at every step."""
     row, column = divmod(index, nrow)
     left, top = PADDING + column * (res + PADDING), PADDING + row * (res + PADDING)
@@ -89,7 +99,7 @@ def tile(path, res, index=0, nrow=5):
         return grid.crop((left, top, left + res, top + res)).copy()
 
 
-def strip_steps(available, wanted=None):
+def strip_steps(available: Collection[int], wanted: Sequence[int] | None = None) -> list[int]:
     """The chosen steps (by default the fair's) where the run has grids for them; else, when
     the fair's match fewer than three or the chosen ones none, ten spread over what it has."""
     chosen = [s for s in (wanted or FAIR_STRIP) if s in available]
@@ -105,21 +115,21 @@ def strip_steps(available, wanted=None):
 class RunSamples:
     """What one run's samples folder holds, read back for a report."""
 
-    progress: list = field(
+    progress: list[tuple[int, Image.Image]] = field(
         default_factory=list
     )  # [(step, PIL image)]: one fixed input over training
-    last_grid: tuple | None = None  # (step, path) of the newest grid
+    last_grid: tuple[int, Path] | None = None  # (step, path) of the newest grid
     grid_caption: str = ""
-    best_panels: dict = field(
+    best_panels: dict[str, tuple[Path, str]] = field(
         default_factory=dict
     )  # name -> (path, caption) at the best checkpoint
-    best: dict | None = None  # best.json: the step and score of the best checkpoint
+    best: dict[str, Any] | None = None  # best.json: the step and score of the best checkpoint
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.progress or self.best_panels)
 
 
-def read_samples(run_dir, res, strip=None):
+def read_samples(run_dir: str | Path, res: int, strip: Sequence[int] | None = None) -> RunSamples:
     """A run's progress strip at strip_steps(), its newest grid and its best-checkpoint images."""
     folder, available, how = Path(run_dir) / "samples", grids(run_dir), layout(run_dir)
     found = RunSamples(
