@@ -533,11 +533,18 @@ class SqlStore(RunStore):
         with self.engine.connect() as c:
             yield c.execution_options(**{sqlite.READ: True})
 
-    def _meta(self) -> dict[str, str]:
-        if "ganbench_meta" not in self.tables:
-            return {}
+    def _read(self, query: Any) -> list[Any]:  # a select of one table; its rows
+        """A query's rows; none from a table the database lacks. A database made before
+        that table existed and opened only to read (never upgraded: a reader writes
+        nothing) is the one that lacks it, and this is the one place that says so."""
+        table = query.get_final_froms()[0]
+        if getattr(table, "name", None) not in self.tables:
+            return []
         with self._reading() as c:
-            return {row.key: row.value for row in c.execute(select(Meta))}
+            return list(c.execute(query))
+
+    def _meta(self) -> dict[str, str]:
+        return {row.key: row.value for row in self._read(select(Meta))}
 
     @writes
     def create_run(
@@ -556,15 +563,8 @@ class SqlStore(RunStore):
             return run.id
 
     def networks(self) -> list[NetworkRow]:
-        if "networks" not in self.tables:
-            return []
-        with self._reading() as c:
-            return [
-                (row[0], row[1], row[2], row[3])
-                for row in c.execute(
-                    select(Network.run_id, Network.name, Network.kind, Network.params)
-                )
-            ]
+        query = select(Network.run_id, Network.name, Network.kind, Network.params)
+        return [(row[0], row[1], row[2], row[3]) for row in self._read(query)]
 
     @writes
     def update_run(self, run_id: int, **fields: Any) -> None:
@@ -588,12 +588,8 @@ class SqlStore(RunStore):
             _upsert_beat(c, run_id, {"host": host, "pid": pid, "beat_at": now()})
 
     def heartbeats(self) -> dict[int, Beat]:
-        if "heartbeats" not in self.tables:
-            return {}
-        with self._reading() as c:
-            return {
-                row.run_id: (row.host, row.pid, row.beat_at) for row in c.execute(select(Heartbeat))
-            }
+        rows = self._read(select(Heartbeat))
+        return {row.run_id: (row.host, row.pid, row.beat_at) for row in rows}
 
     def get_run(self, run_id: int) -> RunRow:
         with self._reading() as c:
@@ -666,12 +662,9 @@ class SqlStore(RunStore):
                 c.execute(insert(Tag), [{"run_id": i, "tag": tag} for i in run_ids])
 
     def tags(self) -> dict[int, list[str]]:
-        if "tags" not in self.tables:
-            return {}
         found: dict[int, list[str]] = {}
-        with self._reading() as c:
-            for row in c.execute(select(Tag).order_by(Tag.tag)):
-                found.setdefault(row.run_id, []).append(row.tag)
+        for row in self._read(select(Tag).order_by(Tag.tag)):
+            found.setdefault(row.run_id, []).append(row.tag)
         return found
 
     @writes
@@ -698,12 +691,8 @@ class SqlStore(RunStore):
             }
 
     def origins(self) -> dict[int, Origin]:
-        if "run_origins" not in self.tables:
-            return {}
-        with self._reading() as c:
-            return {
-                row.run_id: (row.source, row.source_run) for row in c.execute(select(RunOrigin))
-            }
+        rows = self._read(select(RunOrigin))
+        return {row.run_id: (row.source, row.source_run) for row in rows}
 
     @writes
     def adopt(
@@ -721,18 +710,12 @@ class SqlStore(RunStore):
             return here["id"], "updated"
 
     def costs(self) -> dict[int, tuple[float | None, float | None]]:
-        if "costs" not in self.tables:
-            return {}
-        with self._reading() as c:
-            return {
-                row.run_id: (row.peak_mem_mb, row.energy_j) for row in c.execute(select(RunCost))
-            }
+        rows = self._read(select(RunCost))
+        return {row.run_id: (row.peak_mem_mb, row.energy_j) for row in rows}
 
     def early_stops(self) -> dict[int, tuple[int, str]]:
-        if "early_stops" not in self.tables:
-            return {}
-        with self._reading() as c:
-            return {row.run_id: (row.step, row.reason) for row in c.execute(select(EarlyStop))}
+        rows = self._read(select(EarlyStop))
+        return {row.run_id: (row.step, row.reason) for row in rows}
 
     def runs(self) -> list[RunRow]:
         with self._reading() as c:
