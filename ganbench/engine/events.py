@@ -10,8 +10,7 @@ names (`trackers=`), and last the event hooks of installed plugins (hookspecs: o
 import importlib.util
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -68,18 +67,6 @@ def check_trackers(text: str, registry: Registry) -> list[Component]:
                 f"trackers=)"
             )
     return found
-
-
-@contextmanager
-def observing(*observers: object) -> Iterator[None]:
-    """Observers registered with the plugin manager for the length of one run."""
-    for observer in observers:
-        pm.register(observer)
-    try:
-        yield
-    finally:
-        for observer in observers:
-            pm.unregister(observer)
 
 
 @dataclass(frozen=True)
