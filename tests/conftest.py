@@ -76,6 +76,26 @@ def register_plugin():
         plugins.unregister(plugin)
 
 
+@pytest.fixture
+def observe(register_plugin):
+    """A throwaway observer for the runs that name the tracker 'observer' (`trackers=observer`):
+    `observe(obj)` makes `obj` the observer every such run is given from then on."""
+    chosen: list[object] = [object()]  # before any: an observer without event hooks
+
+    class Tracker:
+        @hookimpl
+        def register_trackers(self, register):
+            register("observer", lambda run: chosen[0])
+
+    register_plugin(Tracker(), name="observer")
+
+    def use(observer):
+        chosen[0] = observer
+        return observer
+
+    return use
+
+
 class MeanPixels:
     """A throwaway feature space for test metrics: each image's mean pixel value."""
 

@@ -1,4 +1,4 @@
-"""Run events: a plugin observes a run's life through the event hooks, in order; the store is
+"""Run events: a plugin's tracker observes the life of the runs that name it, in order; the store is
 one observer among others; trackers (TensorBoard, MLflow) log through their real libraries
 to a temporary folder; the trackers a run names never split its group."""
 
@@ -52,9 +52,9 @@ class Recorder:
         self.seen.append(("ended", status, steps_done, error, stop))
 
 
-def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin):
-    recorder = register_plugin(Recorder())
-    assert invoke("run", *SCORED, "--steps", "4").exit_code == 0
+def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, observe):
+    recorder = observe(Recorder())
+    assert invoke("run", *SCORED, "--steps", "4", "trackers=observer").exit_code == 0
     kinds = [event[0] for event in recorder.seen]
     assert kinds == ["started"] + ["losses", "scores", "samples", "checkpoint"] * 2 + ["ended"]
     assert recorder.seen[0] == ("started", 0, "defaults res=16 batch=4 filters=0.0625", 4)
@@ -74,8 +74,31 @@ def test_a_plugin_sees_every_event_of_a_run_in_order(invoke, db, register_plugin
     ]
 
 
+def test_an_observer_sees_only_the_runs_that_name_it(invoke, db, observe, register_plugin):
+    recorder = observe(Recorder())
+    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    assert recorder.seen == []
+    assert invoke("run", *TINY, "--steps", "2", "trackers=observer").exit_code == 0
+    assert [event[0] for event in recorder.seen] == [
+        "started",
+        "losses",
+        "samples",
+        "checkpoint",
+        "ended",
+    ]
+
+    class TopLevel:  # event hooks on the plugin itself, not on a tracker: told nothing, and said
+        @hookimpl
+        def on_losses(self, run, step):
+            raise AssertionError("a plugin's own event hook was called")
+
+    register_plugin(TopLevel(), name="top_level")
+    with pytest.warns(UserWarning, match="'top_level'.*event hook 'on_losses'.*register_trackers"):
+        assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+
+
 def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(
-    invoke, db, register_plugin
+    invoke, db, register_plugin, observe
 ):
     from conftest import SignalAt, sign
 
@@ -86,19 +109,17 @@ def test_a_checkpoint_that_fails_on_interrupt_still_ends_the_run_interrupted(
                 raise OSError("disk full")
 
     register_plugin(SignalAt, name="signal_at")
-    register_plugin(Broken())
+    observe(Broken())
     sign(3)
-    result = invoke("run", *TINY, "plugins=signal_at", "--steps", "6")
+    result = invoke("run", *TINY, "plugins=signal_at", "--steps", "6", "trackers=observer")
     assert result.exit_code == 1 and "disk full" in result.output
     assert query(db, "select status, steps_done from runs") == [
         ("interrupted", 3)
     ]  # last.pt was written first
 
 
-def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(
-    invoke, db, register_plugin
-):
-    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(invoke, db, observe):
+    assert invoke("run", *TINY, "--steps", "2", "trackers=observer").exit_code == 0
 
     class FailsOnce:
         armed = True
@@ -109,7 +130,7 @@ def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(
                 FailsOnce.armed = False
                 raise RuntimeError("tracker down")
 
-    register_plugin(FailsOnce())
+    observe(FailsOnce())
     assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 1
     assert query(db, "select status, target_steps from runs") == [("failed", 4)]
     resumed = invoke("run", "--resume", "1")
@@ -117,9 +138,9 @@ def test_an_extension_that_fails_before_its_first_checkpoint_still_resumes(
     assert query(db, "select status, steps_done from runs") == [("completed", 4)]
 
 
-def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, register_plugin):
-    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
-    recorder = register_plugin(Recorder())
+def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, observe):
+    assert invoke("run", *TINY, "--steps", "2", "trackers=observer").exit_code == 0
+    recorder = observe(Recorder())
     assert invoke("run", "--resume", "1", "--steps", "4").exit_code == 0
     assert recorder.seen == [
         ("started", 2, "defaults res=16 batch=4 filters=0.0625", 4),
@@ -130,9 +151,7 @@ def test_a_resumed_run_starts_its_events_at_its_checkpoint(invoke, db, register_
     ]
 
 
-def test_every_event_is_a_spec_and_the_store_records_before_observers_see(
-    invoke, db, register_plugin
-):
+def test_every_event_is_a_spec_and_the_store_records_before_observers_see(invoke, db, observe):
     assert set(EVENTS) <= {name for name in dir(Recorder) if name.startswith("on_")}
 
     class Peeker:
@@ -144,21 +163,19 @@ def test_every_event_is_a_spec_and_the_store_records_before_observers_see(
                 db, "select count(*), max(steps_done) from runs join metrics on runs.id = run_id"
             )
 
-    register_plugin(Peeker())
-    assert invoke("run", *TINY, "--steps", "2").exit_code == 0
+    observe(Peeker())
+    assert invoke("run", *TINY, "--steps", "2", "trackers=observer").exit_code == 0
     assert Peeker.found == [(2, 2)]  # both losses and steps_done were written before the plugin ran
 
 
-def test_an_observer_that_raises_ends_the_run_failed_and_its_record_stays(
-    invoke, db, register_plugin
-):
+def test_an_observer_that_raises_ends_the_run_failed_and_its_record_stays(invoke, db, observe):
     class Broken:
         @hookimpl
         def on_checkpoint(self, step):
             raise RuntimeError(f"tracker server down at step {step}")
 
-    register_plugin(Broken())
-    result = invoke("run", *TINY, "--steps", "4")
+    observe(Broken())
+    result = invoke("run", *TINY, "--steps", "4", "trackers=observer")
     assert result.exit_code == 1 and "tracker server down at step 2" in result.output
     status, steps, error = query(db, "select status, steps_done, error from runs")[0]
     assert status == "failed" and steps == 2 and "tracker server down" in error

@@ -144,11 +144,18 @@ def test_a_resumed_cyclegan_run_is_bit_exact(invoke, db, workdir, register_plugi
     assert query(db, metrics, 1) == query(db, metrics, 2)
 
 
-def test_learning_rates_stay_then_fall_linearly(db, invoke, workdir, register_plugin):
-    rates = register_plugin(CheckpointRates())
+def test_learning_rates_stay_then_fall_linearly(db, invoke, workdir, observe):
+    rates = observe(CheckpointRates())
     assert (
         invoke(
-            "run", *TINY_CYCLE, *QUIET, "decay_start=0.5", "g_lr=0.001", "--steps", "8"
+            "run",
+            *TINY_CYCLE,
+            *QUIET,
+            "decay_start=0.5",
+            "g_lr=0.001",
+            "--steps",
+            "8",
+            "trackers=observer",
         ).exit_code
         == 0
     )

@@ -5,8 +5,10 @@ Registration hooks add components: each gets a `register` callable, typed for it
 keywords its kind takes). Event hooks observe a run: the store, the progress display and
 trackers are all observers of one stream of events, called in this order: on_run_started,
 then on_losses, on_scores, on_samples and on_checkpoint as they happen, then on_run_ended
-whatever the outcome. An installed plugin's event hooks are called for every run; they never
-change what a run trains, so they are not part of its config. An observer that raises ends
+whatever the outcome. Event hooks are called on trackers (`register_trackers`), each built
+for one run that names it in `trackers=` and attached to that run alone; a plugin's own
+top-level event hooks are called for no run (ganbench warns). Trackers never change what a
+run trains, so they are not part of its group. An observer that raises ends
 the run `failed` (in on_run_ended: the command fails, the status stays). The store records
 each event first.
 

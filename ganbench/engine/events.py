@@ -4,8 +4,9 @@ ScoresLogged, SamplesWritten and CheckpointWritten, then RunEnded whatever the o
 
 Who observes: the store's recorder first (so every event is recorded before anyone else
 sees it), then the run's own observers (its progress display), then the trackers the run
-names (`trackers=`), and last the event hooks of installed plugins (hookspecs: on_losses,
-...). A tracker is attached to its own run's bus alone, so it never sees another run."""
+names (`trackers=`). A plugin observes runs by registering a tracker (`register_trackers`);
+each is built for, and attached to, the bus of a run that names it alone, so no installed
+plugin sees a run that did not ask for it."""
 
 import importlib.util
 import os
@@ -20,7 +21,6 @@ import pluggy
 from ganbench.api import hookspecs
 from ganbench.config.spec import RunConfig, names_in
 from ganbench.errors import GanbenchError
-from ganbench.plugins.manager import pm
 from ganbench.plugins.registry import Component, Registry
 from ganbench.stopping import STOP
 from ganbench.store.sql import now
@@ -172,8 +172,7 @@ class Observer:
 class EventBus:
     """One run's stream of events. The recorder (the store) is told first, then the run's
     observers in order, then its trackers (objects with `@hookimpl` event hooks, attached to
-    this bus alone), then the installed plugins' event hooks. An observer that raises stops
-    the telling, and the run ends failed."""
+    this bus alone). An observer that raises stops the telling, and the run ends failed."""
 
     def __init__(self, recorder: Observer, observers: Sequence[Observer] = ()) -> None:
         self.observers = [recorder, *observers]
@@ -189,7 +188,6 @@ class EventBus:
             observer.notify(event)
         arguments = event.arguments()
         getattr(self.trackers.hook, event.hook)(**arguments)
-        getattr(pm.hook, event.hook)(**arguments)
 
 
 class StoreRecorder(Observer):

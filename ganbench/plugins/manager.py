@@ -85,6 +85,27 @@ def unknown_hooks() -> list[tuple[str, str]]:
     return found
 
 
+def unattached_observers() -> list[tuple[str, str]]:
+    """(plugin, hook) for each run-event hook implemented by a plugin itself rather than by a
+    tracker it registers: event hooks are told only to the trackers a run names."""
+    found = []
+    for hook in EVENTS:
+        found += [(impl.plugin_name, hook) for impl in getattr(pm.hook, hook).get_hookimpls()]
+    return found
+
+
+def _warn_unattached_observers(sources: dict[str, Source]) -> None:
+    for plugin, hook in unattached_observers():
+        source = sources.get(plugin)
+        where = source.named() if source else f"plugin '{plugin}'"
+        warnings.warn(
+            f"{where} implements the event hook '{hook}' itself, which no run calls; register "
+            f"an observer with register_trackers and name it in trackers= (docs/plugins.md)",
+            GanbenchWarning,
+            stacklevel=2,
+        )
+
+
 def _warn_unknown_hooks(sources: dict[str, Source]) -> None:
     for plugin, hook in unknown_hooks():
         source = sources.get(plugin)
@@ -101,6 +122,7 @@ def _build_registry(_generation: int) -> Registry:
     registry = Registry(BROKEN)
     sources = _sources()
     _warn_unknown_hooks(sources)
+    _warn_unattached_observers(sources)
     for kind, hook in HOOKS.items():
         # One call per implementation, so each component knows which plugin gave it.
         for impl in getattr(pm.hook, hook).get_hookimpls():
