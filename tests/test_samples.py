@@ -123,3 +123,17 @@ def test_conditional_grids_show_many_classes_not_the_first_rows_of_sorted_labels
     shown = exp.scheme.conditions["grid"]
     assert len(shown.argmax(1).unique()) >= 5
     assert torch.equal(shown, exp.data.fixed_labels(25, 0))
+
+
+def test_a_best_json_of_0_1_0_without_panels_reads_back_its_two_panels(tmp_path):
+    from ganbench.engine.samples import read_samples
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    (samples / "best.json").write_text(json.dumps({"score": "fid", "step": 4, "value": 9.5}))
+    Image.new("RGB", (8, 8)).save(samples / "best-diversity.png")
+    found = read_samples(tmp_path, res=16)
+    assert found.best["step"] == 4 and list(found.best_panels) == ["diversity"]
+    assert found.best_panels["diversity"][1].startswith("diversity: ten noise vectors")
+    (samples / "best.json").write_text(json.dumps({"score": "fid", "panels": {}}))
+    assert read_samples(tmp_path, res=16).best_panels == {}  # today's record says what it has

@@ -5,7 +5,8 @@ recorded adds a version here, with the facts of the old version written down as 
 Version 1 is 0.1.0 (configs and checkpoints carried no version). Its configs may lack the
 options added after its first runs were recorded, and the oldest lack `training_keys` (the
 options that shape training: all but the metrics'); its oldest checkpoints keep G and D
-under fixed keys instead of the scheme's network names."""
+under fixed keys instead of the scheme's network names; its run folders' best.json named no
+panels, since the noise schemes' two were all there were."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,11 @@ ADDED_IN_0_1_0 = {
 METRIC_OPTIONS_0_1_0 = frozenset(
     {"is_splits", "kid_subsets", "kid_subset_size", "prc_neighborhood"}
 )
+
+PANELS_0_1_0 = {
+    "diversity": "diversity: ten noise vectors at the best checkpoint",
+    "interpolation": "interpolation between two noise vectors in ten steps, best checkpoint",
+}
 
 
 def config(recorded: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,3 +70,8 @@ def _checkpoint_from_1(state: dict[str, Any]) -> dict[str, Any]:
         nets, opts = {"g": state["g"], "d": state["d"]}, {"g": state["g_opt"], "d": state["d_opt"]}
         state = {**state, "nets": nets, "opts": opts, "ema": ema, "scheme": {}}
     return {**state, "identity": state.get("identity"), "version": 2}
+
+
+def best(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A run folder's best.json in today's form: 0.1.0's, which named no panels, gets its two."""
+    return {"panels": PANELS_0_1_0, **record}

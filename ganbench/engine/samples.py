@@ -13,15 +13,11 @@ from PIL import Image
 from torchvision.utils import save_image
 
 from ganbench.api.scheme import Panel
+from ganbench.config import upgrade
 from ganbench.engine import checkpoint
 
 FAIR_STRIP = (1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000)
 PADDING = 2  # torchvision's grid padding, so a tile can be cut out again
-# best.json before schemes named their panels: the noise schemes' two
-LEGACY_PANELS = {
-    "diversity": "diversity: ten noise vectors at the best checkpoint",
-    "interpolation": "interpolation between two noise vectors in ten steps, best checkpoint",
-}
 
 
 class Sampler:
@@ -142,8 +138,8 @@ def read_samples(run_dir: str | Path, res: int, strip: Sequence[int] | None = No
     if available:
         found.last_grid = max(available.items())
     if (folder / "best.json").exists():
-        found.best = json.loads((folder / "best.json").read_text())
-    captions = (found.best or {}).get("panels") or LEGACY_PANELS
+        found.best = upgrade.best(json.loads((folder / "best.json").read_text()))
+    captions = (found.best or {}).get("panels", {})
     found.best_panels = {
         name: (folder / f"best-{name}.png", caption)
         for name, caption in captions.items()
