@@ -1,10 +1,19 @@
 """`ganbench merge`: workers' own databases folded into one store, each run once."""
 
+import filecmp
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import TINY
+from conftest import TINY, query
 
 from ganbench.cli import cli
+from ganbench.store.folders import runs_root
 from ganbench.store.merge import merge
 from ganbench.store.sql import Store
 
@@ -75,6 +84,7 @@ def test_a_source_that_reused_a_deleted_runs_id_gets_a_second_run(workers, workd
     into = f"sqlite:///{workdir / 'all.db'}"
     merge(workers[:1], into)
     assert ganbench("runs", "delete", "1", "--yes", "--db", workers[0]).exit_code == 0
+    query(workers[0], "delete from sqlite_sequence")  # reuse ids as a database before 0003 did
     assert ganbench("run", *TINY, "--steps", "2", "--seed", "5", "--db", workers[0]).exit_code == 0
     assert Store(workers[0]).runs()[0]["id"] == 1  # SQLite gave the new run the old one's id
     assert merge(workers[:1], into) == {"copied": 1}
@@ -112,3 +122,68 @@ def test_the_cli_merges_files_and_refuses_bad_sources_in_one_line(workers, workd
         assert result.exit_code != 0 and says in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
     assert len(Store(into).runs()) == 2
+
+
+def whole_copy(copy, of):
+    """`copy` holds every file of `of`, byte for byte, and no other."""
+    names = {path.relative_to(of) for path in of.rglob("*") if path.is_file()}
+    held = {path.relative_to(copy) for path in copy.rglob("*") if path.is_file()}
+    return held == names and all(filecmp.cmp(of / n, copy / n, shallow=False) for n in names)
+
+
+def test_a_merged_copy_cut_short_or_changed_by_hand_is_repaired_by_the_next_merge(
+    workers, store_url
+):
+    merge(workers, store_url)
+    merged = Store(store_url)
+    copy = next(merged.run_dir(row["id"]) for row in merged.runs() if row["seed"] == 0)
+    last = copy / "last.pt"
+    with last.open("r+b") as file:
+        file.truncate(last.stat().st_size // 2)
+    sample = next((copy / "samples").glob("step-*.png"))
+    sample.write_bytes(bytes(sample.stat().st_size))  # the same size: only the checksum tells
+    assert merge(workers, store_url) == {"unchanged": 1, "repaired": 1}
+    assert whole_copy(copy, Store(workers[0]).run_dir(1))
+    assert merge(workers, store_url) == {"unchanged": 2}
+
+
+def _cut_short(root, size):
+    """Whether a `last.pt` under `root` is being written: begun, not yet `size` bytes."""
+    try:
+        return any(0 < path.stat().st_size < size for path in root.rglob("last.pt"))
+    except OSError:  # a folder renamed or removed while it was walked
+        return False
+
+
+def _soon(predicate, timeout=120):
+    """wait_for's, polled every millisecond: the copy to catch lasts about a tenth of a second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def test_a_merge_killed_while_copying_leaves_no_cut_copy_and_the_next_repairs_it(workers, workdir):
+    source, big = Store(workers[0]).run_dir(1), 128 * 2**20  # a copy that takes a while
+    (source / "last.pt").write_bytes(np.random.default_rng(0).bytes(big))
+    into = workdir / "all.db"
+    command = [sys.executable, "-m", "ganbench", "merge", workers[0], "--into", str(into)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        caught = _soon(lambda: child.poll() is not None or _cut_short(runs_root(workdir), big))
+        assert caught and child.poll() is None, child.stderr.read() if child.poll() else "slow"
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL  # killed mid-copy, not done before the kill
+    [row] = Store(f"sqlite:///{into}").runs()
+    copy = Store(f"sqlite:///{into}").run_dir(row["id"])
+    assert not copy.exists() or whole_copy(copy, source)  # never a copy cut short
+    again = ganbench("merge", workers[0], "--into", str(into))
+    assert again.exit_code == 0 and "0 already there, 1 repaired" in again.output, again.output
+    assert whole_copy(copy, source)
+    assert not [left.name for left in copy.parent.iterdir() if left.name.startswith(".")]
+    assert merge(workers[:1], f"sqlite:///{into}") == {"unchanged": 1}
