@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import torch
@@ -145,27 +144,7 @@ def test_a_resume_off_the_log_boundary_logs_what_an_uninterrupted_run_does(
     assert query(db, METRICS, 1) == query(db, METRICS, 2)
 
 
-# 5. A full disk
-
-
-def test_a_full_disk_leaves_no_partial_checkpoint_and_records_the_cause(invoke, db, monkeypatch):
-    save = torch.save
-
-    def full(state, path):
-        if not Path(path).name.startswith("last.pt"):  # the data set's cache is written first
-            return save(state, path)
-        with open(path, "wb") as f:
-            f.write(b"partial")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr("ganbench.engine.checkpoint.torch.save", full)
-    result = invoke("run", *TINY, "--steps", "4")
-    assert result.exit_code == 2
-    (line,) = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert "last.pt" in line and "No space left on device" in line
-    assert not list(run_dir(db, 1).glob("*.tmp"))
-    ((status, error),) = query(db, "select status, error from runs")
-    assert status == "failed" and "last.pt" in error.splitlines()[0]
+# 5. A full disk: tests/test_disk_full.py fills a real one (a mounted tmpfs)
 
 
 # 6. Runs that are not alive are lost, and every stop Python sees ends in a final status

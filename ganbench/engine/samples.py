@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 from torchvision.utils import save_image
@@ -25,15 +25,8 @@ class Sampler:
         self.dir = Path(run_dir) / "samples"
 
     def _save(self, panel: Panel, name: str) -> Path:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        save_image(
-            panel.images,
-            self.dir / name,
-            nrow=panel.nrow,
-            padding=PADDING,
-            normalize=True,
-            value_range=(-1, 1),
-        )
+        """The panel as one PNG, whole or not there (a full disk leaves no half image)."""
+        checkpoint.write_whole(self.dir / name, lambda file: _png(panel, file), checkpoint.SAVE_FIX)
         return self.dir / name
 
     def recorded_best(self) -> tuple[str, float] | None:
@@ -47,7 +40,7 @@ class Sampler:
         """Write the step's panel; its path."""
         path = self._save(panel, f"step-{step:07d}.png")
         layout = {"nrow": panel.nrow, "focus": panel.focus, "caption": panel.caption}
-        (self.dir / "layout.json").write_text(json.dumps(layout))
+        _write_json(self.dir / "layout.json", layout)
         return path
 
     def best(
@@ -59,7 +52,6 @@ class Sampler:
         value: float,
     ) -> None:
         """The best checkpoint's panels and generator weights, then best.json naming them."""
-        self.dir.mkdir(parents=True, exist_ok=True)
         for name, panel in panels.items():
             self._save(panel, f"best-{name}.png")
         checkpoint.save(
@@ -67,9 +59,25 @@ class Sampler:
             {"step": step, "score": score, "value": value, "nets": weights},
         )
         captions = {name: panel.caption for name, panel in panels.items()}
-        (self.dir / "best.json").write_text(
-            json.dumps({"step": step, "score": score, "value": value, "panels": captions})
-        )
+        best = {"step": step, "score": score, "value": value, "panels": captions}
+        _write_json(self.dir / "best.json", best)
+
+
+def _png(panel: Panel, file: BinaryIO) -> None:
+    save_image(
+        panel.images,
+        file,
+        format="png",
+        nrow=panel.nrow,
+        padding=PADDING,
+        normalize=True,
+        value_range=(-1, 1),
+    )
+
+
+def _write_json(path: Path, value: object) -> None:
+    text = json.dumps(value).encode()
+    checkpoint.write_whole(path, lambda file: file.write(text), checkpoint.SAVE_FIX)
 
 
 def grids(run_dir: str | Path) -> dict[int, Path]:

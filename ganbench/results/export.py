@@ -2,6 +2,7 @@
 `torch.export.load(path).module()` alone (no ganbench, no plugins), any batch size, with the
 run's config inside it."""
 
+import io
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from ganbench.api.network import eval_mode
+from ganbench.engine import checkpoint
 from ganbench.engine.build import Experiment
 from ganbench.errors import GanbenchError
 
@@ -73,8 +75,27 @@ def export(
     batch = [{0: torch.export.Dim.AUTO} for _ in inputs]  # any batch size
     with eval_mode(net):
         program = torch.export.export(wrapper.eval(), inputs, dynamic_shapes=batch)
-    torch.export.save(program, str(out), extra_files={META: json.dumps(meta)})
+    # in memory first: torch 2.14's exporter aborts the whole process when a write to its
+    # file fails (a full disk), where a plain write raises OSError
+    program_bytes = io.BytesIO()
+    torch.export.save(program, program_bytes, extra_files={META: json.dumps(meta)})
+    checkpoint.write_whole(Path(out), lambda file: file.write(program_bytes.getbuffer()), OUT_FIX)
     return meta
+
+
+OUT_FIX = "give --out a file in a writable folder on a disk with room for it"
+
+
+def check_out(out: str | Path) -> None:
+    """An --out whose folder is missing or cannot be written is refused before any work."""
+    folder = Path(out).absolute().parent
+    if not folder.is_dir():
+        raise GanbenchError(
+            f"cannot write {out}: folder {folder} does not exist; create it or {OUT_FIX}"
+        )
+    why = checkpoint.unwritable(folder)
+    if why:
+        raise GanbenchError(f"cannot write {out} in {folder}: {why}; {OUT_FIX}")
 
 
 def _meta(
