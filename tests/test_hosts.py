@@ -6,7 +6,13 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from conftest import TINY_MODEL, query, query_when_made, wait_for
+
+from ganbench.errors import GanbenchError
+from ganbench.store.liveness import Heart
+from ganbench.store.memory import MemoryStore
+from ganbench.store.sql import Store
 
 # The worker believes it is on another node: its runs record that host, so this host can only
 # tell whether it lives by its heartbeat.
@@ -107,3 +113,34 @@ def test_a_bad_heartbeat_setting_is_one_line(invoke, db, monkeypatch):
     monkeypatch.setenv("GANBENCH_LOST_AFTER_S", "0")
     result = invoke("runs", "list", "--status", "lost")
     assert result.exit_code != 0 and "GANBENCH_LOST_AFTER_S=0" in result.output
+
+
+NEVER = ("inf", "1e300", "abc", "-1", "nan", "0")
+BAD = {  # a lock patience of 0 is good: a locked write fails at once
+    "GANBENCH_HEARTBEAT_S": NEVER,
+    "GANBENCH_LOST_AFTER_S": NEVER,
+    "GANBENCH_LOCK_PATIENCE": tuple(bad for bad in NEVER if bad != "0"),
+    "GANBENCH_BUSY_TIMEOUT_MS": (*NEVER, "1.5"),
+}
+
+
+def test_every_bad_number_setting_is_one_line_naming_it_before_anything_runs(
+    invoke, db, monkeypatch
+):
+    Store(db)  # a database to list, so a good setting lists it
+    for name, values in BAD.items():
+        for bad in values:
+            monkeypatch.setenv(name, bad)
+            result = invoke("runs", "list")
+            assert result.exit_code == 2 and f"{name}={bad}: give " in result.output, result.output
+            assert result.output.count("\n") == 1 and "Traceback" not in result.output
+        monkeypatch.delenv(name)
+    assert invoke("runs", "list").exit_code == 0
+
+
+def test_a_heartbeat_that_would_never_beat_is_refused_before_the_run(invoke, db, monkeypatch):
+    monkeypatch.setenv("GANBENCH_HEARTBEAT_S", "1e300")  # its thread died on Event.wait(1e300)
+    with pytest.raises(GanbenchError, match="GANBENCH_HEARTBEAT_S=1e300: give a number of sec"):
+        Heart(MemoryStore(), 1)
+    result = invoke("run", *TINY_MODEL, "--steps", "2")
+    assert result.exit_code == 2 and not os.path.exists(db.removeprefix("sqlite:///"))

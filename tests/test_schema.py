@@ -4,6 +4,7 @@ untouched."""
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,35 @@ def test_a_foreign_postgres_database_is_refused_untouched(postgres_url):
             .all()
         )
     assert tables == ["customers"]
+
+
+def layout_and_rows(path, tables):
+    """Of each table: its rows, its indexes (name, unique, columns) and its foreign keys."""
+    with closing(sqlite3.connect(path)) as c:
+        return {
+            table: (
+                sorted(map(repr, c.execute(f"select * from {table}"))),
+                sorted(
+                    (name, unique, [col[2] for col in c.execute(f"pragma index_info('{name}')")])
+                    for _, name, unique, *_ in c.execute(f"pragma index_list('{table}')")
+                ),
+                sorted(c.execute(f"pragma foreign_key_list('{table}')")),
+            )
+            for table in tables
+        }
+
+
+def test_an_upgraded_database_keeps_every_row_index_and_key_and_never_reuses_an_id(workdir):
+    url = loaded(UNVERSIONED.read_text(), workdir / "old.db")
+    with closing(sqlite3.connect(workdir / "old.db")) as c:
+        tables = [row[0] for row in c.execute("select name from sqlite_master where type='table'")]
+    before = layout_and_rows(workdir / "old.db", tables)
+    store = Store(url)  # upgrades it to HEAD: `runs` is made again, with AUTOINCREMENT
+    assert layout_and_rows(workdir / "old.db", tables) == before
+    with closing(sqlite3.connect(workdir / "old.db")) as c:
+        assert c.execute("pragma foreign_key_check").fetchall() == []
+        assert c.execute("pragma integrity_check").fetchall() == [("ok",)]
+    fields = dict(label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1)
+    newest = store.create_run(**fields)
+    store.delete_runs([newest])
+    assert newest == 2 and Store(url).create_run(**fields) == 3

@@ -1,10 +1,15 @@
+import hashlib
 import math
 import sqlite3
+import subprocess
+import sys
 
 import pytest
+from conftest import TINY, query, run_dir, wait_for
 
 from ganbench import GanbenchError
 from ganbench.results.report import group_table, load_frames
+from ganbench.store.memory import MemoryStore
 from ganbench.store.sql import Store
 
 
@@ -117,3 +122,106 @@ def test_a_process_keeps_one_engine_per_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'one.db'}"
     assert Store(url).engine is Store(url).engine
     assert Store(url).engine is not Store(f"sqlite:///{tmp_path / 'two.db'}").engine
+
+
+# Run ids are never used again (issue 22, item 5)
+
+
+def _new_run(store):
+    return store.create_run(
+        label="x", plugins="", config={}, config_hash="h", seed=0, target_steps=1
+    )
+
+
+def test_a_deleted_runs_id_is_never_given_to_a_new_run(reopen):
+    store = reopen()
+    first, newest = _new_run(store), _new_run(store)
+    store.delete_runs([newest])  # the newest: SQLite without AUTOINCREMENT gave its id again
+    later = _new_run(reopen())  # opened anew, as the next command would
+    assert later > newest and [row["id"] for row in reopen().runs()] == [first, later]
+
+
+def test_a_new_run_never_starts_in_a_folder_that_holds_files(workdir):
+    store = MemoryStore(workdir / "results")
+    left = store.run_dir(1) / "samples" / "step-40.png"  # what a run deleted long ago left
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"someone else's samples")
+    run = _new_run(store)
+    assert run == 1 and not store.run_dir(run).exists()
+    (kept,) = store.run_dir(run).parent.glob(f"{run}.orphan-*")  # kept for a person to look at
+    assert (kept / "samples" / "step-40.png").read_bytes() == b"someone else's samples"
+
+
+# In a child process: `ganbench runs delete ...` that stops for good (until killed) where
+# it reaches the second of its two steps, removing the run folders and removing the rows,
+# whichever order it takes them in; it says which step it stopped before in the file argv[1].
+DELETE_STOPPING_HALFWAY = """
+import shutil, sys, time
+from pathlib import Path
+from ganbench.store.sql import SqlStore
+from ganbench.cli import main
+
+said, reached = Path(sys.argv[1]), set()
+
+def stopping_at_the_second(step, work):
+    def stopping(*args, **kwargs):
+        reached.add(step)
+        if len(reached) == 2:
+            said.write_text(step)
+            time.sleep(600)
+        return work(*args, **kwargs)
+    return stopping
+
+shutil.rmtree = stopping_at_the_second("folders", shutil.rmtree)
+SqlStore.delete_runs = stopping_at_the_second("rows", SqlStore.delete_runs)
+sys.argv = ["ganbench", *sys.argv[2:]]
+main()
+"""
+
+
+def _files(folder):
+    """{path in the folder: sha256 of its bytes}."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_a_delete_killed_halfway_leaves_nothing_a_new_run_takes_for_its_own(invoke, db, workdir):
+    assert invoke("run", *TINY, "sample_every=2", "--steps", "4").exit_code == 0
+    deleted = _files(run_dir(db, 1))
+    assert any(name.startswith("samples/step-") for name in deleted)
+    said = workdir / "stopped-before"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            DELETE_STOPPING_HALFWAY,
+            str(said),
+            "runs",
+            "delete",
+            "1",
+            "--yes",
+            "--db",
+            db,
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        halfway = wait_for(lambda: said.exists() or child.poll() is not None, timeout=60)
+        assert halfway and said.exists(), (
+            child.stderr.read() if child.poll() is not None else "too slow"
+        )
+    finally:
+        child.kill()  # SIGKILL: no cleanup, as a power cut or the OOM killer
+        child.wait()
+    result = invoke("run", *TINY, "--steps", "2", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    new = max(row["id"] for row in Store(db, write=False).runs())
+    images = {n: d for n, d in _files(run_dir(db, new)).items() if n.endswith(".png")}
+    inherited = {name for name, digest in images.items() if deleted.get(name) == digest}
+    assert new != 1 and not inherited  # the deleted run's sample grids, which its page shows
+    assert invoke("runs", "delete", "1", "--yes").exit_code == 0  # deleting again finishes it
+    assert [row[0] for row in query(db, "select id from runs")] == [new]
+    assert not run_dir(db, 1).exists()

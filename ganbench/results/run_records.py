@@ -72,10 +72,11 @@ def delete(store: RunStore, run_ids: Sequence[int]) -> list[int]:
             f"run {', '.join(map(str, busy))} is still running; stop it first (Ctrl-C or kill), "
             f"then delete it"
         )
-    folders = [store.run_dir(i) for i in run_ids]
-    store.delete_runs(run_ids)
-    for folder in folders:  # after the records: a half-deleted run never points at missing files
+    # Folders before rows: a delete cut short leaves rows (deleting again finishes it), never
+    # a folder without its run, which a new run given that id would take for its own
+    for folder in [store.run_dir(i) for i in run_ids]:
         shutil.rmtree(folder, ignore_errors=True)
+    store.delete_runs(run_ids)
     return run_ids
 
 

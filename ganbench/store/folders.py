@@ -7,7 +7,10 @@ has a folder of its own, <name>-<identity>/<run id>, so that databases side by s
 share one; runs recorded before databases had an identity keep runs/<run id>."""
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
+
+from ganbench.errors import GanbenchError
 
 
 def results_dir(database_file: Path | None) -> Path:
@@ -41,3 +44,20 @@ class RunFolders:
         if self.identity is None or run_id <= self.legacy_upto:
             return self.root / str(run_id)
         return self.root / f"{self.name}-{self.identity[:8]}" / str(run_id)
+
+    def set_aside(self, run_id: int) -> Path | None:
+        """Make way for a new run: a folder already at its place (left by a run an older
+        ganbench deleted and gave the id of again, or by a database restored from an older
+        copy) moves to <id>.orphan-<time> beside it, kept for a person to look at, so the
+        new run never shows another's files. Where it went, or None."""
+        folder = self.run_dir(run_id)
+        if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+            return None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        try:
+            return folder.rename(folder.with_name(f"{folder.name}.orphan-{stamp}"))
+        except OSError as e:
+            raise GanbenchError(
+                f"run folder {folder} holds files of another run and cannot be moved aside "
+                f"({e.strerror}); move or delete it, then start the run again"
+            ) from None

@@ -9,11 +9,12 @@ import threading
 from types import TracebackType
 from typing import Protocol
 
-from ganbench.store.base import FINISHED, STATUSES, seconds_setting
+import ganbench.store.environ as environ
+from ganbench.store.base import FINISHED, STATUSES
 
 __all__ = ["BEAT_S", "FINISHED", "STATUSES", "Heart", "beat_s"]  # FINISHED, STATUSES: for readers
 
-BEAT_S = 10.0
+BEAT_S = environ.HEARTBEAT.default  # tests may set it lower
 
 
 class Beating(Protocol):
@@ -23,7 +24,7 @@ class Beating(Protocol):
 
 
 def beat_s() -> float:
-    return seconds_setting("GANBENCH_HEARTBEAT_S", BEAT_S)
+    return environ.number(environ.HEARTBEAT, BEAT_S)
 
 
 class Heart:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-HEAD = "0002"
+HEAD = "0003"
 # The columns every ganbench `runs` table has had: a database with them is ganbench's own.
 OWN_RUN_COLUMNS = {"label", "config", "config_hash", "seed", "status", "target_steps", "steps_done"}
 
