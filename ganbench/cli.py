@@ -14,6 +14,7 @@ from ganbench.api.options import Option
 from ganbench.config.defaults import DEFAULT_DB
 from ganbench.errors import GanbenchError
 from ganbench.executors import DEFAULT, flag, installed, owners
+from ganbench.store import environ
 from ganbench.store.liveness import FINISHED, STATUSES
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def db_option(command):
 @click.option("--debug", is_flag=True, help="show tracebacks instead of one-line errors")
 def cli(debug):
     """ganbench: run GAN ablations from plugins and compare them in tables."""
+    environ.check_all()  # a bad GANBENCH_* number is said before any command starts
 
 
 @cli.command()
@@ -557,6 +559,7 @@ def export_generator(db, run_id, out, which, net):
     from ganbench.results import export, trained
     from ganbench.store.sql import Store
 
+    export.check_out(out)  # before the run is rebuilt and traced: that work would be lost
     store = Store(db, create=False, write=False)
     exp, step = trained.load(store, run_id, which, "cpu", stand_in=True)
     meta = export.export(exp, store.get_run(run_id), step, which, net, out)
@@ -650,6 +653,11 @@ def merge(sources, into):
     say(
         f"merged {len(sources)} database(s): {done['copied']} run(s) copied, {done['updated']} updated, "
         f"{done['unchanged']} already there"
+        + (
+            f", {done['repaired']} repaired (their files here were not whole)"
+            if done["repaired"]
+            else ""
+        )
         + (
             f"; {done['without files']} run(s) had no folder at the source (was --runs-dir set where they trained?)"
             if done["without files"]

@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -227,6 +227,11 @@ class RunConfig:
             if declared[k].in_label and v != declared[k].default
         ]
         return " ".join(parts)
+
+    def with_target(self, steps: int) -> "RunConfig":
+        """This config with another target: what extending a run changes, and all it changes."""
+        options, overrides = {**self.options, "steps": steps}, {**self.overrides, "steps": steps}
+        return replace(self, options=options, overrides=overrides)
 
     def label_short(self) -> str:
         return "+".join(self.plugins) or "defaults"

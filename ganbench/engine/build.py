@@ -24,7 +24,7 @@ from ganbench.engine import fast_path
 from ganbench.engine.evaluation import Evaluator
 from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.plugins.registry import SINGLE_KINDS, Component, Registry
-from ganbench.store.base import RunStatus
+from ganbench.store.base import RunStatus, this_process
 
 Chosen = dict[str, Component]  # the run's component of each single kind
 
@@ -243,6 +243,7 @@ def run_record(
     """The columns a new run starts with; `counts` are parameter_counts(exp)."""
     params = {net: n for net, (_, n) in counts.items()}
     env = {**environment.describe(exp.device, exp.components), "data": exp.data.description}
+    host, pid = this_process()
     return dict(
         label=spec.label,
         study=spec.study,
@@ -263,4 +264,6 @@ def run_record(
         plugin_versions=env["plugins"],
         environment=env,
         score_directions=exp.evaluator.directions() if exp.evaluator else {},
+        host=host,  # the process that trains it: its claim, which fences its writes
+        pid=pid,
     )

@@ -1,10 +1,7 @@
 """Starting a new run and resuming a stopped one: what `ganbench run` calls."""
 
-import os
-import socket
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +11,7 @@ from ganbench.api.network import count_parameters
 from ganbench.config.defaults import default_components
 from ganbench.config.spec import CORE_OPTIONS, RunConfig, RunSpec, active, resolve, resolve_spec
 from ganbench.config.studies import Arm, as_overrides, check_data
-from ganbench.engine import checkpoint, early_stop
+from ganbench.engine import checkpoint, early_stop, footprint, preflight
 from ganbench.engine.build import Experiment, build, parameter_counts, run_record
 from ganbench.engine.events import Observer, check_trackers
 from ganbench.engine.loop import State, train
@@ -24,7 +21,7 @@ from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.plugins.manager import registry
 from ganbench.plugins.registry import Registry
 from ganbench.stopping import STOP
-from ganbench.store.base import RunStatus, RunStore
+from ganbench.store.base import RunStatus, RunStore, this_process
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +72,13 @@ def start_spec(
     reg, config = registry(), spec.config
     # a missing package is named before anything is recorded
     check_trackers(config.options["trackers"], reg)
+    footprint.check_fits(config, reg, pick_device(device))  # refused, not run out of memory
     exp = build(config, reg, pick_device(device), spec.seed, _cache_dir(store), extras)
+    preflight.check(exp, store)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
         counts = parameter_counts(exp)
         run_id = store.create_run(counts, **run_record(exp, spec, counts))
+        store.hold(run_id)  # from here, a process that claims the run fences this one out
         label = f"run {run_id} {spec.short_label} seed {spec.seed}"
         progress = TrainingProgress(label, config.options["steps"], console=console)
         return run_id, train(store, run_id, exp, progress, observers=list(observers))
@@ -102,6 +102,7 @@ def resume_run(
     config = extended(RunSpec.recorded(row).config, steps)
     active(config.components, reg)  # a component uninstalled since gives a clear error here
     check_trackers(config.options["trackers"], reg)
+    footprint.check_fits(config, reg, pick_device(device))
     exp = build(config, reg, pick_device(device), row["seed"], _cache_dir(store), extras)
     _warn_decaying(exp, config, run_id, steps)
     path = store.run_dir(run_id) / "last.pt"
@@ -109,10 +110,10 @@ def resume_run(
     if state is not None:
         _restore(exp, state, path)
     with STOP.deferred():
+        # one transaction: the checkpoint names its target, so it stays the run's own at any
+        # target, and an extension changes nothing else (a kill leaves the run as it was or
+        # extended, never half of each)
         claim(store, run_id, row, config if steps is not None else None)
-        if state is not None and steps is not None:  # the checkpoint goes with the new config hash
-            identity = checkpoint.identity(str(store.identity), run_id, config.hash())
-            checkpoint.save(path, {**state, "identity": identity})
         done = state["step"] if state else 0
         label = f"run {run_id} {config.label_short()}"
         progress = TrainingProgress(label, config.options["steps"], done=done, console=console)
@@ -138,8 +139,11 @@ def _checked_state(store: RunStore, row: Row, path: Path, restart: bool) -> Stat
             f"was removed); pass --restart to train it again from step 0"
         )
     if state is not None:
-        expected = checkpoint.identity(str(store.identity), row["id"], row["config_hash"])
-        checkpoint.check_identity(state, expected, path)
+        recorded = RunSpec.recorded(row).config
+        expected = checkpoint.identity(str(store.identity), row["id"], recorded)
+        checkpoint.check_identity(
+            state, {**expected, "config_hash": row["config_hash"]}, path, recorded
+        )
     return state
 
 
@@ -147,10 +151,7 @@ def extended(config: RunConfig, steps: int | None) -> RunConfig:
     """The recorded config with a new target: its group becomes that of runs of `steps` steps."""
     if steps is None:
         return config
-    options = {**config.options, "steps": CORE_OPTIONS["steps"].parse("--steps", steps)}
-    return replace(
-        config, options=options, overrides={**config.overrides, "steps": options["steps"]}
-    )
+    return config.with_target(CORE_OPTIONS["steps"].parse("--steps", steps))
 
 
 def resumable(store: RunStore, run_id: int, steps: int | None = None) -> Row:
@@ -209,11 +210,12 @@ def claim(store: RunStore, run_id: int, row: Row, extended: RunConfig | None = N
     if extended is not None:
         target = dict(config=extended.to_dict(), config_hash=extended.hash())
         target["target_steps"] = extended.options["steps"]
-    owner = dict(host=socket.gethostname(), pid=os.getpid(), error=None)
-    if not store.claim(run_id, row, status=RunStatus.RUNNING.value, **owner, **target):
+    host, pid = this_process()
+    if not store.claim(run_id, row, status=RunStatus.RUNNING.value, host=host, pid=pid, **target):
         raise GanbenchError(
             f"run {run_id} was just taken by another process; `ganbench report` shows its status"
         )
+    store.hold(run_id)
 
 
 def dry_run(arms: list[Arm]) -> "pd.DataFrame":
@@ -234,13 +236,18 @@ def dry_run(arms: list[Arm]) -> "pd.DataFrame":
                     f"{name}_diff_%": 100 * (params / published - 1) if published else None,
                 }
             )
+        row["memory"] = footprint.described(arm, reg, defaults)  # a floor: see engine/footprint.py
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def count(arm: Arm, registry: Registry, defaults: Mapping[str, str]) -> dict[str, int]:
-    """{network name: parameters} of an arm, built and checked on the CPU as the run builds
-    it, with blank images of the data set's registered shape standing in for its data."""
-    config = resolve(as_overrides(arm.overrides), registry, defaults)
-    exp = build(config, registry, torch.device("cpu"), 0, "results/cache", stand_in=True)
+    """{network name: parameters} of an arm, counted on the meta device, which allocates
+    nothing; an arm that fits in the CPU's memory is also built and checked there as the run
+    builds it, with blank images of the data set's registered shape standing in for its data."""
+    config, cpu = resolve(as_overrides(arm.overrides), registry, defaults), torch.device("cpu")
+    need = footprint.sized(config, registry, cpu)
+    if need is not None and not footprint.fits(need, cpu):  # building it here would not fit
+        return need.parameters
+    exp = build(config, registry, cpu, 0, "results/cache", stand_in=True)
     return {name: count_parameters(net) for name, net in exp.parts.nets.items()}

@@ -142,7 +142,7 @@ class Training:
         self.best = Best(directions, self.sampler.recorded_best())
         self.rule = early_stop.plateau(self.options, directions)
         # a database always has an identity once opened to write
-        self.identity = checkpoint.identity(str(store.identity), run_id, exp.config.hash())
+        self.identity = checkpoint.identity(str(store.identity), run_id, exp.config)
         self.schedulers = schedule.attach(exp.parts, exp.scheme, exp.config.settings(), self.step)
         earlier = store.costs().get(run_id)  # a resume adds to what its earlier stretches cost
         self.meter = costs.Meter(exp.device)
@@ -220,6 +220,7 @@ class Training:
         best = self.best.improved(scores)
         if best is not None:
             with self.clock.paused():
+                self.store.check_claim(self.run_id)
                 panels, weights = exp.scheme.best_panels(exp.parts), best_weights(exp)
                 self.sampler.best(panels, weights, self.step, *best)
         if self.rule:
@@ -229,6 +230,7 @@ class Training:
         with self.clock.paused():
             panel = self.exp.scheme.panel(self.exp.parts)
             if panel is not None:
+                self.store.check_claim(self.run_id)  # the folder is another process's once taken
                 path = self.sampler.grid(panel, self.step)
                 self.bus.emit(events.SamplesWritten(self.info, self.step, panel, path))
 
@@ -239,6 +241,7 @@ class Training:
             state = checkpoint.capture(
                 exp.parts, exp.scheme, self.step, self.clock, self.window, self.identity
             )
+            self.store.check_claim(self.run_id)  # never over the checkpoint of a run taken over
             checkpoint.save(self.path, state)
             # before observers: one that raises still leaves the run resumable from here
             self.saved = self.step

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ganbench.store.environ as environ
 from ganbench.errors import GanbenchError
 from ganbench.store.folders import RunFolders
 
@@ -36,7 +37,7 @@ class RunStatus(enum.StrEnum):
 STATUSES = tuple(status.value for status in RunStatus)
 FINISHED = (RunStatus.COMPLETED, RunStatus.DIVERGED)  # what a report shows unless told otherwise
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)  # recorded as training, or about to
-STALE_S = 60.0
+STALE_S = environ.LOST_AFTER.default
 
 RunRow = dict[str, Any]  # a `runs` row: column -> value, times naive in UTC
 Beat = tuple[str, int, datetime]  # host, pid, time of the last beat (naive, in UTC)
@@ -48,20 +49,28 @@ Records = dict[str, list[dict[str, Any]]]  # table -> rows, without the ids a da
 SAME_RUN = ("config_hash", "seed", "started_at")
 
 
-def seconds_setting(name: str, default: float) -> float:
-    """A positive number of seconds from the environment, or one line that says what is wrong."""
-    given = os.environ.get(name)
-    try:
-        seconds = float(given) if given else default
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:  # also NaN
-        raise GanbenchError(f"{name}={given}: give a number of seconds above 0")
-    return seconds
+def this_process() -> tuple[str, int]:
+    """(host, pid): what a run's row names as the process that trains it, its claim."""
+    return socket.gethostname(), os.getpid()
+
+
+class ClaimLost(GanbenchError):
+    """Another process claimed a run this one was writing (it looked lost: stopped past the
+    lost-after time, say): this process records nothing more of it."""
+
+    def __init__(self, run_id: int, owner: tuple[str | None, int | None] | None) -> None:
+        host, pid = this_process()
+        here = f"{host} pid {pid}"
+        there = f"{owner[0]} pid {owner[1]}" if owner else "nobody (it was deleted)"
+        super().__init__(
+            f"run {run_id} is now claimed by {there}, not by this process ({here}), which was "
+            f"not heard from for a while; this process stops and records nothing more of it"
+        )
 
 
 def stale_s() -> float:
-    return seconds_setting("GANBENCH_LOST_AFTER_S", STALE_S)
+    """GANBENCH_LOST_AFTER_S, or one line that says what is wrong with it."""
+    return environ.number(environ.LOST_AFTER, STALE_S)
 
 
 def pid_alive(pid: int) -> bool:
@@ -132,6 +141,23 @@ class RunStore(abc.ABC):
         """Set `fields` on a run only if it is still as `seen` (status, host, pid; a missing
         host is "" and a missing pid -1): of two processes resuming one run, exactly one gets
         True."""
+
+    @property
+    def held(self) -> set[int]:
+        """The runs this store writes as their claimant (see `hold`)."""
+        held: set[int] = self.__dict__.setdefault("_held", set())
+        return held
+
+    def hold(self, run_id: int) -> None:
+        """Fence every later write of this store to the run with this process's claim (the
+        host and pid in its row): once another process has claimed it, each write, checked in
+        its own transaction, raises ClaimLost and writes nothing."""
+        self.held.add(run_id)
+
+    @abc.abstractmethod
+    def check_claim(self, run_id: int) -> None:
+        """Raise ClaimLost if a held run is no longer claimed by this process (before a write
+        outside the store, such as its checkpoint)."""
 
     # --- record --------------------------------------------------------------------------
 

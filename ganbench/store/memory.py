@@ -1,7 +1,7 @@
 """A store in Python dicts, for tests and throwaway runs: what the SQL store does, without a
 database file. It keeps the `runs` columns of the SQL schema and gives the same answers: NaN
 and inf as written, times naive in UTC, JSON columns as JSON gives them back, a claim that
-exactly one of two processes wins. Unlike SQLite it never reuses the id of a deleted run.
+exactly one of two processes wins, ids never given twice (not even a deleted run's).
 
 Everything is behind one lock: a run's heartbeat thread writes while the run does."""
 
@@ -21,12 +21,14 @@ from ganbench.errors import GanbenchError
 from ganbench.store.base import (
     SAME_RUN,
     Beat,
+    ClaimLost,
     MetricRow,
     NetworkRow,
     Origin,
     Records,
     RunRow,
     RunStore,
+    this_process,
 )
 from ganbench.store.folders import RunFolders
 from ganbench.store.sql import RECORDS, Run, UtcDateTime, naive_utc, now
@@ -112,7 +114,8 @@ class MemoryStore(RunStore):
         with self._lock:
             run_id = self._new_run(row)
             self._networks[run_id] = {n: (k, p) for n, (k, p) in (networks or {}).items()}
-            return run_id
+        self.folders.set_aside(run_id)  # ids only grow, but a folder given may hold older runs
+        return run_id
 
     def _new_run(self, row: Mapping[str, Any]) -> int:
         run_id = next(self._run_ids)
@@ -128,15 +131,27 @@ class MemoryStore(RunStore):
             row.update(changes)
             return True
 
+    def _fence(self, run_id: int) -> None:
+        """Under the lock, before a write to a held run: is this process still its claimant?"""
+        row = self._runs.get(run_id)
+        if run_id in self.held and (row is None or (row["host"], row["pid"]) != this_process()):
+            raise ClaimLost(run_id, (row["host"], row["pid"]) if row else None)
+
+    def check_claim(self, run_id: int) -> None:
+        with self._lock:
+            self._fence(run_id)
+
     def update_run(self, run_id: int, **fields: Any) -> None:
         changes = _checked(fields)
         with self._lock:
+            self._fence(run_id)
             if run_id in self._runs:
                 self._runs[run_id].update(changes)
 
     def add_metrics(self, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
         made = [(run_id, r[0], r[1], _float(r[2]), r[3] if len(r) > 3 else None) for r in rows]
         with self._lock:
+            self._fence(run_id)
             self._metrics += made
 
     def add_protocols(self, protocols: Mapping[str, Any]) -> None:
@@ -146,6 +161,7 @@ class MemoryStore(RunStore):
 
     def drop_metrics_after(self, run_id: int, step: int) -> None:
         with self._lock:
+            self._fence(run_id)
             self._metrics = [m for m in self._metrics if m[0] != run_id or m[1] <= step]
             stop = self._early_stops.get(run_id)
             if stop is not None and stop[0] > step:
@@ -168,6 +184,7 @@ class MemoryStore(RunStore):
     ) -> None:
         changes = _checked(fields)
         with self._lock:
+            self._fence(run_id)
             if stop is not None:
                 self._early_stops[run_id] = (stop[0], stop[1])
             if cost is not None:
@@ -179,6 +196,7 @@ class MemoryStore(RunStore):
 
     def beat(self, run_id: int, host: str, pid: int) -> None:
         with self._lock:
+            self._fence(run_id)
             self._beats[run_id] = (host, pid, naive_utc(now()))
 
     def heartbeats(self) -> dict[int, Beat]:

@@ -12,7 +12,6 @@ transactions that read before they write take a lock that does what BEGIN IMMEDI
 import functools
 import importlib
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,6 +43,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
+import ganbench.store.environ as environ
 import ganbench.store.schema as schema
 import ganbench.store.sqlite as sqlite
 from ganbench.config.defaults import DEFAULT_DB
@@ -51,12 +51,14 @@ from ganbench.errors import GanbenchError
 from ganbench.store.base import (
     SAME_RUN,
     Beat,
+    ClaimLost,
     MetricRow,
     NetworkRow,
     Origin,
     Records,
     RunRow,
     RunStore,
+    this_process,
 )
 from ganbench.store.folders import RunFolders, results_dir
 
@@ -129,6 +131,8 @@ class Base(DeclarativeBase):
 
 class Run(Base):
     __tablename__ = "runs"
+    # AUTOINCREMENT: SQLite would give a new run the id of the newest deleted one (migration 0003)
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(_text(200))
     study: Mapped[str | None] = mapped_column(_text(100), nullable=True, index=True)
@@ -353,6 +357,17 @@ def _locked(error: OperationalError) -> bool:
     return "locked" in str(orig).lower() or getattr(orig, "pgcode", None) in RETRYABLE
 
 
+def _check_room(url: str, error: OperationalError) -> None:
+    """A write refused for a full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full, 53100)
+    is one line naming the database: the transaction was undone, so nothing recorded is lost."""
+    orig = getattr(error, "orig", error)
+    if "disk is full" in str(orig) or getattr(orig, "pgcode", None) == "53100":
+        raise GanbenchError(
+            f"database {_shown(url)} cannot be written: the disk is full; free space on its "
+            f"disk and run the command again (a run resumes with ganbench run --resume ID)"
+        ) from None
+
+
 IMMEDIATE_LOCK = 0x6761_6E62  # "ganb": the advisory lock key ganbench takes in a database
 
 
@@ -413,6 +428,7 @@ def writes(
             try:
                 return method(self, *args, **kwargs)
             except OperationalError as e:
+                _check_room(self.url, e)
                 if not _locked(e) or waited >= self.patience:
                     raise
                 time.sleep(delay)
@@ -448,7 +464,7 @@ class SqlStore(RunStore):
 
     def __init__(self, url: str = DEFAULT_DB, create: bool = True, write: bool = True) -> None:
         self.url, self.sqlite_path, self.read_only = url, sqlite.file_of(url), False
-        self.patience = float(os.environ.get("GANBENCH_LOCK_PATIENCE", 600))
+        self.patience = environ.number(environ.LOCK_PATIENCE)
         if self.sqlite_path:
             sqlite.check_file(self.sqlite_path, create)
             sqlite.check_own(self.sqlite_path)
@@ -496,7 +512,7 @@ class SqlStore(RunStore):
     def _engine(self) -> Engine:
         if self.read_only and self.sqlite_path:
             return _shared_engine(sqlite.read_only_url(self.sqlite_path), None)
-        return _shared_engine(self.url, int(os.environ.get("GANBENCH_BUSY_TIMEOUT_MS", 30000)))
+        return _shared_engine(self.url, int(environ.number(environ.BUSY_TIMEOUT)))
 
     def _folders(self) -> RunFolders:
         """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
@@ -560,15 +576,35 @@ class SqlStore(RunStore):
                     for n, (k, p) in (networks or {}).items()
                 ]
             )
-            return run.id
+            run_id = run.id
+        self.folders.set_aside(run_id)  # an id given before 0003 may have left files there
+        return run_id
 
     def networks(self) -> list[NetworkRow]:
         query = select(Network.run_id, Network.name, Network.kind, Network.params)
         return [(row[0], row[1], row[2], row[3]) for row in self._read(query)]
 
+    def _fence(self, c: Connection, run_id: int) -> None:
+        """For a held run, first in the write's transaction: a no-op update of its row where
+        this process is still its claimant, which takes the row's lock (the database's, on
+        SQLite) until the write commits, so a claim by another process comes before or after."""
+        if run_id not in self.held:
+            return
+        host, pid = this_process()
+        mine = [Run.id == run_id, Run.host == host, Run.pid == pid]
+        if c.execute(update(Run).where(*mine).values(pid=pid)).rowcount != 1:
+            found = c.execute(select(Run.host, Run.pid).where(Run.id == run_id)).first()
+            raise ClaimLost(run_id, (found[0], found[1]) if found else None)
+
+    @writes
+    def check_claim(self, run_id: int) -> None:
+        with self.engine.begin() as c:
+            self._fence(c, run_id)
+
     @writes
     def update_run(self, run_id: int, **fields: Any) -> None:
         with self.engine.begin() as c:
+            self._fence(c, run_id)
             c.execute(update(Run).where(Run.id == run_id).values(**fields))
 
     @writes
@@ -585,6 +621,7 @@ class SqlStore(RunStore):
     @writes
     def beat(self, run_id: int, host: str, pid: int) -> None:
         with self.engine.begin() as c:
+            self._fence(c, run_id)
             _upsert_beat(c, run_id, {"host": host, "pid": pid, "beat_at": now()})
 
     def heartbeats(self) -> dict[int, Beat]:
@@ -604,6 +641,7 @@ class SqlStore(RunStore):
     def add_metrics(self, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             with self.engine.begin() as c:
+                self._fence(c, run_id)
                 c.execute(
                     insert(Metric),
                     [
@@ -631,6 +669,7 @@ class SqlStore(RunStore):
     @writes
     def drop_metrics_after(self, run_id: int, step: int) -> None:
         with self.engine.begin() as c:
+            self._fence(c, run_id)
             c.execute(delete(Metric).where(Metric.run_id == run_id, Metric.step > step))
             c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id, EarlyStop.step > step))
 
@@ -643,6 +682,7 @@ class SqlStore(RunStore):
         **fields: Any,
     ) -> None:
         with self.engine.begin() as c:
+            self._fence(c, run_id)
             if stop is not None:
                 c.execute(delete(EarlyStop).where(EarlyStop.run_id == run_id))
                 c.execute(insert(EarlyStop).values(run_id=run_id, step=stop[0], reason=stop[1]))
