@@ -44,9 +44,21 @@ def check_file(path: Path, create: bool) -> None:
         raise GanbenchError(f"database {path} is not writable; give --db a writable path")
 
 
+# Files this process found to be SQLite databases. Their header is read once: on POSIX,
+# closing any descriptor of a file drops every lock this process holds on it, SQLite's
+# included, so reading it again while a connection here is open lets another process
+# delete the WAL under that connection (which then reads a "malformed" database).
+_known: set[Path] = set()
+
+
 def _head(path: Path) -> bytes:
+    if path.resolve() in _known:
+        return MAGIC
     with open(path, "rb") as f:
-        return f.read(16)
+        head = f.read(16)
+    if head == MAGIC:
+        _known.add(path.resolve())
+    return head
 
 
 def _make_folder(path: Path) -> None:
