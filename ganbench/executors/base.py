@@ -6,16 +6,21 @@ jobs. All but the first train `Elsewhere`: each unit tells its run's events to o
 display here through `messages.Message`s, and a stop request is forwarded to every unit.
 Executors are plugins: `ganbench run --executor NAME` builds the one registered as NAME."""
 
+import ctypes
 import importlib
 import multiprocessing
 import os
 import queue
 import signal
+import sys
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.queues import Queue
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,9 +34,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ganbench.engine.progress import StudyProgress
+    from ganbench.store.base import RunStore
     from ganbench.store.sql import Store
 
 Say = Callable[[str], None]  # one line for the user: `ganbench run` prints it
+Key = tuple[str, str | None, str, int]  # label, study, config hash, seed: whose run it is
+Tries = list[tuple[int, str]]  # (run id, status as it stands) of one unit's runs, by id
+PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal for when the parent dies
+WATCH_S = 1.0  # where the kernel cannot send it, how often a worker looks for its parent
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,55 @@ def _store(url: str) -> "Store":
     return Store(url)
 
 
+def say_unfinished(store: "RunStore", units: Sequence[Unit], say: Say) -> None:
+    """A study or sweep run again: one line naming its units that have no finished run, so
+    none that a killed command dropped (never started, or its run interrupted or lost) goes
+    unsaid. Nothing for a single run or for a study's first command."""
+    left = unfinished(store, units) if len(units) > 1 else []
+    if left:
+        say(
+            f"not finished before: {', '.join(left)}; every run here trains anew "
+            "(`ganbench run --resume ID` continues one instead)"
+        )
+
+
+def unfinished(store: "RunStore", units: Sequence[Unit]) -> list[str]:
+    """'LABEL seed N (never started)' or '(run ID interrupted)' for each unit without a
+    finished run, when any of the units has a run recorded (the study ran before); else none."""
+    tries = _tries(store)
+    if not any(_key(unit.spec) in tries for unit in units):
+        return []
+    standings = [_standing(unit, tries.get(_key(unit.spec), [])) for unit in units]
+    return [standing for standing in standings if standing]
+
+
+def _tries(store: "RunStore") -> dict[Key, Tries]:
+    """Every recorded run with its status as it stands, under its unit's key."""
+    rows = store.runs()
+    statuses = store.statuses(rows)
+    tries: dict[Key, Tries] = {}
+    for row in rows:
+        key = (row["label"], row["study"], row["config_hash"], row["seed"])
+        tries.setdefault(key, []).append((row["id"], statuses[row["id"]]))
+    return tries
+
+
+def _key(spec: RunSpec) -> Key:
+    return (spec.label, spec.study, spec.hash, spec.seed)
+
+
+def _standing(unit: Unit, tries: Tries) -> str | None:
+    """How a unit stands: None once a run of it finished, else its last run's status."""
+    from ganbench.store.base import FINISHED
+
+    if any(status in FINISHED for _, status in tries):
+        return None
+    if not tries:
+        return f"{_unit_label(unit)} (never started)"
+    run_id, status = tries[-1]
+    return f"{_unit_label(unit)} (run {run_id} {status})"
+
+
 class Executor(ABC):
     """What every executor implements, a third party's too (say, one that trains each unit as
     a Kubernetes job). A plugin registers it with `register_executors`:
@@ -98,6 +157,8 @@ class InProcess(Executor):
     def run(self, units: Sequence[Unit], say: Say) -> list[str]:
         statuses: list[str] = []
         store = _store(units[0].db) if units else None
+        if store is not None:
+            say_unfinished(store, units, say)
         for unit in units:
             run_id, status = run_unit(unit, store=store)
             say(f"run {run_id}: {status}")
@@ -191,7 +252,9 @@ class Elsewhere(Executor):
         from ganbench.engine.progress import StudyProgress
 
         # a database that cannot be written stops here, before any unit
-        _store(units[0].db).engine.dispose()
+        store = _store(units[0].db)
+        say_unfinished(store, units, say)
+        store.engine.dispose()
         self.pending, self.running, self.results = list(enumerate(units)), {}, {}
         self.begun, self.stopping = set(), False
         with (
@@ -283,20 +346,56 @@ class Elsewhere(Executor):
                 self.signal()
 
 
-def _worker(unit: Unit, index: int, messages: Channel, threads: int) -> None:
+def _worker(
+    unit: Unit, index: int, messages: "Queue[dict[str, Any]]", threads: int, parent: int
+) -> None:
     """A worker process: its own process group, so a terminal's Ctrl-C reaches the parent
-    alone, which forwards one stop request to every worker. The CPU's cores are shared out."""
+    alone, which forwards one stop request to every worker; and a stop request of its own
+    when the parent (pid `parent`) dies, so a kill -9 leaves no orphan training on. The
+    CPU's cores are shared out."""
     os.setpgrp()
+    stop_with(parent)
     import torch
 
     torch.set_num_threads(threads)
     train_reporting(unit, index, messages)
+    if os.getppid() != parent:  # no one reads the queue any more: exit without flushing it
+        messages.cancel_join_thread()
+
+
+def stop_with(parent: int) -> None:
+    """SIGTERM to this process when `parent` dies: the stop request a scheduler sends, so a
+    run training here checkpoints at its next step and ends interrupted. Linux's kernel sends
+    it at once; elsewhere a thread looks every WATCH_S seconds."""
+    if not _death_signal(signal.SIGTERM):
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    elif os.getppid() != parent:  # it died before the kernel was asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _death_signal(signum: int) -> bool:
+    """Whether the kernel now sends `signum` when this process's parent dies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no C library to ask
+        return False
+    return bool(prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0)
+
+
+def _watch(parent: int) -> None:
+    """An orphan is taken in by another process: its parent's pid changes."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_S)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Processes(Elsewhere):
     """`workers` units at a time, each in a spawned process of its own."""
 
     running: dict[int, SpawnProcess]
+    messages: "Queue[dict[str, Any]]"
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -314,7 +413,7 @@ class Processes(Elsewhere):
             index, unit = self.pending.pop(0)
             threads = max(1, (os.cpu_count() or 1) // self.workers)
             self.running[index] = self.context.Process(
-                target=_worker, args=(unit, index, self.messages, threads)
+                target=_worker, args=(unit, index, self.messages, threads, os.getpid())
             )
             self.running[index].start()
 
