@@ -21,8 +21,18 @@ def _cannot_mount(why):
     pytest.skip(f"{why} (needs root; GANBENCH_REQUIRE_MOUNT=1 makes this a failure)")
 
 
+def _as_root(*command):
+    """As root: directly when the tests are root, else through passwordless sudo (as CI's
+    apt-get is)."""
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    try:
+        return subprocess.run([*sudo, *command], capture_output=True, text=True)
+    except FileNotFoundError as e:  # no mount, or no sudo
+        return subprocess.CompletedProcess(command, 127, "", str(e))
+
+
 def _mount(*args):
-    done = subprocess.run(["mount", *args], capture_output=True, text=True)
+    done = _as_root("mount", *args)
     if done.returncode:
         said = " ".join(done.stderr.split()) or f"exit {done.returncode}"
         _cannot_mount(f"mount {' '.join(args)}: {said}")
@@ -42,8 +52,8 @@ def small_disk(tmp_path_factory):
     yield make
     for folder in mounted:
         # lazily where a file is still open (a child killed by the test): never left mounted
-        subprocess.run(["umount", str(folder)], capture_output=True)
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        _as_root("umount", str(folder))
+        _as_root("umount", "-l", str(folder))
 
 
 def _free(folder):
