@@ -12,8 +12,10 @@ class TensorBoard:
     def __init__(self, run):
         from torch.utils.tensorboard import SummaryWriter  # only when a run asks for it
 
-        # A resume purges the points past its checkpoint, which it logs again, as the store does.
-        writer = SummaryWriter(str(run.dir / "tensorboard"), purge_step=run.first_step or None)
+        # A resume purges the points past its checkpoint, which it logs again, as the store does;
+        # TensorBoard purges from purge_step on, and the checkpoint's own step stays.
+        purge = run.first_step + 1 if run.first_step else None
+        writer = SummaryWriter(str(run.dir / "tensorboard"), purge_step=purge)
         self.run, self.writer, self.latest = run, writer, {}
 
     @hookimpl

@@ -3,7 +3,7 @@ one observer among others; trackers (TensorBoard, MLflow) log through their real
 to a temporary folder; the trackers a run names never split its group."""
 
 import pytest
-from conftest import SMALL, TINY, query, run_dir
+from conftest import SMALL, TINY, TINY_MODEL, query, run_dir
 
 from ganbench import hookimpl
 from ganbench.plugins.manager import EVENTS
@@ -234,6 +234,17 @@ def test_tensorboard_writes_scalars_sample_grids_and_hparams(invoke, db):
         "component.scheme": "alternating",
         "status": "completed",
     }
+
+
+def test_a_resumed_tensorboard_run_keeps_its_checkpoint_steps_points(invoke, db):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    args = [*TINY_MODEL, "log_every=3", "ckpt_every=3", "trackers=tensorboard"]
+    assert invoke("run", *args, "--steps", "6").exit_code == 0
+    assert invoke("run", "--resume", "1", "--steps", "9").exit_code == 0
+    logs = EventMultiplexer().AddRunsFromDirectory(str(run_dir(db, 1) / "tensorboard")).Reload()
+    run = next(r for r in logs.Runs() if "loss/g_loss" in logs.Runs()[r]["scalars"])
+    assert [e.step for e in logs.Scalars(run, "loss/g_loss")] == [3, 6, 9]  # as MLflow has
 
 
 def _hparams(logs):
