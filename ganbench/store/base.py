@@ -84,7 +84,11 @@ def pid_alive(pid: int) -> bool:
 
 
 def alive(row: Mapping[str, Any], beat: Beat | None, now: datetime | None = None) -> bool:
-    """On this host the process tells; elsewhere the heartbeat's age does."""
+    """On this host the process tells; elsewhere the heartbeat's age does. A row that names
+    no process was left by a start killed before it named one (rows name it from the start
+    now), so nothing trains it."""
+    if row["host"] is None and beat is None:
+        return False
     if row["host"] == socket.gethostname() and row["pid"]:
         return bool(row["pid"] != os.getpid() and pid_alive(row["pid"]))
     if beat is None:
