@@ -86,6 +86,22 @@ class MLflow:
         self.client.set_terminated(self.id, STATUS.get(status, "FAILED"))
 
 
+def check():
+    """Before a run is recorded: MLflow answers at its tracking URI."""
+    from mlflow.tracking import MlflowClient
+
+    from ganbench.errors import GanbenchError
+
+    try:
+        MlflowClient().search_experiments(max_results=1)
+    except Exception as e:  # noqa: BLE001 - whatever MLflow raises for its store
+        said = " ".join(str(e).split())[:300]
+        raise GanbenchError(
+            f"tracker 'mlflow' cannot start ({type(e).__name__}: {said}); point "
+            f"MLFLOW_TRACKING_URI at a server or database it can use, or drop trackers=mlflow"
+        ) from None
+
+
 @hookimpl
 def register_trackers(register):
     register(
@@ -93,5 +109,6 @@ def register_trackers(register):
         MLflow,
         needs="mlflow",
         extra="mlflow",
+        check=check,
         help="MLflow params, metrics and sample artifacts at $MLFLOW_TRACKING_URI",
     )

@@ -3,7 +3,7 @@ one observer among others; trackers (TensorBoard, MLflow) log through their real
 to a temporary folder; the trackers a run names never split its group."""
 
 import pytest
-from conftest import SMALL, TINY, TINY_MODEL, query, run_dir
+from conftest import SMALL, TINY, TINY_MODEL, query, query_when_made, run_dir
 
 from ganbench import hookimpl
 from ganbench.plugins.manager import EVENTS
@@ -258,6 +258,19 @@ def _hparams(logs):
             for key, value in start.hparams.items():
                 found[key] = value.string_value or value.number_value
     return {key: found.get(key) for key in ("g_lr", "res", "component.scheme", "status")}
+
+
+def test_a_tracker_that_cannot_start_is_refused_before_the_run_is_recorded(
+    invoke, db, workdir, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (workdir / "mlruns").as_uri())
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)  # MLflow 3 refuses its file store
+    result = invoke("run", *TINY, "--steps", "2", "trackers=mlflow")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (
+        "tracker 'mlflow' cannot start" in result.output and "MLFLOW_TRACKING_URI" in result.output
+    )
+    assert query_when_made(db, "select count(*) from runs") in (None, [(0,)])  # none recorded
 
 
 def test_mlflow_logs_params_metrics_and_samples_to_a_file_store(invoke, db, workdir, monkeypatch):

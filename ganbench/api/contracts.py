@@ -386,8 +386,10 @@ class RegisterMetric(Protocol):
 
 
 class RegisterTracker(Protocol):
-    """`register` of `register_trackers`: `needs`, the Python package it imports, and
-    `extra`, the ganbench extra that installs it (default: `needs`)."""
+    """`register` of `register_trackers`: `needs`, the Python package it imports, `extra`,
+    the ganbench extra that installs it (default: `needs`), and `check`, called before a run
+    that names it is recorded, which raises GanbenchError with one line when the tracker
+    cannot start (a server it cannot reach, a store it may not use)."""
 
     def __call__(
         self,
@@ -399,6 +401,7 @@ class RegisterTracker(Protocol):
         defaults: Defaults | None = None,
         needs: str | None = None,
         extra: str | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None: ...
 
 

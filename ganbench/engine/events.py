@@ -55,18 +55,24 @@ class RunInfo:
 
 
 def check_trackers(text: str, registry: Registry) -> list[Component]:
-    """The trackers `trackers=` names, each installed with the package it needs."""
+    """The trackers `trackers=` names, each installed with the package it needs and able to
+    start (its `check`): found before the run is recorded."""
     found = [registry.get("tracker", name) for name in names_in(text)]
     for tracker in found:
-        needs = tracker.needs
-        if needs and importlib.util.find_spec(needs) is None:
-            extra = tracker.extra or needs
-            raise GanbenchError(
-                f"tracker '{tracker.name}' needs the Python package '{needs}', which is not "
-                f"installed; pip install 'ganbench[{extra}]' (or, for a new run, drop it from "
-                f"trackers=)"
-            )
+        _check_installed(tracker)
+        if tracker.check is not None:
+            tracker.check()
     return found
+
+
+def _check_installed(tracker: Component) -> None:
+    needs = tracker.needs
+    if needs and importlib.util.find_spec(needs) is None:
+        raise GanbenchError(
+            f"tracker '{tracker.name}' needs the Python package '{needs}', which is not "
+            f"installed; pip install 'ganbench[{tracker.extra or needs}]' (or, for a new run, "
+            f"drop it from trackers=)"
+        )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ KEYWORDS = {kind: COMMON for kind in KINDS} | {
     "modifier": COMMON + ("target",),
     "dataset": COMMON + ("channels", "classes", "domains"),
     "scheme": COMMON + ("conditional",),
-    "tracker": COMMON + ("needs", "extra"),
+    "tracker": COMMON + ("needs", "extra", "check"),
     "executor": COMMON + ("misplaced_note",),
 }
 CHOICES = {
@@ -62,6 +62,7 @@ class Component:
     conditional: bool = False  # scheme: its networks get the data's conditions
     needs: str | None = None  # tracker: the Python package it imports
     extra: str | None = None  # tracker: the ganbench extra that installs `needs`
+    check: Callable[[], None] | None = None  # tracker: raises GanbenchError if it cannot start
     misplaced_note: str | None = None  # executor: added when its option goes to another
 
     def describe(self) -> dict[str, Any]:
