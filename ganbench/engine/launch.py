@@ -74,7 +74,7 @@ def start_spec(
     check_trackers(config.options["trackers"], reg)
     footprint.check_fits(config, reg, pick_device(device))  # refused, not run out of memory
     exp = build(config, reg, pick_device(device), spec.seed, _cache_dir(store), extras)
-    preflight.check(exp, store)
+    preflight.check(exp, store, reg)
     with STOP.deferred():  # once recorded, a stop request ends the run with a status
         counts = parameter_counts(exp)
         run_id = store.create_run(counts, **run_record(exp, spec, counts))

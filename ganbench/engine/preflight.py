@@ -1,53 +1,34 @@
 """What a run is checked for once it is built and before it is recorded, so that bad input
-leaves no `failed` row behind: a stop rule naming neither a score nor a loss of the run, and
+leaves no `failed` row behind: a stop rule waiting for a score the run does not compute, and
 run folders that cannot be written (found otherwise at the first checkpoint)."""
 
-import copy
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-
-import torch
-
-from ganbench.engine import checkpoint, early_stop, fast_path
+from ganbench.engine import checkpoint, early_stop
 from ganbench.engine.build import Experiment
 from ganbench.errors import GanbenchError
+from ganbench.plugins.registry import Registry
 from ganbench.store.base import RunStore
 
 
-def check(exp: Experiment, store: RunStore) -> None:
+def check(exp: Experiment, store: RunStore, registry: Registry) -> None:
     """Everything below, in the order a user would fix it."""
-    check_stop_rule(exp)
+    check_stop_rule(exp, registry)
     check_run_folders(store)
 
 
-def check_stop_rule(exp: Experiment) -> None:
-    """`stop_on` names one of the run's scores, or a loss its first step returns."""
+def check_stop_rule(exp: Experiment, registry: Registry) -> None:
+    """`stop_on` names no installed metric this run does not compute (a score the rule would
+    wait for in vain). A name that is neither a score nor a metric may be a loss, which the
+    run's first step names (early_stop.Plateau.check)."""
     directions = exp.evaluator.directions() if exp.evaluator else {}
     rule = early_stop.plateau(exp.config.options, directions)
-    if rule is not None and rule.name not in rule.scores:
-        rule.check(probe_losses(exp))
-
-
-def probe_losses(exp: Experiment) -> Mapping[str, object]:
-    """The losses of one step taken on copies of the networks, optimizers and scheme, with
-    the random states put back: the run then trains as if it had never been taken."""
-    parts, scheme = copy.deepcopy((exp.parts, exp.scheme))
-    with random_states_kept(exp.device):
-        batch = exp.data.sample(exp.config.options["batch"], parts.rng)
-        with fast_path.autocast(exp.config.options, exp.device):
-            return scheme.step(parts, batch)
-
-
-@contextmanager
-def random_states_kept(device: torch.device) -> Iterator[None]:
-    cpu = torch.get_rng_state()
-    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    try:
-        yield
-    finally:
-        torch.set_rng_state(cpu)
-        if cuda is not None:
-            torch.cuda.set_rng_state(cuda, device)
+    if rule is None or rule.name in rule.scores:
+        return
+    if any(c.kind == "metric" and c.name == rule.name for c in registry):
+        raise GanbenchError(
+            f"stop_on={rule.name} is a score of metric '{rule.name}', which this run does not "
+            f"compute (its scores: {', '.join(rule.scores) or 'none'}); add it to metrics= "
+            f"or choose one of those scores or one of its losses"
+        )
 
 
 def check_run_folders(store: RunStore) -> None:
