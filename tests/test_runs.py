@@ -2,8 +2,11 @@
 delete runs with everything recorded of them and their files, only after a confirmation."""
 
 import json
+import subprocess
+import sys
 
-from conftest import TINY, query, run_dir
+import pandas as pd
+from conftest import TINY, TINY_MODEL, query, query_when_made, run_dir, wait_for
 
 RUN = ["run", *TINY, "--steps", "2"]
 
@@ -116,3 +119,42 @@ def test_report_leaves_unfinished_runs_out_of_a_group_unless_asked(invoke, db):
         "no completed or diverged run to report (2 failed, 1 interrupted); --status failed"
         in nothing.output
     )
+
+
+def _training(db):
+    """A run training in a process of its own, long enough to outlast the test."""
+    command = [sys.executable, "-m", "ganbench", "run", *TINY_MODEL, "log_every=2"]
+    options = ["ckpt_every=100000", "sample_every=100000", "--steps", "100000", "--db", db]
+    return subprocess.Popen(command + options, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _trains_or_ended(db, child):
+    """True once the child's run trains, or once the child ended (the test then fails)."""
+    running = [("running", child.pid)]
+    return (
+        child.poll() is not None or query_when_made(db, "select status, pid from runs") == running
+    )
+
+
+def test_readers_take_a_row_without_owner_beside_a_run_that_trains(invoke, db):
+    from ganbench import load_runs
+
+    child = _training(db)
+    try:
+        assert wait_for(lambda: _trains_or_ended(db, child))
+        assert child.poll() is None, child.stderr.read().decode()
+        # a row another process wrote queued and has not claimed (or died before it could)
+        unset = {"id", "status", "pid", "host", "started_at"}
+        columns = ", ".join(c[1] for c in query(db, "pragma table_info(runs)") if c[1] not in unset)
+        query(db, f"insert into runs ({columns}, status) select {columns}, 'queued' from runs")
+        assert query(db, "select pid, host from runs where id = 2") == [(None, None)]
+        for args in (["report", "--status", "all"], ["runs", "list"]):
+            result = invoke(*args)
+            assert result.exit_code == 0 and "Error" not in result.output, result.output
+            assert "NaT" not in result.output and "nan" not in result.output
+        runs = load_runs(db)
+        assert runs.loc[0, "status"] == "running" and runs.loc[0, "pid"] == child.pid
+        assert pd.isna(runs.loc[1, "pid"]) and str(runs["pid"].dtype) == "Int64"
+    finally:
+        child.kill()
+        child.wait()

@@ -30,15 +30,18 @@ def load_runs(
     stop_reason). `db` is a SQLAlchemy URL or a Store (default: $GANBENCH_DB
     or sqlite:///results/ganbench.db); `study` keeps one study's runs, or a list several's."""
     store = _store(db)
+    rows = store.runs()
     runs = with_early_stops(
-        with_network_params(pd.DataFrame(store.runs()), store.networks()), store.early_stops()
+        with_network_params(_frame(rows), store.networks()), store.early_stops()
     )
     runs = with_costs(runs, store.costs())
     if not runs.empty:  # a run marked running that is not alive is lost
-        runs["status"] = runs["id"].map(store.statuses(runs.to_dict("records")))
+        # judged from the rows as stored: the frame turns a column of ids with a NULL into floats
+        runs["status"] = runs["id"].map(store.statuses(rows))
         runs["config_hash"] = [
             _regrouped(c, h) for c, h in zip(runs["config"], runs["config_hash"])
         ]
+        runs = with_groups(runs)  # before any filter: a group keeps its name in every report
     if study is None:
         return runs
     studies = [study] if isinstance(study, str) else list(study)
@@ -48,6 +51,45 @@ def load_runs(
                 f"no runs of study '{name}' in {store.url}; run it with ganbench run study={name}"
             )
     return runs[runs["study"].isin(studies)].reset_index(drop=True)
+
+
+WHOLE_NUMBERS = ("pid", "g_params", "d_params")  # the integer columns that may be NULL
+
+
+def _frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The rows as a frame whose nullable integer columns stay integers (NA where NULL), not
+    floats: a row another process has not finished writing, or abandoned, has NULLs."""
+    runs = pd.DataFrame(rows)
+    for column in [c for c in WHOLE_NUMBERS if c in runs]:
+        runs[column] = pd.array([row.get(column) for row in rows], dtype="Int64")
+    return runs
+
+
+def moments(times: pd.Series) -> list[str]:
+    """Times to the second as text, '' where none is recorded (None or NaT, not 'NaT')."""
+    return ["" if pd.isna(t) else str(t)[:19] for t in times]
+
+
+def with_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """A `group` column: each run's group name, its label unless an earlier group has that
+    label. Groups are taken in the order of their first run, so the first keeps the label,
+    the next get `#2`, `#3`, ..., and a run added later never renames a group seen before."""
+    if runs.empty or "group" in runs:
+        return runs
+    labels = runs.sort_values("id").groupby("config_hash", sort=False)["label"].last()
+    return runs.assign(group=runs["config_hash"].map(_numbered(labels)))
+
+
+def _numbered(labels: pd.Series) -> dict[str, str]:
+    """{config hash: a name no other group has} from {config hash: label}, in order."""
+    names: dict[str, str] = {}
+    for key, label in labels.items():
+        name, n = label, 1
+        while name in names.values():
+            n += 1
+            name = f"{label} #{n}"
+        names[key] = name
+    return names
 
 
 def load_metrics(
@@ -83,7 +125,7 @@ def with_network_params(runs: pd.DataFrame, networks: Sequence[NetworkRow]) -> p
     wide = table.pivot(index="id", columns="name", values="params").add_suffix("_params")
     runs = runs.set_index("id")
     for column in wide.columns:
-        recorded = wide[column].reindex(runs.index)
+        recorded = wide[column].reindex(runs.index).astype("Int64")
         runs[column] = recorded.combine_first(runs[column]) if column in runs.columns else recorded
     return runs.reset_index()
 

@@ -15,6 +15,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from torchvision.utils import save_image
 
 from ganbench.engine.samples import PADDING, RunSamples, read_samples
+from ganbench.results.frames import with_groups
 
 RunDir = Callable[[int], Path]  # a run id to its folder (the store's run_dir)
 
@@ -24,31 +25,31 @@ LOSS_BIN = 100  # the fair's figures: losses per 100 steps
 def _curves(
     runs: pd.DataFrame, metrics: pd.DataFrame, name: str, bin_steps: int | None = None
 ) -> dict[str, pd.DataFrame]:
-    """{group label: DataFrame(step, mean, std)} for one recorded name, groups in run order."""
+    """{group name: DataFrame(step, mean, std)} for one recorded name, groups in run order."""
     rows = metrics[metrics["name"] == name].merge(
-        runs[["id", "label", "config_hash"]], left_on="run_id", right_on="id"
+        runs[["id", "config_hash"]], left_on="run_id", right_on="id"
     )
     if bin_steps:  # losses: the mean over each bin of steps, per run, then across runs
         rows = rows.assign(step=(rows["step"] - 1) // bin_steps * bin_steps + bin_steps)
-        rows = rows.groupby(["config_hash", "label", "run_id", "step"], as_index=False)[
-            "value"
-        ].mean()
+        rows = rows.groupby(["config_hash", "run_id", "step"], as_index=False)["value"].mean()
     curves: dict[str, pd.DataFrame] = {}
-    for key, label in group_labels(runs).items():
+    for key, name in group_names(runs).items():
         group = rows[rows["config_hash"] == key]
         if not group.empty:
-            curves[label] = group.groupby("step")["value"].agg(["mean", "std"]).reset_index()
+            curves[name] = group.groupby("step")["value"].agg(["mean", "std"]).reset_index()
     return curves
 
 
-def group_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """{config hash: label} in the order of each group's first run, as the tables name them."""
-    return runs.sort_values("id").groupby("config_hash", sort=False)["label"].last().to_dict()
+def group_names(runs: pd.DataFrame) -> dict[str, str]:
+    """{config hash: group name} in the order of each group's first run, as the tables name
+    them: two groups that share a label have two names."""
+    runs = with_groups(runs).sort_values("id")
+    return runs.groupby("config_hash", sort=False)["group"].last().to_dict()
 
 
 def palette(runs: pd.DataFrame) -> dict[str, str]:
-    """{group label: colour}, fixed per report so an arm has one colour in every figure."""
-    return {label: f"C{i % 10}" for i, label in enumerate(group_labels(runs).values())}
+    """{group name: colour}, fixed per report so an arm has one colour in every figure."""
+    return {name: f"C{i % 10}" for i, name in enumerate(group_names(runs).values())}
 
 
 def _draw(ax: Axes, curves: dict[str, pd.DataFrame], ylabel: str, colors: dict[str, str]) -> None:
@@ -127,20 +128,33 @@ def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "run"
 
 
+def _stems(names: Sequence[str]) -> list[str]:
+    """A file stem per group name, none twice: names that differ only in characters a file
+    name drops ('base #2', 'base 2') would otherwise overwrite each other's images."""
+    stems: list[str] = []
+    for name in names:
+        stem, n = _slug(name), 1
+        while stem in stems:
+            n += 1
+            stem = f"{_slug(name)}-{n}"
+        stems.append(stem)
+    return stems
+
+
 def arm_samples(
     runs: pd.DataFrame, run_dir: RunDir, strip: Sequence[int] | None = None
 ) -> list[tuple[str, RunSamples]]:
-    """[(group label, RunSamples)] from each group's first run that wrote any samples, its
+    """[(group name, RunSamples)] from each group's first run that wrote any samples, its
     progress strip at the steps `strip` chooses (default: the fair's)."""
     out: list[tuple[str, RunSamples]] = []
-    for key, label in group_labels(runs).items():
+    for key, name in group_names(runs).items():
         for _, run in runs[runs["config_hash"] == key].sort_values("id").iterrows():
             folder = run_dir(run["id"])
             found = (folder / "samples").is_dir() and read_samples(
                 folder, run["config"]["options"]["res"], strip
             )
             if found:
-                out.append((label, found))
+                out.append((name, found))
                 break
     return out
 
@@ -153,8 +167,8 @@ def sample_images(
     best checkpoint's panels (diversity grid and interpolation for noise schemes).
     Returns the paths."""
     written: list[Path] = []
-    for label, found in arm_samples(runs, run_dir, strip):
-        stem = _slug(label)
+    arms = arm_samples(runs, run_dir, strip)
+    for stem, (_, found) in zip(_stems([name for name, _ in arms]), arms):
         if found.progress:
             tiles = [pil_to_tensor(tile) for _, tile in found.progress]
             written.append(directory / f"{stem}-progress.png")

@@ -21,7 +21,7 @@ from rich.text import Text
 from scipy import stats
 
 from ganbench.errors import GanbenchError
-from ganbench.results.frames import load_metrics, load_runs
+from ganbench.results.frames import load_metrics, load_runs, with_groups
 from ganbench.results.run_records import tagged
 from ganbench.store.base import RunStore
 from ganbench.store.liveness import FINISHED
@@ -142,6 +142,7 @@ def group_table(
     the order the groups first appear in `runs`."""
     if runs.empty:
         return pd.DataFrame(columns=COLUMNS)
+    runs = with_groups(runs)
     order = list(runs["config_hash"].drop_duplicates())
     if "stopped_at" not in runs:  # frames built by hand, not by load_runs
         runs = runs.assign(stopped_at=pd.NA, stop_reason=None)
@@ -155,7 +156,7 @@ def group_table(
     table = (
         runs.groupby("config_hash", sort=False)
         .agg(
-            group=("label", "last"),
+            group=("group", "last"),
             plugins=("plugins", "last"),
             runs=("id", "count"),
             status=("status", _status),
@@ -254,6 +255,48 @@ def left_out_note(runs: pd.DataFrame) -> str:
     return f"not shown: {_counts(left)} run(s); --status all shows every run" if left else ""
 
 
+def shared_labels_note(runs: pd.DataFrame) -> str:
+    """A line per label that groups here share, naming each group and how its config differs
+    from the others' (or its hash where the configs do not tell), or ''."""
+    if runs.empty:
+        return ""
+    # a group's label is its newest run's, as in the table; groups in order of their first run
+    groups = with_groups(runs).sort_values("id").groupby("config_hash", sort=False).last()
+    renamed = groups.loc[groups["group"] != groups["label"], "label"]
+    return "\n".join(
+        _shared_label_line(label, groups[groups["label"] == label])
+        for label in renamed.drop_duplicates()
+    )
+
+
+def _shared_label_line(label: str, groups: pd.DataFrame) -> str:
+    names = [f"'{printable(g)}' {d}" for g, d in zip(groups["group"], _differences(groups))]
+    return (
+        f"groups with the label '{printable(label)}' are told apart as {', '.join(names)}; "
+        f"--group takes these names, and --name gives a run a label of its own"
+    )
+
+
+def _differences(groups: pd.DataFrame) -> list[str]:
+    """Per group (indexed by config hash): the options and components whose values differ
+    between the groups ("(steps=30)"), or its config hash where none do."""
+    flat = [_flat(config) for config in groups["config"]]
+    keys = sorted({k for f in flat for k in f if len({repr(g.get(k)) for g in flat}) > 1})
+    return [
+        f"({' '.join(f'{k}={f.get(k)}' for k in keys[:4])}{' ...' if len(keys) > 4 else ''})"
+        if keys
+        else f"(config {h[:8]})"
+        for f, h in zip(flat, groups.index)
+    ]
+
+
+def _flat(config: Any) -> dict[str, Any]:
+    """A recorded config's components and options in one mapping ({} if it has neither)."""
+    if not isinstance(config, Mapping):
+        return {}
+    return {**config.get("components", {}), **config.get("options", {})}
+
+
 def _tagged(runs: pd.DataFrame, store: RunStore, tag: str) -> pd.DataFrame:
     ids = tagged(store, tag)
     if not ids:
@@ -264,11 +307,11 @@ def _tagged(runs: pd.DataFrame, store: RunStore, tag: str) -> pd.DataFrame:
 
 
 def _select_groups(runs: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
-    check_groups(groups, runs["label"] if not runs.empty else [], "--group")
-    order = {label: i for i, label in enumerate(groups)}
-    chosen = runs[runs["label"].isin(groups)]
+    check_groups(groups, runs["group"] if not runs.empty else [], "--group")
+    order = {name: i for i, name in enumerate(groups)}
+    chosen = runs[runs["group"].isin(groups)]
     return (
-        chosen.assign(_order=chosen["label"].map(order))
+        chosen.assign(_order=chosen["group"].map(order))
         .sort_values(["_order", "id"])
         .drop(columns="_order")
     )

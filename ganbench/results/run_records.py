@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 
 from ganbench.errors import GanbenchError
-from ganbench.results.frames import load_runs
+from ganbench.results.frames import load_runs, moments
 from ganbench.store.base import RunStore
 
-LISTED = ["id", "study", "label", "seed", "status", "steps", "host", "started", "tags", "error"]
+LISTED = ["id", "study", "group", "seed", "status", "steps", "host", "started", "tags", "error"]
 
 
 def listing(
@@ -24,7 +24,7 @@ def listing(
     tags = store.tags()
     runs["tags"] = [",".join(tags.get(i, [])) for i in runs["id"]]
     runs["steps"] = [f"{d}/{t}" for d, t in zip(runs["steps_done"], runs["target_steps"])]
-    runs["started"] = runs["started_at"].astype(str).str[:19].replace("None", "")
+    runs["started"] = moments(runs["started_at"])
     runs["error"] = runs["error"].fillna("").str.strip().str.split("\n").str[0]
     keep = pd.Series(True, index=runs.index)
     for column, value in (("study", study), ("status", status)):

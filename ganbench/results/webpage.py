@@ -23,6 +23,7 @@ from ganbench import __version__
 from ganbench.config.defaults import load_registry_toml
 from ganbench.engine.samples import RunSamples
 from ganbench.errors import GanbenchError
+from ganbench.results.frames import moments, with_groups
 from ganbench.results.plots import arm_samples, figures
 from ganbench.results.report import (
     TEXT_COLUMNS,
@@ -31,12 +32,13 @@ from ganbench.results.report import (
     footnote,
     group_table,
     score_names,
+    shared_labels_note,
 )
 from ganbench.store.base import RunStore
 
 RUN_COLUMNS = [
     "id",
-    "label",
+    "group",
     "seed",
     "status",
     "steps_done",
@@ -62,7 +64,7 @@ STATISTICS = [
     "vs_base",
     "welch_p",
 ]
-PAGE_TEXT_COLUMNS = ("score", "label", "device", "gpu", "started_at", "error", "stop_reason")
+PAGE_TEXT_COLUMNS = ("score", "device", "gpu", "started_at", "error", "stop_reason")
 NO_STUDY = "runs"  # the page of runs started without study=
 
 
@@ -203,7 +205,7 @@ def _run_context(run: pd.Series) -> dict[str, Any]:
     }
     return {
         "id": run["id"],
-        "label": run["label"],
+        "group": run["group"],
         "seed": run["seed"],
         "record": json.dumps(record, indent=2, default=str, sort_keys=True),
     }
@@ -231,7 +233,7 @@ def page_html(
     """The whole page for one study's runs, as a string."""
     table = group_table(runs, metrics, baseline)
     shown_runs = runs.sort_values("id")[[c for c in RUN_COLUMNS if c in runs.columns]]
-    shown_runs = shown_runs.assign(started_at=shown_runs["started_at"].astype(str).str[:19])
+    shown_runs = shown_runs.assign(started_at=moments(shown_runs["started_at"]))
     return _template("study.html").render(
         page=page,
         pages=pages,
@@ -242,7 +244,9 @@ def page_html(
         steps=" or ".join(f"{int(s):,}" for s in sorted(set(runs["target_steps"].dropna()))),
         totals=totals(runs),
         table=html_table(display_frame(table, baseline), "results"),
-        footnote=footnote(table, store.protocols(), baseline),
+        footnote="\n".join(
+            filter(None, [footnote(table, store.protocols(), baseline), shared_labels_note(runs)])
+        ),
         statistics=_statistics_html(table),
         figures=[(name, figure_uri(figure)) for name, figure in figures(runs, metrics).items()],
         arms=[
@@ -301,13 +305,14 @@ def write_pages(
         raise GanbenchError(
             f"no runs in {store.url} to write a page of; start some with ganbench run"
         )
-    check_groups([baseline] if baseline is not None else [], runs["label"], "--baseline")
+    runs = with_groups(runs)
+    check_groups([baseline] if baseline is not None else [], runs["group"], "--baseline")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     pages, written = pages_for(runs), []
     for page in pages:
         mine = _runs_of(runs, page)
-        base = baseline if baseline in set(mine["label"]) else None
+        base = baseline if baseline in set(mine["group"]) else None
         html = page_html(
             page, pages, mine, metrics[metrics["run_id"].isin(mine["id"])], store, base, strip
         )
