@@ -112,22 +112,49 @@ def cli(debug):
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def plugins(as_json):
-    """List installed components, their options and the package each comes from."""
-    from rich.table import Table
-
+    """List the core options and every installed component with its options (type, default,
+    help) and the package it comes from."""
+    from ganbench.config.spec import core_description
     from ganbench.plugins.manager import registry
 
-    components = [c.describe() for c in registry()]
+    components = [core_description(__version__)] + [c.describe() for c in registry()]
     if as_json:
         click.echo(json.dumps(components, indent=2))
         return
-    table = Table(title="ganbench components")
-    for column in ("kind", "name", "options", "package"):
-        table.add_column(column)
+    wide_console().print(components_table(components))
+
+
+def components_table(components: list[dict[str, Any]]) -> "RichTable":
+    """A row with each component's help, under it a row per option; a line between
+    components."""
+    from rich.table import Table
+    from rich.text import Text  # plain text: '[...]' in a help is shown, not read as a style
+
+    table = Table(title="ganbench components and their options")
+    widest = {"type = default": 32}  # long choices wrap; the help gets the room
+    for column in ("kind", "name", "option", "type = default", "help", "package"):
+        # a narrow terminal wraps every column, cutting nothing
+        table.add_column(column, overflow="fold", max_width=widest.get(column))
     for c in components:
-        options = "\n".join(f"{k}: {o['type']} = {o['default']}" for k, o in c["options"].items())
-        table.add_row(c["kind"], c["name"], options, f"{c['package']} {c['version']}")
-    wide_console().print(table)
+        package = f"{c['package']} {c['version']}"
+        last = not c["options"]
+        table.add_row(c["kind"], c["name"], "", "", Text(c["help"]), package, end_section=last)
+        for i, (key, o) in enumerate(c["options"].items(), 1):
+            last = i == len(c["options"])
+            table.add_row("", "", key, Text(typed_default(o)), Text(o["help"]), end_section=last)
+    return table
+
+
+def typed_default(option: dict[str, Any]) -> str:
+    """'int = 64', or the choices for a type: 'fp32|bf16 = fp32'."""
+    choices = option["choices"]
+    kind = "|".join(map(str, choices)) if choices else option["type"]
+    return f"{kind} = {shown_value(option['default'])}"
+
+
+def shown_value(value: Any) -> str:
+    """A value as a config shows it: an empty text as '', so that it is seen."""
+    return "''" if value == "" else str(value)
 
 
 class Setting(click.ParamType):
@@ -259,6 +286,13 @@ def executor_settings(ctx: click.Context, kind: str, flags: dict[str, Any]) -> d
     help="build and check every arm, print each network's parameters, train nothing",
 )
 @click.option(
+    "--cfg",
+    "show_cfg",
+    is_flag=True,
+    help="print each arm's resolved config (components, every option's value, the given ones "
+    "marked) and exit: nothing is built, trained or recorded",
+)
+@click.option(
     "--restart",
     is_flag=True,
     help="with --resume: train a run that has no checkpoint again from step 0",
@@ -276,15 +310,13 @@ def run(
     resume_id: int | None,
     inception_weights: str | None,
     dry_run: bool,
+    show_cfg: bool,
     restart: bool,
     kind: str,
     **flags: Any,
 ) -> None:
     """Train runs. OVERRIDES are key=value, e.g. plugins=dcgan,resnet_tail g_lr=0.0005;
     study=NAME runs a study's arms; key=choice(a,b) and key=range(0,10,2) sweep."""
-    from ganbench.config.studies import plan
-    from ganbench.engine.launch import check_arms
-    from ganbench.engine.launch import dry_run as dry_run_counts
     from ganbench.executors import asked, choose
     from ganbench.stopping import STOP
     from ganbench.store.liveness import beat_s
@@ -294,22 +326,29 @@ def run(
     beat_s()  # a bad heartbeat setting is said before any run is recorded
     with STOP.installed():
         if resume_id is not None:
-            if overrides or name or dry_run or seeds > 1 or kind != DEFAULT or asked(given):
+            changed = any((overrides, name, dry_run, show_cfg, seeds > 1, kind != DEFAULT))
+            if changed or asked(given):
                 raise GanbenchError(
                     "--resume keeps the run's recorded config (only --steps may extend it); drop "
-                    "the overrides, --seeds, --name, --workers, --executor and --dry-run"
+                    "the overrides, --seeds, --name, --workers, --executor, --dry-run and --cfg "
+                    "(`ganbench runs show RUN_ID` prints the recorded config)"
                 )
             resume(db, resume_id, device, extras, restart, steps)
         if restart:
             raise GanbenchError("--restart goes with --resume RUN_ID")
-        arms = plan(list(overrides))
+        # they show an arm whose data is not there yet; a run is refused it
+        arms, specs = planned(overrides, name, steps, with_data=not (dry_run or show_cfg))
+        if show_cfg:
+            show_config(arms, specs, steps)
+            return
         if dry_run:
+            from ganbench.engine.launch import dry_run as dry_run_counts
+
             show_dry_run(dry_run_counts(arms), arms)
             return
-        # a bad combination of options, or a missing extra, is said before anything is checked or recorded
+        # a bad combination of options, or a missing extra, is said before anything is recorded
         chosen = choose(kind, given)
-        # every arm resolved once and checked, before the database is opened or anything trains
-        specs = check_arms(arms, steps, [group_label(name, arm, arms) for arm in arms])
+        check_before_recording(specs, device, kind)
         statuses = run_arms(db, specs, range(seed, seed + seeds), device, extras, chosen)
         sys.exit(max(EXIT_CODES[s] for s in statuses or ["interrupted"]))
 
@@ -331,6 +370,67 @@ def resume(
     )
     say(f"run {run_id}: {status}")
     sys.exit(EXIT_CODES[status])
+
+
+def planned(
+    overrides: tuple[str, ...], name: str | None, steps: int | None, with_data: bool
+) -> tuple[list["Arm"], list["RunSpec"]]:
+    """The command's arms and each one's spec, resolved once by the config layer alone: a
+    typo costs no torch, no database and no data. `with_data`: an arm whose data folder is
+    an unset $NAME is refused."""
+    from ganbench.config.studies import check_data, plan, resolve_arms
+
+    arms = plan(list(overrides))
+    for arm in arms if with_data else []:
+        check_data(arm)
+    return arms, resolve_arms(arms, steps, [group_label(name, arm, arms) for arm in arms])
+
+
+def check_before_recording(specs: list["RunSpec"], device: str, kind: str) -> None:
+    """What a started run would refuse, said before the database is made: a tracker whose
+    package is missing, and a device this machine lacks where the runs train here (Ray's
+    and Slurm's runs find their devices where they train)."""
+    from ganbench.engine.events import check_trackers
+    from ganbench.environment import pick_device
+    from ganbench.plugins.manager import registry
+
+    for spec in specs:
+        check_trackers(spec.config.options["trackers"], registry())
+    if kind == DEFAULT:
+        pick_device(device)
+
+
+def show_config(arms: list["Arm"], specs: list["RunSpec"], steps: int | None) -> None:
+    """`run --cfg`: each arm's resolved config, a table each."""
+    console = wide_console()
+    for arm, spec in zip(arms, specs, strict=True):
+        given = set(arm.overrides) | ({"steps"} if steps is not None else set())
+        console.print(config_table(spec, given))
+
+
+def config_table(spec: "RunSpec", given: set[str]) -> "RichTable":
+    """The components, then every option with its value and who declares it; those the
+    command line or the study gave (`given`: their keys) are marked."""
+    from rich.table import Table
+    from rich.text import Text  # plain text: a value's '[...]' is not a style
+
+    from ganbench.config.spec import option_owners
+    from ganbench.plugins.manager import registry
+
+    config = spec.config
+    study = f"study {spec.study}: " if spec.study else ""
+    table = Table(title=f"{study}{spec.label} (group hash {spec.hash})")
+    for column in ("component / option", "value", "given", "declared by"):
+        table.add_column(column, overflow="fold")
+    for kind, names in config.components.items():
+        chosen = names if isinstance(names, list) else [names]  # modifiers and metrics: lists
+        mark = "metrics" in given if kind == "metric" else bool(set(chosen) & set(config.plugins))
+        shown = Text(", ".join(chosen) or "(none)")
+        table.add_row(kind, shown, "given" if mark else "", end_section=kind == "metric")
+    for key, owner in option_owners(config.components, registry()).items():
+        shown = Text(shown_value(config.options[key]))
+        table.add_row(key, shown, "given" if key in given else "", owner)
+    return table
 
 
 def show_dry_run(table: "pd.DataFrame", arms: list["Arm"]) -> None:
@@ -423,7 +523,7 @@ def _steps(ctx, param, value):
     "groups",
     multiple=True,
     metavar="LABEL",
-    help="only this group; repeat for several, the first is the baseline",
+    help="only this group, named as the table names it; repeat for several, the first is the baseline",
 )
 @click.option("--baseline", help="the group to compare against (default: the first)")
 @click.option(
@@ -463,13 +563,14 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, st
         left_out_note,
         load_frames,
         render,
+        shared_labels_note,
     )
     from ganbench.store.sql import Store
 
     store = Store(db, create=False, write=False)
     chosen = None if "all" in statuses else (statuses or FINISHED)
     runs, metrics = load_frames(store, list(studies) or None, groups, tag, chosen)
-    left_out = left_out_note(runs)
+    notes = [n for n in (shared_labels_note(runs), left_out_note(runs)) if n]
     table = group_table(
         runs, metrics, baseline
     )  # first: a bad --baseline stops before any file is written
@@ -496,8 +597,8 @@ def report(db, fmt, studies, groups, baseline, plots, html, strip, wide, tag, st
             console.print(footnote(table, protocols, baseline), highlight=False, markup=False)
     else:
         click.echo(output)
-    if left_out:
-        click.echo(left_out, err=fmt != "table")  # csv and json stay machine-readable
+    for note in notes:
+        click.echo(note, err=fmt != "table")  # csv and json stay machine-readable
 
 
 @cli.command()
@@ -579,7 +680,7 @@ def runs():
 @click.option("--status", type=click.Choice(STATUSES), help="only runs with this status")
 @click.option("--tag", help="only runs with this tag")
 def runs_list(db, study, status, tag):
-    """One line per run: id, study, label, seed, status, steps, host, start, tags, error."""
+    """One line per run: id, study, group, seed, status, steps, host, start, tags, error."""
     from ganbench.results import run_records
     from ganbench.results.report import as_rich, printable
     from ganbench.store.sql import Store

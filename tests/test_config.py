@@ -152,3 +152,33 @@ def test_steps_flag_overrides_and_is_checked():
     assert _resolve(steps=10).options["steps"] == 10
     with pytest.raises(GanbenchError, match="--steps=0: must be between 1 and"):
         _resolve(steps=0)
+
+
+def test_a_tracker_s_name_is_checked_with_the_config():
+    with pytest.raises(
+        GanbenchError, match="unknown tracker 'tensorbord' \\(did you mean 'tensorboard'"
+    ):
+        _resolve("trackers=tensorbord")
+
+
+@pytest.mark.parametrize("value", ["", "$GANBENCH_NOT_SET"])
+def test_a_data_folder_not_given_yet_is_left_to_the_build(value):
+    """Empty: the build asks for one; a study's unset $NAME: said by name before a run, and a
+    dry run needs no data."""
+    assert _resolve("plugins=folder", f"data_dir={value}").options["data_dir"] == value
+
+
+@pytest.mark.parametrize("key", ["data_dir", "data_dir_b"])
+def test_a_missing_data_folder_is_refused_with_the_config(tmp_path, key):
+    with pytest.raises(GanbenchError, match=f"{key}=.*missing: no such directory"):
+        _resolve("plugins=folder", f"{key}={tmp_path / 'missing'}")
+    assert _resolve("plugins=folder", f"{key}={tmp_path}").options[key] == str(tmp_path)
+
+
+def test_an_error_in_one_arm_of_several_names_the_arm():
+    from ganbench.config.studies import plan, resolve_arms
+
+    arms = plan(["g_lr=choice(0.001,abc)"])
+    assert resolve_arms(arms[:1])[0].config.options["g_lr"] == 0.001
+    with pytest.raises(GanbenchError, match="^arm 'g_lr=abc': g_lr=abc: expected a finite"):
+        resolve_arms(arms)

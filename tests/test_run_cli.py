@@ -132,3 +132,84 @@ def test_resume_refuses_overrides_and_unknown_runs(invoke):
     assert invoke("run", *TINY, "--steps", "2").exit_code == 0
     result = invoke("run", "--resume", "7")
     assert result.exit_code == 2 and "no run 7" in result.output
+
+
+def _no_gpu():
+    import torch
+
+    return pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["plugins=folder", "data_dir=/nonexistent"], "data_dir=/nonexistent: no such directory"),
+        pytest.param(["--device", "cuda"], "no CUDA GPU", marks=_no_gpu()),
+        (["trackers=nosuch"], "unknown tracker 'nosuch'"),
+        (["--steps", "-5"], "--steps=-5: must be between 1"),
+    ],
+)
+def test_a_refused_run_creates_no_database(invoke, db, workdir, args, words):
+    result = invoke("run", *TINY, *args)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"Error: {result.output.strip()[7:]}"]
+    assert words in result.output
+    assert not os.path.exists(db.removeprefix("sqlite:///")) and not (workdir / "results").exists()
+
+
+def _cells(output, key, column=0):
+    """The cells of the table row that has `key` in `column`."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) > column and cells[column] == key:
+            return cells
+    raise AssertionError(f"no row {key!r} in\n{output}")
+
+
+def test_cfg_prints_the_resolved_config_marks_what_was_given_and_runs_nothing(invoke, db, workdir):
+    result = invoke("run", "plugins=dcgan,resnet_tail", "g_lr=0.0005", "metrics=", "--cfg")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "dcgan+resnet_tail g_lr=0.0005 (group hash" in out
+    assert _cells(out, "modifier") == ["modifier", "resnet_tail", "given", ""]
+    assert _cells(out, "loss") == ["loss", "bce", "", ""]  # registry.toml's default
+    assert _cells(out, "metric") == ["metric", "(none)", "given", ""]
+    assert _cells(out, "g_lr") == ["g_lr", "0.0005", "given", "the core"]
+    assert _cells(out, "res") == ["res", "64", "", "the core"]
+    assert _cells(out, "trackers") == ["trackers", "''", "", "the core"]
+    assert _cells(out, "tail_widths")[3] == "modifier 'resnet_tail'"
+    assert _cells(out, "g_kernel")[1:] == ["5", "", "generator 'dcgan'"]
+    assert not os.path.exists(db.removeprefix("sqlite:///")) and not (workdir / "results").exists()
+
+
+def test_cfg_shows_each_arm_of_a_sweep_and_refuses_what_a_run_would(invoke):
+    result = invoke("run", "res=choice(16,32)", "--steps", "7", "--cfg")
+    assert result.exit_code == 0, result.output
+    titles = [line.strip() for line in result.output.splitlines() if "(group hash" in line]
+    assert [title.split(" (")[0] for title in titles] == ["res=16", "res=32"]
+    assert _cells(result.output, "steps") == ["steps", "7", "given", "the core"]
+    refused = invoke("run", "res=33", "--cfg")
+    assert refused.exit_code == 2 and "res=33: must be a power of two" in refused.output
+    assert "--cfg" in invoke("run", "--resume", "1", "--cfg").output
+
+
+def test_plugins_lists_the_core_options_and_every_help_where_the_error_points(invoke):
+    from ganbench.config.spec import CORE_OPTIONS
+
+    error = invoke("run", "glr=1").output
+    assert "`ganbench plugins` lists every option" in error
+    listed = json.loads(invoke("plugins", "--json").output)
+    (core,) = [c for c in listed if c["kind"] == "core"]
+    assert core["options"].keys() == CORE_OPTIONS.keys()
+    assert core["options"]["g_lr"] == {
+        "type": "float",
+        "default": 2e-4,
+        "help": "generator learning rate",
+        "choices": None,
+    }
+    table = invoke("plugins").output
+    for key in ("g_lr", "res", "batch", "eval_every", "stop_on", "precision", "trackers"):
+        assert CORE_OPTIONS[key].help.split()[0] in _cells(table, key, 2)[4]
+    assert _cells(table, "g_lr", 2)[3:5] == ["float = 0.0002", "generator learning rate"]
+    assert _cells(table, "precision", 2)[3] == "fp32|bf16 = fp32"
+    assert "DCGAN generator, the fair's baseline" in table  # a component's own help

@@ -39,3 +39,20 @@ def test_a_command_that_does_not_train_starts_without_torch(invoke, db, args):
 def test_training_still_builds_the_lazily_registered_components(invoke, db):
     result = invoke("run", *TINY, "plugins=resnet_tail,hinge,adamw", "--steps", "2")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["run", "plugins=dcgna", "--dry-run"], 2),
+        (["run", "glr=1"], 2),
+        (["run", "study=fair-1-2b", "res=33"], 2),
+        (["run", "trackers=tensorbord", "--steps", "2"], 2),
+        (["run", "plugins=dcgan,resnet_tail", "--cfg"], 0),
+    ],
+)
+def test_a_run_s_config_is_resolved_and_checked_before_torch_is_imported(workdir, args, code):
+    found = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
+    assert found.stdout.strip().splitlines()[-1] == f"exit {code} torch False", found.stderr
+    assert len(found.stderr.strip().splitlines()) == (code != 0), found.stderr
+    assert not (workdir / "results").exists()  # nor was a database opened

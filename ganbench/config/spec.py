@@ -171,6 +171,21 @@ CORE_OPTIONS = {
 }
 
 
+def core_description(version: str) -> dict[str, Any]:
+    """The core options as `ganbench plugins` lists them, in a component's form
+    (`Component.describe`): the list an unknown option's error points at names them too."""
+    return {
+        "name": "(every run)",
+        "kind": "core",
+        "help": "options every run takes, whatever its plugins",
+        "target": None,
+        "plugin": "ganbench",
+        "package": "ganbench",
+        "version": version,
+        "options": {k: o.describe() for k, o in CORE_OPTIONS.items()},
+    }
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A run's resolved config. `components` maps kind to name (modifiers: names in order)."""
@@ -385,6 +400,19 @@ def active(components: Mapping[str, Any], registry: Registry) -> list[Component]
 
 def declared_options(components: Mapping[str, Any], registry: Registry) -> dict[str, Option]:
     """The core options plus every active component's own."""
+    return _declared(components, registry)[0]
+
+
+def option_owners(components: Mapping[str, Any], registry: Registry) -> dict[str, str]:
+    """{option: who declares it}, "the core" or "generator 'dcgan'": what --cfg shows."""
+    return _declared(components, registry)[1]
+
+
+def _declared(
+    components: Mapping[str, Any], registry: Registry
+) -> tuple[dict[str, Option], dict[str, str]]:
+    """The options the components declare and the first declarer of each; two declaring
+    one name with different types is refused."""
     declared, owners = dict(CORE_OPTIONS), dict.fromkeys(CORE_OPTIONS, "the core")
     for component in active(components, registry):
         for key, option in component.options.items():
@@ -396,7 +424,7 @@ def declared_options(components: Mapping[str, Any], registry: Registry) -> dict[
                 )
             declared.setdefault(key, option)
             owners.setdefault(key, f"{component.kind} '{component.name}'")
-    return declared
+    return declared, owners
 
 
 def _unknown_key(key: str, declared: Mapping[str, Option], registry: Registry) -> GanbenchError:
@@ -448,6 +476,8 @@ def _resolved(
         values[key] = declared[key].parse(key, text)
     if steps is not None:
         values["steps"] = CORE_OPTIONS["steps"].parse("--steps", steps)
+    for tracker in names_in(values["trackers"]):  # a typo is said here, not once recorded
+        registry.get("tracker", tracker)
     given = {k: values[k] for k in pairs}
     keys = tuple(sorted(training_keys(components, registry)))
     return RunConfig(tuple(names), components, values, given, keys), declared

@@ -8,13 +8,14 @@ the cartesian product of all of them."""
 import itertools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ganbench.config.defaults import RegistryPath, load_registry_toml
-from ganbench.config.spec import parse_overrides
+from ganbench.config.defaults import RegistryPath, default_components, load_registry_toml
+from ganbench.config.spec import RunSpec, parse_overrides, resolve_spec
 from ganbench.errors import GanbenchError, lookup
+from ganbench.plugins.manager import registry
 
 SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
 
@@ -134,3 +135,28 @@ def check_data(arm: Arm) -> None:
                 f"study {arm.study}, arm '{arm.label}', trains on {arm.data}: set "
                 f"{value[1:]} to its folder, or pass {key}=PATH"
             )
+
+
+def resolve_arms(
+    arms: Sequence[Arm], steps: int | None = None, labels: Sequence[str | None] | None = None
+) -> list[RunSpec]:
+    """Every arm resolved into its spec (plugins, options, values), from the registry and
+    registry.toml alone: a typo is said before torch is imported, a database opened or data
+    loaded. `labels`: each arm's group label where one is given (--name, a study's arm)."""
+    reg, defaults = registry(), default_components()
+    specs = []
+    for arm, label in zip(arms, labels or [None] * len(arms), strict=True):
+        try:
+            overrides = as_overrides(arm.overrides)
+            spec = resolve_spec(overrides, reg, defaults, steps=steps, name=label, study=arm.study)
+        except GanbenchError as e:
+            raise GanbenchError(
+                f"{arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)
+            ) from None
+        specs.append(spec)
+    return specs
+
+
+def arm_name(arm: Arm) -> str:
+    """How an error names the arm it is about."""
+    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label}'"
