@@ -188,7 +188,7 @@ def test_the_record_is_frozen_and_holds_each_fact_once():
     assert (folder.domains, folder.channels, folder.classes) == ((1, 2), 1, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         folder.channels = 3
-    assert set(KEYWORDS["scheme"]) == {"options", "help", "defaults", "conditional"}
+    assert set(KEYWORDS["scheme"]) == {"options", "help", "defaults", "conditional", "losses"}
     assert not hasattr(Scheme, "conditional")  # said where the scheme registers, only there
     assert registry().get("scheme", "conditional").conditional
     assert registry().get("generator", "cyclegan").input == "image"

@@ -20,9 +20,18 @@ def test_schedule_factors_by_hand():
     assert Schedule(8, decay_from=0, warmup=2).factor(0) == pytest.approx(0.5 * 1.0)
 
 
-def test_a_linear_schedule_with_warm_up_sets_both_rates(invoke, db, register_plugin):
-    rates = register_plugin(CheckpointRates())
-    args = [*TINY, "g_lr=0.001", "schedule=linear", "decay_from=4", "warmup=2", "--steps", "8"]
+def test_a_linear_schedule_with_warm_up_sets_both_rates(invoke, db, observe):
+    rates = observe(CheckpointRates())
+    args = [
+        *TINY,
+        "trackers=observer",
+        "g_lr=0.001",
+        "schedule=linear",
+        "decay_from=4",
+        "warmup=2",
+        "--steps",
+        "8",
+    ]
     assert invoke("run", *args).exit_code == 0
     assert rates.seen == pytest.approx([0.001, 0.001, 0.0005, 0.0])  # checkpoints at 2, 4, 6, 8
     opts = torch.load(next((db_dir(db)).glob("**/last.pt")))["opts"]
@@ -46,11 +55,12 @@ def test_a_schedule_at_its_defaults_keeps_a_config_in_its_group(invoke, db):
     assert hashes[0] == hashes[1] != hashes[2]
 
 
-def test_cyclegan_takes_the_core_schedule_when_one_is_named(invoke, db, register_plugin):
-    rates = register_plugin(CheckpointRates())
+def test_cyclegan_takes_the_core_schedule_when_one_is_named(invoke, db, observe):
+    rates = observe(CheckpointRates())
     args = [
         *TINY_CYCLE,
         "metrics=",
+        "trackers=observer",
         "g_lr=0.001",
         "schedule=linear",
         "decay_from=6",

@@ -10,7 +10,7 @@ executor's contract is `ganbench.executors.base.Executor`."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -357,7 +357,10 @@ class RegisterDataset(Protocol):
 
 class RegisterScheme(Protocol):
     """`register` of `register_schemes`; `conditional`: its networks get the data's
-    conditions (known before the scheme is built, which needs their count)."""
+    conditions (known before the scheme is built, which needs their count); `losses`: the
+    names of the losses its `step` returns, when they are always the same, so a `stop_on=`
+    naming none of them (nor a score) is refused before the run is recorded (leave it out
+    where they vary: the run's first step names them)."""
 
     def __call__(
         self,
@@ -368,6 +371,7 @@ class RegisterScheme(Protocol):
         help: str = "",
         defaults: Defaults | None = None,
         conditional: bool = False,
+        losses: Sequence[str] | None = None,
     ) -> None: ...
 
 

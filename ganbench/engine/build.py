@@ -158,7 +158,8 @@ def check_fit(
         fitting = [c.name for c in registry if c.kind == "dataset" and scheme.domains in c.domains]
         raise GanbenchError(
             f"scheme '{name}' trains on {scheme.domains} image domain(s), dataset '{dataset}' "
-            f"has {domains}; choose a data set with {scheme.domains}: "
+            f"has {' or '.join(map(str, _counts(domains)))}; choose a data set with "
+            f"{scheme.domains}: "
             f"{', '.join(fitting) or 'none installed'}"
         )
     if generator.input != scheme.generator_input:

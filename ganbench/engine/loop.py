@@ -17,6 +17,7 @@ from ganbench.engine import checkpoint, costs, early_stop, events, fast_path
 from ganbench.engine.build import Experiment
 from ganbench.engine.progress import TrainingProgress
 from ganbench.engine.samples import Sampler
+from ganbench.errors import GanbenchError
 from ganbench.plugins.manager import registry
 from ganbench.stopping import STOP
 from ganbench.store.base import RunStatus, RunStore
@@ -175,13 +176,26 @@ class Training:
         parts.step = self.step
         with fast_path.autocast(self.options, self.exp.device):
             self.window.append(self.exp.scheme.step(parts, batch))
-        if self.rule and self.step == self.first:  # the first step names the losses
-            self.rule.check(self.window[-1])
+        if self.step == self.first:  # the first step names the losses
+            self.check_losses(self.window[-1])
         for name, average in parts.ema.items():
             average.update_parameters(parts.nets[name])
         for scheduler in self.schedulers:
             scheduler.step()
         self.step += 1
+
+    def check_losses(self, losses: Mapping[str, object]) -> None:
+        """What the stop rule names is there, and the scheme returns what it declared (the
+        declaration refused stop_on= names before the run was recorded)."""
+        if self.rule:
+            self.rule.check(losses)
+        name = self.exp.config.components["scheme"]
+        declared = registry().get("scheme", name).losses
+        if declared is not None and set(declared) != set(losses):
+            raise GanbenchError(
+                f"scheme '{name}' is registered with losses={declared} but its step returned "
+                f"{tuple(losses)}; its plugin should register the names its step returns"
+            )
 
     def log(self) -> None:
         """The window's mean losses, to every observer (recorded even when not finite)."""

@@ -16,9 +16,9 @@ def check(exp: Experiment, store: RunStore, registry: Registry) -> None:
 
 
 def check_stop_rule(exp: Experiment, registry: Registry) -> None:
-    """`stop_on` names no installed metric this run does not compute (a score the rule would
-    wait for in vain). A name that is neither a score nor a metric may be a loss, which the
-    run's first step names (early_stop.Plateau.check)."""
+    """`stop_on` names a score of the run, or a loss its scheme declares it returns; a name
+    of an installed metric the run does not compute is said so. Where a scheme declares no
+    losses, its first step names them (early_stop.Plateau.check)."""
     directions = exp.evaluator.directions() if exp.evaluator else {}
     rule = early_stop.plateau(exp.config.options, directions)
     if rule is None or rule.name in rule.scores:
@@ -29,6 +29,9 @@ def check_stop_rule(exp: Experiment, registry: Registry) -> None:
             f"compute (its scores: {', '.join(rule.scores) or 'none'}); add it to metrics= "
             f"or choose one of those scores or one of its losses"
         )
+    losses = registry.get("scheme", exp.config.components["scheme"]).losses
+    if losses is not None:  # the scheme's step returns these, and only these
+        rule.check(dict.fromkeys(losses))
 
 
 def check_run_folders(store: RunStore) -> None:

@@ -18,7 +18,7 @@ KEYWORDS = {kind: COMMON for kind in KINDS} | {
     "generator": COMMON + ("input",),
     "modifier": COMMON + ("target",),
     "dataset": COMMON + ("channels", "classes", "domains"),
-    "scheme": COMMON + ("conditional",),
+    "scheme": COMMON + ("conditional", "losses"),
     "tracker": COMMON + ("needs", "extra", "check"),
     "executor": COMMON + ("misplaced_note",),
 }
@@ -60,6 +60,7 @@ class Component:
     classes: int | None = None  # dataset: its classes; None: known only from the data
     domains: tuple[int, ...] = (1,)  # dataset: the image domains it can give
     conditional: bool = False  # scheme: its networks get the data's conditions
+    losses: tuple[str, ...] | None = None  # scheme: the names its step returns, when fixed
     needs: str | None = None  # tracker: the Python package it imports
     extra: str | None = None  # tracker: the ganbench extra that installs `needs`
     check: Callable[[], None] | None = None  # tracker: raises GanbenchError if it cannot start
@@ -100,6 +101,8 @@ def record(
         raise GanbenchError(f"{where} without target=; give target='generator' or 'discriminator'")
     if "domains" in given:
         given["domains"] = _domains(where, given["domains"])
+    if given.get("losses") is not None:
+        given["losses"] = tuple(given["losses"])
     given["options"], given["defaults"] = (
         dict(given.get(k) or {}) for k in ("options", "defaults")
     )

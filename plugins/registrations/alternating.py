@@ -12,4 +12,5 @@ def register_schemes(register):
         "alternating",
         lambda cfg: impl().Alternating(),
         help="D step(s), then one G step (critic_steps from the loss)",
+        losses=("d_loss", "g_loss"),
     )

@@ -13,4 +13,5 @@ def register_schemes(register):
         lambda cfg: impl().build(cfg),
         help="G and D get conditions from the data set's labels or tags",
         conditional=True,
+        losses=("d_loss", "g_loss"),
     )

@@ -38,6 +38,7 @@ def register_schemes(register):
         help="unpaired translation A <-> B (CycleGAN)",
         options=SCHEME_OPTIONS,
         defaults={"loss": "lsgan"},
+        losses=("g_loss", "d_a_loss", "d_b_loss", "cycle_loss", "identity_loss"),
     )
 
 

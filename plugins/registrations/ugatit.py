@@ -34,6 +34,10 @@ CH = Option(
 )
 
 
+# what U-GAT-IT's step returns: the totals, then G's weighted terms
+LOSSES = ("g_loss", "d_a_loss", "d_b_loss", "adv_loss", "cycle_loss", "identity_loss", "cam_loss")
+
+
 @hookimpl
 def register_schemes(register):
     register(
@@ -42,6 +46,7 @@ def register_schemes(register):
         help="unpaired translation with CAM attention and AdaLIN (U-GAT-IT; report 001's photo2cartoon form)",
         options=SCHEME_OPTIONS,
         defaults={"loss": "lsgan"},
+        losses=LOSSES,
     )
 
 
