@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -336,6 +336,10 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        self.serve()
+
+    def serve(self):
+        """Start the server on its data folder (again, after a stop)."""
         # -k: the unix socket goes in our folder, not /var/run; -F: no fsync, the data is thrown away;
         # a zone other than UTC, so a time the store reads back in the session's zone shows
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -F -c TimeZone=Asia/Kolkata"
@@ -343,11 +347,12 @@ class PostgresServer:
             "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "-t", "60", "start"
         )
 
-    def stop(self):
-        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+    def stop(self, mode="fast"):
+        """mode "immediate": as a crash or a power cut, without a word to its clients."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
 
-    def url(self, database):
-        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
+    def url(self, database, scheme="postgresql+psycopg2"):
+        return f"{scheme}://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def _admin(self, sql):
         """Run one statement outside a transaction (CREATE DATABASE cannot run in one)."""
@@ -372,9 +377,17 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgres_server():
     """One PostgreSQL server for the whole test session, stopped and deleted at its end."""
+    with throwaway_postgres() as server:
+        yield server
+
+
+@contextmanager
+def throwaway_postgres():
+    """A PostgreSQL server, stopped and deleted at the end (a test that stops it has its own)."""
     tools, account = _postgres_bin(), _server_user()
-    if importlib.util.find_spec("psycopg2") is None:
-        _postgres_missing("no psycopg2 (pip install ganbench[postgres])")
+    for driver in ("psycopg", "psycopg2"):  # plain postgresql:// and postgresql+psycopg2://
+        if importlib.util.find_spec(driver) is None:
+            _postgres_missing(f"no {driver} (pip install -e '.[test]')")
     folder = Path(tempfile.mkdtemp(prefix="ganbench-pg-"))
     if account:
         os.chown(folder, account.pw_uid, account.pw_gid)

@@ -1,9 +1,10 @@
 """The GANBENCH_* environment variables that hold a number, in one place: how often a run's
-heartbeat beats, how old a beat may be before the run is `lost`, and how long a write waits
-for a locked database. Each reader asks `number` here; `check_all` asks for every one, so the
-command line refuses a bad value before anything runs, in one line that names it. A value
-out of range would break a run's safety, not only its speed: an infinite heartbeat period
-kills the heartbeat thread, and a run that stops beating looks lost to other hosts.
+heartbeat beats, how old a beat may be before the run is `lost`, how long a write waits
+for a locked database, and how long for a database server that cannot be reached. Each
+reader asks `number` here; `check_all` asks for every one, so the command line refuses a bad
+value before anything runs, in one line that names it. A value out of range would break a
+run's safety, not only its speed: an infinite heartbeat period kills the heartbeat thread,
+and a run that stops beating looks lost to other hosts.
 
 Other GANBENCH_* variables name paths or choices (GANBENCH_DB, GANBENCH_RUNS_DIR,
 GANBENCH_REGISTRY, ...), and the code that opens them says what is wrong with them."""
@@ -45,7 +46,9 @@ LOST_AFTER = Number("GANBENCH_LOST_AFTER_S", 60.0, "seconds", DAY_S)
 # 0: a locked write fails at once, without waiting its turn
 LOCK_PATIENCE = Number("GANBENCH_LOCK_PATIENCE", 600.0, "seconds", DAY_S, zero=True)
 BUSY_TIMEOUT = Number("GANBENCH_BUSY_TIMEOUT_MS", 30_000, "milliseconds", DAY_S * 1000, whole=True)
-NUMBERS = (HEARTBEAT, LOST_AFTER, LOCK_PATIENCE, BUSY_TIMEOUT)
+# how long writes wait out a database server that went away (a restart); 0: a run stops at once
+DB_PATIENCE = Number("GANBENCH_DB_PATIENCE", 120.0, "seconds", DAY_S, zero=True)
+NUMBERS = (HEARTBEAT, LOST_AFTER, LOCK_PATIENCE, BUSY_TIMEOUT, DB_PATIENCE)
 
 
 def number(variable: Number, default: float | None = None) -> float:

@@ -11,9 +11,11 @@ transactions that read before they write take a lock that does what BEGIN IMMEDI
 
 import functools
 import importlib
+import importlib.util
 import math
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,7 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Dialect, Engine, RowMapping
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
@@ -47,7 +49,7 @@ import ganbench.store.environ as environ
 import ganbench.store.schema as schema
 import ganbench.store.sqlite as sqlite
 from ganbench.config.defaults import DEFAULT_DB
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, GanbenchWarning
 from ganbench.store.base import (
     SAME_RUN,
     Beat,
@@ -350,18 +352,35 @@ def _insert_records(connection: Connection, run_id: int, records: Records) -> No
 
 # PostgreSQL's deadlock and serialization failures: the transaction was undone, and doing it again is right
 RETRYABLE = {"40001", "40P01"}
+# A server that cannot be reached: PostgreSQL's connection_exception class (08), its shutdowns
+# (admin, crash) and "cannot connect now" (it is starting up or stopping)
+UNREACHABLE = ("08", "57P01", "57P02", "57P03")
+
+
+def _code(error: DBAPIError) -> str | None:
+    """The SQLSTATE the server answered with (psycopg's `sqlstate`, psycopg2's `pgcode`)."""
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
 def _locked(error: OperationalError) -> bool:
-    orig = getattr(error, "orig", error)
-    return "locked" in str(orig).lower() or getattr(orig, "pgcode", None) in RETRYABLE
+    return "locked" in str(error.orig).lower() or _code(error) in RETRYABLE
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """Whether a server's database could not be reached: a connection it dropped, one it
+    refused (a failed connect has no SQLSTATE: no server answered), or it is starting or
+    stopping. Not for SQLite, which has no server and whose errors carry no SQLSTATE."""
+    code = _code(error)
+    if error.connection_invalidated or (code is not None and code.startswith(UNREACHABLE)):
+        return True
+    return code is None and isinstance(error, OperationalError)
 
 
 def _check_room(url: str, error: OperationalError) -> None:
     """A write refused for a full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full, 53100)
     is one line naming the database: the transaction was undone, so nothing recorded is lost."""
-    orig = getattr(error, "orig", error)
-    if "disk is full" in str(orig) or getattr(orig, "pgcode", None) == "53100":
+    if "disk is full" in str(error.orig) or _code(error) == "53100":
         raise GanbenchError(
             f"database {_shown(url)} cannot be written: the disk is full; free space on its "
             f"disk and run the command again (a run resumes with ganbench run --resume ID)"
@@ -377,6 +396,14 @@ def _immediate(connection: Connection) -> None:
     so neither inserts what the other just did. SQLite has it from its BEGIN already."""
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(IMMEDIATE_LOCK)))
+
+
+def _await_schema(connection: Connection) -> None:
+    """On PostgreSQL, a database without a runs table may be one a writer is making: it holds
+    the lock `_immediate` takes until its tables are committed, so a reader that waits for
+    that lock sees them (a database no writer is making is read as it is)."""
+    if connection.dialect.name == "postgresql" and not inspect(connection).has_table("runs"):
+        connection.execute(select(func.pg_advisory_xact_lock_shared(IMMEDIATE_LOCK)))
 
 
 def _upsert_beat(connection: Connection, run_id: int, values: dict[str, Any]) -> None:
@@ -411,6 +438,35 @@ def _shown(url: str) -> str:
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
+# PostgreSQL's drivers, plain postgresql:// URLs' first (SQLAlchemy 2.1's choice), and what
+# installs each
+DRIVERS = {"psycopg": "'ganbench[postgres]'", "psycopg2": "psycopg2-binary"}
+
+
+def _engine_url(url: str) -> str:
+    """The URL an engine opens: a plain postgresql:// with the PostgreSQL driver installed
+    here (SQLAlchemy 2.0 would take psycopg2 for it, and 2.1 psycopg 3, installed or not)."""
+    if url.startswith("postgres://"):
+        fixed = _shown("postgresql://" + url.removeprefix("postgres://"))
+        raise GanbenchError(
+            f"cannot open database {_shown(url)}: SQLAlchemy names PostgreSQL postgresql://, "
+            f"not postgres://; give --db {fixed}"
+        )
+    installed = [name for name in DRIVERS if importlib.util.find_spec(name)]
+    if url.startswith("postgresql://") and installed:
+        return f"postgresql+{installed[0]}://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _no_driver(url: str, module: str | None) -> str:
+    """What to install for a database whose driver is missing, in one line."""
+    name = (module or "").split(".")[0]
+    fix = f"pip install {DRIVERS.get(name, name)}"
+    if name == "psycopg2":
+        fix += f", or write postgresql:// for the driver pip install {DRIVERS['psycopg']} gives"
+    return f"cannot open database {_shown(url)}: its driver {name} is not installed ({fix})"
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -418,21 +474,26 @@ R = TypeVar("R")
 def writes(
     method: Callable[Concatenate["SqlStore", P], R],
 ) -> Callable[Concatenate["SqlStore", P], R]:
-    """Retry a write whose database stays locked past the busy timeout, with backoff, for up
-    to the store's `patience` seconds: a reader or another program's lock never loses a run."""
+    """Retry a write, with backoff, that a locked database or a lost server stopped: one still
+    locked past the busy timeout for up to the store's `patience` seconds (a reader or another
+    program's lock never loses a run), a server gone for up to its `outage_patience` (a
+    restart never ends a run). The write is retried in place before the next one starts, so
+    what a run records stays in order."""
 
     @functools.wraps(method)
     def retried(self: "SqlStore", *args: P.args, **kwargs: P.kwargs) -> R:
         delay, waited = 0.05, 0.0
         while True:
             try:
-                return method(self, *args, **kwargs)
-            except OperationalError as e:
-                _check_room(self.url, e)
-                if not _locked(e) or waited >= self.patience:
+                done = method(self, *args, **kwargs)
+            except DBAPIError as e:
+                if not self._bearable(e, waited):
                     raise
                 time.sleep(delay)
                 waited, delay = waited + delay, min(2 * delay, 5.0)
+            else:
+                self.outage_since = None
+                return done
 
     return retried
 
@@ -465,6 +526,10 @@ class SqlStore(RunStore):
     def __init__(self, url: str = DEFAULT_DB, create: bool = True, write: bool = True) -> None:
         self.url, self.sqlite_path, self.read_only = url, sqlite.file_of(url), False
         self.patience = environ.number(environ.LOCK_PATIENCE)
+        self.outage_patience = environ.number(environ.DB_PATIENCE)
+        # when writes began to find the server gone; opened: from then on that is an outage
+        self.outage_since: float | None = None
+        self.opened = False
         if self.sqlite_path:
             sqlite.check_file(self.sqlite_path, create)
             sqlite.check_own(self.sqlite_path)
@@ -482,10 +547,7 @@ class SqlStore(RunStore):
         except GanbenchError:
             raise
         except ModuleNotFoundError as e:  # a database whose driver is not installed
-            raise GanbenchError(
-                f"cannot open database {_shown(url)}: its driver {e.name} is not installed "
-                f"(pip install 'ganbench[postgres]' for PostgreSQL)"
-            ) from None
+            raise GanbenchError(_no_driver(url, e.name)) from None
         except Exception as e:  # a malformed URL
             raise GanbenchError(
                 f"cannot open database {_shown(url)}: {_one_line(e)}; check --db"
@@ -501,6 +563,7 @@ class SqlStore(RunStore):
         if write:
             self._prepare()
         with self._reading() as c:
+            _await_schema(c)
             self.tables = set(inspect(c).get_table_names())
             self.schema_version = schema.version(c)
         schema.check_version(
@@ -508,11 +571,47 @@ class SqlStore(RunStore):
         )  # a reader too refuses a newer schema
         self.meta = self._meta()  # written only by _prepare, above
         self.identity = self.meta.get("database_id")
+        self.opened = True  # a server that could not be reached before now is a wrong --db
 
     def _engine(self) -> Engine:
         if self.read_only and self.sqlite_path:
             return _shared_engine(sqlite.read_only_url(self.sqlite_path), None)
-        return _shared_engine(self.url, int(environ.number(environ.BUSY_TIMEOUT)))
+        return _shared_engine(_engine_url(self.url), int(environ.number(environ.BUSY_TIMEOUT)))
+
+    def _bearable(self, error: DBAPIError, waited: float) -> bool:
+        """Whether a failed write may be tried again (`waited`: seconds it slept on a lock);
+        a full disk, or an outage past its patience, is one line."""
+        if isinstance(error, OperationalError):
+            _check_room(self.url, error)
+            if _locked(error):
+                return waited < self.patience
+        return self._outage(error)
+
+    def _outage(self, error: DBAPIError) -> bool:
+        """Whether `error` is part of an outage of this store's server still within its
+        patience; the first write to meet one says so, and one past it says how to go on."""
+        if not self.opened or self.engine.dialect.name == "sqlite" or not _unreachable(error):
+            return False
+        why = _one_line(error.orig)
+        if self.outage_since is None:
+            self._outage_began(why)
+        if time.monotonic() - (self.outage_since or 0.0) < self.outage_patience:
+            return True
+        raise GanbenchError(
+            f"database {_shown(self.url)} could not be reached for {self.outage_patience:g} s "
+            f"({why}); what was recorded is kept: once it is back, continue a run with "
+            f"ganbench run --resume ID (GANBENCH_DB_PATIENCE waits longer)"
+        ) from None
+
+    def _outage_began(self, why: str) -> None:
+        self.outage_since = time.monotonic()
+        warnings.warn(
+            f"database {_shown(self.url)} cannot be reached since {now():%H:%M:%S} UTC ({why}); "
+            f"writes wait for it, in order, for up to {self.outage_patience:g} s "
+            f"(GANBENCH_DB_PATIENCE)",
+            GanbenchWarning,
+            stacklevel=5,  # the write that waits
+        )
 
     def _folders(self) -> RunFolders:
         """runs/<database>-<identity>/<id>: every database in a folder has its own run folders.
