@@ -35,6 +35,8 @@ def offline(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GANBENCH_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
     monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
+    # `--runs-dir` sets it for the process (workers inherit it): undone after each test
+    monkeypatch.delenv("GANBENCH_RUNS_DIR", raising=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from conftest import TINY_MODEL, query, query_when_made, wait_for
 
 from ganbench.store.base import ClaimLost, this_process
 from ganbench.store.memory import MemoryStore
+from ganbench.store.sql import Store
 
 ON_NODE_B = (
     "import socket, sys; socket.gethostname = lambda: 'node-b'; "
@@ -35,16 +36,29 @@ def _steps_done(db):
     return (query_when_made(db, "select steps_done from runs") or [(0,)])[0][0]
 
 
-def test_a_process_that_lost_its_claim_stops_and_records_nothing_more(db, workdir):
+def _checkpointed(db, workdir):
+    return _steps_done(db) >= 10 and any(workdir.glob("results/runs/*/1/last.pt"))
+
+
+def test_a_process_that_lost_its_claim_stops_and_records_nothing_more(db, workdir, monkeypatch):
+    monkeypatch.setenv("GANBENCH_LOST_AFTER_S", "3")  # this process judges the run lost too
+    monkeypatch.delenv("GANBENCH_RUNS_DIR", raising=False)
     original = _ganbench(db, "run", *SETTINGS, "--steps", str(STEPS), node_b=True)
     resumed = None
     try:
-        assert wait_for(lambda: original.poll() is not None or _steps_done(db) >= 10)
+        assert wait_for(lambda: original.poll() is not None or _checkpointed(db, workdir))
         assert original.poll() is None, original.stderr.read()
         os.kill(original.pid, signal.SIGSTOP)
         stopped_at = _steps_done(db)
+        store = Store(db, create=False, write=False)
+        assert wait_for(lambda: store.statuses() == {1: "lost"}, timeout=60)
         resumed = _ganbench(db, "run", "--resume", "1")
-        assert wait_for(lambda: query(db, "select host from runs")[0][0] != "node-b")
+        assert wait_for(
+            lambda: (
+                resumed.poll() is not None or query(db, "select host from runs")[0][0] != "node-b"
+            )
+        )
+        assert resumed.poll() is None or resumed.returncode == 0, resumed.stderr.read()
         os.kill(original.pid, signal.SIGCONT)
         _, error = original.communicate(timeout=120)
         assert original.returncode != 0
