@@ -191,13 +191,14 @@ def random_inception(path, he_init=False):
     return path
 
 
-def wait_for(predicate, timeout=120):
-    """True once predicate() is, False if it is not within `timeout` seconds."""
+def wait_for(predicate, timeout=120, every=0.1):
+    """True once predicate() is, False if it is not within `timeout` seconds; asked every
+    `every` seconds (a moment a kill must hit may last milliseconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        time.sleep(every)
     return False
 
 

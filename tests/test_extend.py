@@ -6,9 +6,8 @@ and a kill -9 at any moment leaves the run completed as it was, or extended and 
 import os
 import subprocess
 import sys
-import time
 
-from conftest import TINY, query
+from conftest import TINY, query, wait_for
 
 from ganbench.config.spec import RunSpec
 from ganbench.engine.launch import extended
@@ -23,16 +22,6 @@ def _dead_pid():
     gone = subprocess.Popen(["true"])
     gone.wait()
     return gone.pid
-
-
-def _soon(predicate, timeout=120):
-    """Polls every millisecond: the moments a kill must hit last milliseconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.001)
-    return False
 
 
 def test_a_run_extended_in_the_store_resumes_from_its_checkpoint_of_the_old_target(db, invoke):
@@ -60,10 +49,11 @@ def test_an_extension_killed_as_it_is_recorded_leaves_a_run_that_resumes(db, wor
         stderr=subprocess.PIPE,
     )
     try:
-        recorded = _soon(
+        recorded = wait_for(
             lambda: (
                 child.poll() is not None or query(db, "select target_steps from runs") == [(40,)]
-            )
+            ),
+            every=0.001,  # the moment a kill must hit lasts milliseconds
         )
         assert recorded and child.poll() is None, child.stderr.read()
     finally:

@@ -5,12 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import TINY, query
+from conftest import TINY, query, wait_for
 
 from ganbench.cli import cli
 from ganbench.store.folders import runs_root
@@ -155,16 +154,6 @@ def _cut_short(root, size):
         return False
 
 
-def _soon(predicate, timeout=120):
-    """wait_for's, polled every millisecond: the copy to catch lasts about a tenth of a second."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.001)
-    return False
-
-
 def test_a_merge_killed_while_copying_leaves_no_cut_copy_and_the_next_repairs_it(workers, workdir):
     source, big = Store(workers[0]).run_dir(1), 128 * 2**20  # a copy that takes a while
     (source / "last.pt").write_bytes(np.random.default_rng(0).bytes(big))
@@ -172,7 +161,9 @@ def test_a_merge_killed_while_copying_leaves_no_cut_copy_and_the_next_repairs_it
     command = [sys.executable, "-m", "ganbench", "merge", workers[0], "--into", str(into)]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        caught = _soon(lambda: child.poll() is not None or _cut_short(runs_root(workdir), big))
+        caught = wait_for(
+            lambda: child.poll() is not None or _cut_short(runs_root(workdir), big), every=0.001
+        )  # the copy to catch lasts about a tenth of a second
         assert caught and child.poll() is None, child.stderr.read() if child.poll() else "slow"
     finally:
         if child.poll() is None:

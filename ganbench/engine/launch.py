@@ -9,8 +9,8 @@ import torch
 
 from ganbench.api.network import count_parameters
 from ganbench.config.defaults import default_components
-from ganbench.config.spec import CORE_OPTIONS, RunConfig, RunSpec, active, resolve, resolve_spec
-from ganbench.config.studies import Arm, as_overrides, check_data
+from ganbench.config.spec import CORE_OPTIONS, RunConfig, RunSpec, active, resolve
+from ganbench.config.studies import Arm, as_overrides
 from ganbench.engine import checkpoint, early_stop, footprint, preflight
 from ganbench.engine.build import Experiment, build, parameter_counts, run_record
 from ganbench.engine.events import Observer, check_trackers
@@ -32,30 +32,6 @@ Row = dict[str, Any]  # a run's `runs` row
 
 def _cache_dir(store: RunStore) -> Path:
     return store.results_dir / "cache"
-
-
-def check_arms(
-    arms: list[Arm], steps: int | None = None, labels: Sequence[str | None] | None = None
-) -> list[RunSpec]:
-    """Resolve every arm (plugins, options, values) into its spec and check its data, before
-    any trains. `labels`: each arm's group label where one is given (--name, a study's arm)."""
-    reg, defaults = registry(), default_components()
-    specs = []
-    for arm, label in zip(arms, labels or [None] * len(arms), strict=True):
-        check_data(arm)
-        try:
-            overrides = as_overrides(arm.overrides)
-            spec = resolve_spec(overrides, reg, defaults, steps=steps, name=label, study=arm.study)
-        except GanbenchError as e:
-            raise GanbenchError(
-                f"{_arm_name(arm)}: {e}" if len(arms) > 1 or arm.study else str(e)
-            ) from None
-        specs.append(spec)
-    return specs
-
-
-def _arm_name(arm: Arm) -> str:
-    return f"study {arm.study}, arm '{arm.label}'" if arm.study else f"arm '{arm.label}'"
 
 
 def start_spec(
